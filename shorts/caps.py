@@ -1,0 +1,166 @@
+"""Caps: the wall-time, memory and CPU limits a short declares, parsed and checked.
+
+Parsing lives apart from enforcement (``shorts.runner``) so the CLI can refuse a malformed or
+unhonourable cap before any process starts or any MLflow run exists.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from shorts.errors import UsageError
+
+DURATION_FORMS = "a number of seconds or a number with s, m or h (e.g. 90, '90s', '10m', '1.5h')"
+SIZE_FORMS = "a number of bytes or a number with KB, MB, GB, KiB, MiB or GiB (e.g. '512MB', '2GiB')"
+
+_DURATION_UNITS = {"": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "k": 2**10,
+    "kib": 2**10,
+    "m": 2**20,
+    "mib": 2**20,
+    "g": 2**30,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+_NUMBER_WITH_UNIT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+
+
+def parse_duration(value: Any, key: str = "duration") -> float:
+    """Seconds from ``90``, ``"90s"``, ``"10m"`` or ``"1h"``; a ``UsageError`` naming the forms."""
+    if isinstance(value, bool):
+        raise UsageError(f"{key}={value!r} is not a duration; use {DURATION_FORMS}.")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _NUMBER_WITH_UNIT.match(str(value))
+        unit = match.group(2).lower() if match else None
+        if match is None or unit not in _DURATION_UNITS:
+            raise UsageError(f"{key}={value!r} is not a duration; use {DURATION_FORMS}.")
+        seconds = float(match.group(1)) * _DURATION_UNITS[unit]
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise UsageError(f"{key}={value!r} must be a positive duration; use {DURATION_FORMS}.")
+    return seconds
+
+
+def parse_size(value: Any, key: str = "size") -> int:
+    """Bytes from ``"512MB"``, ``"2GiB"`` or a plain number of bytes."""
+    if isinstance(value, bool):
+        raise UsageError(f"{key}={value!r} is not a memory size; use {SIZE_FORMS}.")
+    if isinstance(value, int | float):
+        size = float(value)
+    else:
+        match = _NUMBER_WITH_UNIT.match(str(value))
+        unit = match.group(2).lower() if match else None
+        if match is None or unit not in _SIZE_UNITS:
+            raise UsageError(f"{key}={value!r} is not a memory size; use {SIZE_FORMS}.")
+        size = float(match.group(1)) * _SIZE_UNITS[unit]
+    if not math.isfinite(size) or size < 1:
+        raise UsageError(f"{key}={value!r} must be a positive memory size; use {SIZE_FORMS}.")
+    return int(size)
+
+
+def format_size(n_bytes: float) -> str:
+    """Human-readable binary size, e.g. ``1.5 GiB``."""
+    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(n_bytes) >= factor:
+            return f"{n_bytes / factor:.1f} {unit}"
+    return f"{n_bytes:.0f} B"
+
+
+def format_duration(seconds: float) -> str:
+    """Compact duration, e.g. ``1m05s`` or ``2.3s``."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+@dataclass(frozen=True)
+class Caps:
+    """Validated caps, in seconds, bytes and cores.
+
+    ``soft_fraction`` places the soft deadline (the one a short can poll) at that fraction of the
+    wall time; at the wall time itself the tree gets SIGTERM, and SIGKILL ``grace`` seconds later.
+    """
+
+    wall_time: float
+    memory: int
+    cpus: int
+    grace: float
+    soft_fraction: float = 0.9
+
+    @property
+    def soft_time(self) -> float:
+        """Seconds after start at which ``ctx.should_stop()`` turns true."""
+        return self.wall_time * self.soft_fraction
+
+    def as_tags(self) -> dict[str, str]:
+        """The caps as MLflow tags, in units a person reads."""
+        return {
+            "shorts.caps.wall_time": format_duration(self.wall_time),
+            "shorts.caps.memory": format_size(self.memory),
+            "shorts.caps.cpus": str(self.cpus),
+            "shorts.caps.grace": format_duration(self.grace),
+        }
+
+
+def parse_caps(raw: Any) -> Caps:
+    """Turn the ``caps`` config node (a mapping) into ``Caps`` or raise a ``UsageError``."""
+    if not hasattr(raw, "get"):
+        raise UsageError("caps must be a mapping with wall_time, memory, cpus and grace.")
+    cpus_raw = raw.get("cpus", 1)
+    if isinstance(cpus_raw, bool) or not isinstance(cpus_raw, int) or cpus_raw < 1:
+        raise UsageError(f"caps.cpus={cpus_raw!r} must be a whole number of cores, at least 1.")
+    soft = raw.get("soft_fraction", 0.9)
+    if isinstance(soft, bool) or not isinstance(soft, int | float) or not 0 < soft <= 1:
+        raise UsageError(f"caps.soft_fraction={soft!r} must be a number in (0, 1].")
+    grace_raw = raw.get("grace", "2s")
+    return Caps(
+        wall_time=parse_duration(raw.get("wall_time"), "caps.wall_time"),
+        memory=parse_size(raw.get("memory"), "caps.memory"),
+        cpus=cpus_raw,
+        grace=parse_duration(grace_raw, "caps.grace"),
+        soft_fraction=float(soft),
+    )
+
+
+def preflight(caps: Caps) -> None:
+    """Refuse caps this machine cannot honour, before anything starts.
+
+    A cap that is silently not enforced is worse than no cap: the run would be recorded as having
+    run under a limit it never had.
+    """
+    if not sys.platform.startswith("linux"):
+        raise UsageError(
+            f"shorts enforces caps with Linux process controls (prctl, affinity); "
+            f"this OS ({sys.platform}) is not supported."
+        )
+    import psutil
+
+    usable_cpus = len(os.sched_getaffinity(0))
+    if caps.cpus > usable_cpus:
+        raise UsageError(
+            f"caps.cpus={caps.cpus} but this machine lets shorts use {usable_cpus} core(s); "
+            f"use caps.cpus between 1 and {usable_cpus}."
+        )
+    available = psutil.virtual_memory().available
+    if caps.memory > available:
+        raise UsageError(
+            f"caps.memory={format_size(caps.memory)} is more than the {format_size(available)} "
+            f"this machine has available; use a cap at most {format_size(available)}."
+        )

@@ -1,0 +1,119 @@
+"""The context handed to a short: the one seam between a short and the runner.
+
+A short sees its budget, a soft deadline it can poll, a folder for artifacts and a way to log
+metrics. It never sees processes or MLflow: metrics travel to the supervisor as JSON lines over a
+pipe, and the supervisor (which owns the MLflow run) records them as they arrive, so they survive
+even when the worker is killed a moment later.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+class Context:
+    """What a short's function receives as ``ctx``.
+
+    Args:
+        artifact_dir: folder whose contents are logged as the run's artifacts, even on failure.
+        started_at: wall-clock start of the run (``time.time()``), shared with the supervisor.
+        wall_time: the wall-time cap in seconds.
+        soft_time: seconds after start when ``should_stop()`` turns true.
+        cpus: the CPU cap (cores); already applied to this process's affinity and thread pools.
+        memory: the memory cap in bytes, for the whole worker process tree.
+        event_fd: pipe to the supervisor, or ``None`` to keep events in memory (in-process use).
+    """
+
+    def __init__(
+        self,
+        artifact_dir: Path,
+        started_at: float,
+        wall_time: float,
+        soft_time: float,
+        cpus: int = 1,
+        memory: int = 0,
+        event_fd: int | None = None,
+    ) -> None:
+        self.artifact_dir = artifact_dir
+        self.started_at = started_at
+        self.wall_time = wall_time
+        self.soft_time = soft_time
+        self.cpus = cpus
+        self.memory = memory
+        self._event_fd = event_fd
+        self._lock = threading.Lock()
+        self._stop_requested = threading.Event()
+        self.events: list[dict[str, Any]] = []
+        self.artifact_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def deadline(self) -> float:
+        """Hard deadline (epoch seconds): SIGTERM arrives then, SIGKILL after the grace."""
+        return self.started_at + self.wall_time
+
+    @property
+    def soft_deadline(self) -> float:
+        """Epoch seconds after which a cooperative short should wrap up."""
+        return self.started_at + self.soft_time
+
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.time() - self.started_at
+
+    def remaining(self) -> float:
+        """Seconds left before the hard deadline (never negative)."""
+        return max(0.0, self.deadline - time.time())
+
+    def soft_remaining(self) -> float:
+        """Seconds left before the soft deadline (never negative)."""
+        return max(0.0, self.soft_deadline - time.time())
+
+    def should_stop(self) -> bool:
+        """True once the soft deadline has passed or the runner asked the short to stop."""
+        return self._stop_requested.is_set() or time.time() >= self.soft_deadline
+
+    def request_stop(self) -> None:
+        """Called by the worker when SIGTERM arrives, so polling shorts wind down."""
+        self._stop_requested.set()
+
+    def log_metric(self, name: str, value: float, step: int | None = None) -> None:
+        """Record one metric value now; it reaches MLflow even if the short is killed later."""
+        self._send({"t": "metric", "k": str(name), "v": _as_float(value), "s": step})
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Record several metric values at the same step."""
+        for name, value in metrics.items():
+            self.log_metric(name, value, step)
+
+    def artifact_path(self, name: str) -> Path:
+        """A path inside the artifact folder, with parent folders created."""
+        path = self.artifact_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _send(self, event: dict[str, Any]) -> None:
+        event["ts"] = int(time.time() * 1000)
+        if self._event_fd is None:
+            self.events.append(event)
+            return
+        line = (json.dumps(event, allow_nan=True) + "\n").encode()
+        with self._lock:
+            view = memoryview(line)
+            while view:
+                written = os.write(self._event_fd, view)
+                view = view[written:]
+
+
+def _as_float(value: Any) -> float:
+    """Metric values as floats; numpy scalars and ints are fine, other types are a bug."""
+    try:
+        result = float(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"metric values must be numbers, got {value!r}") from exc
+    return result

@@ -1,0 +1,75 @@
+"""Where a shorts project lives: its root, configs, experiments and default store.
+
+``shorts`` is run from a project checkout (or any folder below it), so the root is found by
+walking up from the working directory to the folder holding ``configs/shorts.yaml``. Everything
+else (the embedded MLflow store, run outputs, leases) hangs off that root, so runs land in the
+same store wherever the command was started.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from shorts.errors import UsageError
+
+PRIMARY_CONFIG = "shorts"
+ROOT_ENV = "SHORTS_ROOT"
+
+
+@dataclass(frozen=True)
+class Project:
+    """Paths of one shorts project, all absolute."""
+
+    root: Path
+
+    @property
+    def configs(self) -> Path:
+        return self.root / "configs"
+
+    @property
+    def experiment_configs(self) -> Path:
+        return self.configs / "experiment"
+
+    @property
+    def state(self) -> Path:
+        """Local bookkeeping: run outputs and supervisor leases (git-ignored)."""
+        return self.root / ".shorts"
+
+    @property
+    def leases(self) -> Path:
+        return self.state / "leases"
+
+    @property
+    def default_tracking_uri(self) -> str:
+        return f"sqlite:///{self.root / 'mlflow.db'}"
+
+    @property
+    def default_artifact_root(self) -> Path:
+        return self.root / "mlartifacts"
+
+    def experiment_names(self) -> list[str]:
+        """Names of the shorts declared under ``configs/experiment``."""
+        return sorted(p.stem for p in self.experiment_configs.glob("*.yaml"))
+
+
+def find_project(start: Path | None = None) -> Project:
+    """The project containing ``start`` (default: cwd), or ``$SHORTS_ROOT`` when set."""
+    env_root = os.environ.get(ROOT_ENV)
+    if env_root:
+        root = Path(env_root).expanduser().resolve()
+        if not (root / "configs" / f"{PRIMARY_CONFIG}.yaml").is_file():
+            raise UsageError(
+                f"{ROOT_ENV}={env_root} has no configs/{PRIMARY_CONFIG}.yaml; "
+                f"point it at a shorts project root."
+            )
+        return Project(root)
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "configs" / f"{PRIMARY_CONFIG}.yaml").is_file():
+            return Project(candidate)
+    raise UsageError(
+        f"no shorts project here: no configs/{PRIMARY_CONFIG}.yaml in {here} or its parents; "
+        f"run shorts inside a project or set {ROOT_ENV}."
+    )
