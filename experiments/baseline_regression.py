@@ -1,0 +1,13 @@
+"""Short: does the configured model beat its baseline regressor on cross-validated RMSE?"""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig
+
+from experiments._cv import run_folds
+from shorts.context import Context
+
+
+def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
+    """Cross-validate ``cfg.model`` against ``cfg.baseline`` on the same folds."""
+    return run_folds(cfg, ctx).summary()

@@ -1,0 +1,173 @@
+"""The ``shorts`` command: ``run`` (Hydra's full grammar), ``list``, ``ui`` and ``repair``.
+
+Hydra has no subcommands (hydra#409), so ``shorts run ARGS`` strips ``run`` and hands ``ARGS`` to a
+``@hydra.main`` function built at call time around the project's ``configs/`` folder; ``-m``,
+``--cfg job``, ``--help`` and ``--info`` keep working. Imports are lazy: ``shorts --help`` must
+answer without loading MLflow or scikit-learn.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+from shorts.errors import UsageError
+from shorts.outcome import EXIT_USAGE, Outcome
+from shorts.project import ROOT_ENV, Project, find_project
+
+HELP = """\
+usage: shorts COMMAND [ARGS]
+
+Cheap, capped ML experiments ("shorts") recorded in MLflow.
+
+commands:
+  run [OVERRIDES]   run a short: shorts run +experiment=NAME [key=value ...]
+                    (Hydra grammar: -m for multirun, --cfg job, --info, --help)
+  list              the shorts of this project: name, hypothesis, caps
+  ui [--port N]     the MLflow UI over this project's store, on 127.0.0.1
+  repair            close runs whose supervisor died (outcome 'lost')
+
+exit status: 0 completed, 1 the short failed (recorded), 2 usage or config error, 130 interrupted
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``shorts`` console script; returns the exit status."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(HELP, end="")
+        return 0
+    if args[0] == "--version":
+        from shorts import __version__
+
+        print(f"shorts {__version__}")
+        return 0
+    command, rest = args[0], args[1:]
+    try:
+        project = find_project()
+        if command == "run":
+            return _run(project, rest)
+        if command == "list":
+            from shorts.catalog import print_catalog
+
+            _repair_quietly(project)
+            print_catalog(project)
+            return 0
+        if command == "ui":
+            from shorts.ui import serve
+
+            return serve(project, rest)
+        if command == "repair":
+            from shorts.repair import repair
+
+            return repair(project)
+        raise UsageError(f"unknown command {command!r}; use one of: run, list, ui, repair.")
+    except UsageError as exc:
+        print(f"shorts: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("shorts: interrupted", file=sys.stderr)
+        return Outcome.INTERRUPTED.exit_status
+
+
+def _run(project: Project, overrides: list[str]) -> int:
+    """``shorts run``: Hydra parses ``overrides``; each composed job goes to the launcher."""
+    _check_experiment_choice(project, overrides)
+    os.environ[ROOT_ENV] = str(project.root)
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # we turn Hydra's errors into one line ourselves
+
+    import hydra
+    from hydra.errors import HydraException
+    from omegaconf import DictConfig
+    from omegaconf.errors import OmegaConfBaseException
+
+    from shorts.launch import RecordingError, run_short
+
+    outcomes: list[Outcome] = []
+
+    def task(cfg: DictConfig) -> None:
+        outcomes.append(run_short(cfg, project))
+
+    main_fn = hydra.main(
+        version_base="1.3", config_path=str(project.configs), config_name="shorts"
+    )(task)
+    saved_argv = sys.argv
+    sys.argv = ["shorts run", *overrides]
+    try:
+        main_fn()
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise UsageError(_one_line(str(exc))) from None
+    except RecordingError as exc:
+        print(f"shorts: error: {exc}", file=sys.stderr)
+        return 1
+    except UsageError:
+        raise
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    except Exception as exc:
+        return _internal_error(project, exc)
+    finally:
+        sys.argv = saved_argv
+    return _worst(outcomes)
+
+
+def _check_experiment_choice(project: Project, overrides: list[str]) -> None:
+    """An unknown short gets one line listing the known ones, before Hydra starts."""
+    informational = {"--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c"}
+    if any(arg.split("=")[0] in informational for arg in overrides):
+        return
+    known = project.experiment_names()
+    chosen = [
+        arg.split("=", 1)[1]
+        for arg in overrides
+        if arg.lstrip("+~").split("=", 1)[0] == "experiment" and "=" in arg
+    ]
+    if not chosen:
+        raise UsageError("choose a short with +experiment=NAME; known shorts: " + ", ".join(known))
+    for value in chosen:
+        for name in value.split(","):
+            if name and name not in known and not any(c in name for c in "*?()[]"):
+                raise UsageError(
+                    f"unknown short {name!r}; known shorts: {', '.join(known) or '(none)'} "
+                    f"(configs/experiment/*.yaml)"
+                )
+
+
+def _one_line(message: str) -> str:
+    """Hydra's multi-line messages folded into one line."""
+    parts = [line.strip() for line in message.splitlines() if line.strip()]
+    return " ".join(parts)
+
+
+def _worst(outcomes: list[Outcome]) -> int:
+    """Exit status of a (multi)run: interrupted beats failed beats completed."""
+    statuses = {o.exit_status for o in outcomes}
+    for status in (130, 1):
+        if status in statuses:
+            return status
+    return 0
+
+
+def _repair_quietly(project: Project) -> None:
+    """Close runs of dead supervisors on the way; costs a directory listing when none died."""
+    from shorts.tracking.leases import repair_leases
+
+    repair_leases(project)
+
+
+def _internal_error(project: Project, exc: BaseException) -> int:
+    """A bug in shorts, not the user's mistake: one line here, the traceback in a file."""
+    path = project.state / "last-error.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(traceback.format_exception(exc)))
+    print(
+        f"shorts: internal error: {type(exc).__name__}: {exc}; traceback in {path}",
+        file=sys.stderr,
+    )
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,150 @@
+"""What a person sees in the terminal: a live status while a short runs, then a summary.
+
+On a terminal the worker's output is echoed above a one-line status (elapsed against budget,
+memory against cap). Off a terminal (CI, pipes) it stays quiet: no live line, no echo, only the
+summary, and the full output is in the run's artifacts either way.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from shorts.caps import Caps, format_duration, format_size
+from shorts.outcome import Outcome
+
+if TYPE_CHECKING:
+    from shorts.runner import Observation, Tick
+
+ECHO_BYTES_PER_SECOND = 64 * 1024
+OUTCOME_STYLE = {
+    Outcome.COMPLETED: "bold green",
+    Outcome.TIMEOUT: "bold yellow",
+    Outcome.MEMOUT: "bold magenta",
+    Outcome.CRASHED: "bold red",
+    Outcome.INTERRUPTED: "bold cyan",
+    Outcome.LOST: "bold red",
+}
+
+
+def stderr_console() -> Console:
+    """The console for messages: stderr, so stdout stays clean for ``--cfg`` and pipes."""
+    return Console(stderr=True, highlight=False)
+
+
+class RunDisplay:
+    """Live status and echo for one run; a context manager around the supervisor's wait."""
+
+    def __init__(self, name: str, caps: Caps, console: Console | None = None) -> None:
+        self.name = name
+        self.caps = caps
+        self.console = console or stderr_console()
+        self.interactive = self.console.is_terminal
+        self._live: Live | None = None
+        self._partial = b""
+        self._echo_window = (0.0, 0)
+        self._throttled = False
+        self._last = (0.0, 0)
+
+    def __enter__(self) -> RunDisplay:
+        if self.interactive:
+            self._live = Live(self._status(), console=self.console, refresh_per_second=4)
+            self._live.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._live is not None:
+            if self._partial:
+                self._echo_line(self._partial)
+            self._live.__exit__(exc_type, exc, tb)
+            self._live = None
+
+    def tick(self, tick: Tick) -> None:
+        """Update the status line from a resource sample."""
+        self._last = (tick.elapsed, tick.rss)
+        if self._live is not None:
+            self._live.update(self._status())
+
+    def output(self, chunk: bytes) -> None:
+        """Echo the worker's output, at most 64 KiB a second so a flood cannot stall the loop."""
+        if self._live is None:
+            return
+        now = time.monotonic()
+        start, sent = self._echo_window
+        if now - start >= 1.0:
+            start, sent = now, 0
+        if sent >= ECHO_BYTES_PER_SECOND:
+            if not self._throttled:
+                self._throttled = True
+                self.console.print(
+                    "[dim]... output is flooding; the full log's head and tail are kept in the "
+                    "run's artifacts[/]"
+                )
+            self._echo_window = (start, sent)
+            return
+        self._echo_window = (start, sent + len(chunk))
+        data = self._partial + chunk
+        *lines, self._partial = data.split(b"\n")
+        for line in lines:
+            self._echo_line(line)
+
+    def _echo_line(self, line: bytes) -> None:
+        self.console.print(Text(line.decode(errors="replace")), soft_wrap=True)
+
+    def _status(self) -> Text:
+        elapsed, rss = self._last
+        text = Text()
+        text.append("▶ ", style="bold")
+        text.append(self.name, style="bold")
+        text.append(f"  {format_duration(elapsed)} / {format_duration(self.caps.wall_time)}")
+        text.append(f"  {_bar(elapsed / self.caps.wall_time)}")
+        text.append(f"  mem {format_size(rss)} / {format_size(self.caps.memory)}")
+        text.append(f"  {_bar(rss / self.caps.memory)}")
+        return text
+
+
+def _bar(fraction: float, width: int = 12) -> str:
+    filled = max(0, min(width, int(round(fraction * width))))
+    return "█" * filled + "░" * (width - filled)
+
+
+def print_summary(
+    console: Console,
+    name: str,
+    observation: Observation,
+    run_id: str,
+    experiment_id: str,
+    ui_hint: str,
+) -> None:
+    """The outcome, reason, final metrics and where to look, in a few lines."""
+    outcome = observation.outcome
+    head = Text()
+    head.append(f"{outcome.value}", style=OUTCOME_STYLE[outcome])
+    head.append(f"  {name}  ")
+    head.append(
+        f"({format_duration(observation.wall_seconds)} wall, "
+        f"{observation.cpu_seconds:.1f} CPU-s, peak {format_size(observation.peak_rss)})",
+        style="dim",
+    )
+    console.print(head, soft_wrap=True)
+    console.print(Text(f"  {observation.reason}"), soft_wrap=True)
+    if observation.result:
+        shown = "  ".join(f"{k}={v:.4g}" for k, v in observation.result.items())
+        console.print(Text(f"  metrics  {shown}"), soft_wrap=True)
+    console.print(
+        Text(f"  run      {run_id}  (experiment {name}, id {experiment_id})"), soft_wrap=True
+    )
+    console.print(Text(f"  open     {ui_hint}"), style="dim", soft_wrap=True)
+    if not console.is_terminal:
+        sys.stderr.flush()

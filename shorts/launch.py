@@ -1,0 +1,208 @@
+"""``shorts run`` for one composed config: validate, supervise, record, summarise.
+
+This is where the supervisor (processes and caps), the recorder (MLflow) and the display
+(terminal) meet; none of them knows about the others. Every check that can refuse the run happens
+before the worker starts, so a user's mistake never leaves a half-created run behind.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from shorts.caps import parse_caps, preflight
+from shorts.config import ShortDeclaration, declaration, flatten, redact
+from shorts.console import RunDisplay, print_summary, stderr_console
+from shorts.errors import UsageError
+from shorts.outcome import Outcome
+from shorts.project import Project
+from shorts.runner import Observation, Supervisor, Tick, WorkerSpec
+from shorts.tracking.leases import repair_leases, write_lease
+from shorts.tracking.recorder import RunClosing, RunRecorder
+from shorts.tracking.store import check_reachable, resolve_tracking_uri
+
+INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class RecordingError(Exception):
+    """The short ran but MLflow could not record it; the evidence stays in the staging folder."""
+
+
+def run_short(cfg: DictConfig, project: Project) -> Outcome:
+    """Run the short ``cfg`` describes (inside a Hydra job) and return its outcome."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra_cfg = HydraConfig.get()
+    choices = dict(hydra_cfg.runtime.choices)
+    name = choices.get("experiment")
+    if not name:
+        raise UsageError(
+            "no short chosen; add +experiment=NAME, one of: " + ", ".join(project.experiment_names())
+        )
+    short = declaration(str(name), cfg.short, project)
+    caps = parse_caps(cfg.caps)
+    preflight(caps)
+    uri = resolve_tracking_uri(cfg.get("tracking", {}).get("uri"), project)
+    check_reachable(uri)
+    try:
+        config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    except OmegaConfBaseException as exc:
+        raise UsageError(f"the config does not resolve: {str(exc).splitlines()[0]}") from None
+    repair_leases(project)
+
+    staging = Path(hydra_cfg.runtime.output_dir)
+    spec = WorkerSpec(short.fn, config, caps, project.root, staging)
+    console = stderr_console()
+    recorder = RunRecorder(uri, short.name, project.default_artifact_root)
+    display = RunDisplay(short.name, caps, console)
+
+    def on_tick(tick: Tick) -> None:
+        display.tick(tick)
+        if recorder.error is not None:
+            supervisor.request_interrupt()
+
+    supervisor = Supervisor(
+        spec, on_metric=recorder.metric, on_output=display.output, on_tick=on_tick
+    )
+    overrides = " ".join(hydra_cfg.overrides.task)
+    leases: list[Path] = []
+    with _interrupts_to(supervisor), display:
+        supervisor.start()
+        recorder.open(
+            run_name=f"{short.name}-{choices.get('model', 'model')}-"
+            f"{time.strftime('%m%d-%H%M%S', time.localtime(supervisor.started_at))}",
+            params=flatten(redact({k: v for k, v in config.items() if k != "short"})),
+            tags=_opening_tags(short, caps.as_tags(), overrides, choices, project.root),
+            start_time=supervisor.started_at,
+            on_open=lambda run_id: leases.append(write_lease(project, run_id, uri)),
+        )
+        observation = supervisor.wait()
+    _write_evidence(spec, observation, config)
+    try:
+        run_id = recorder.close(_closing(observation, caps.wall_time, caps.memory, caps.cpus))
+    except BaseException as exc:
+        raise RecordingError(
+            f"the short ended as {observation.outcome} but MLflow at {uri} could not record it "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+            f"its evidence is in {staging}"
+        ) from exc
+    for lease in leases:
+        lease.unlink(missing_ok=True)
+    experiment_id = recorder.experiment_id or "?"
+    print_summary(console, short.name, observation, run_id, experiment_id, _ui_hint(uri, experiment_id, run_id))
+    return observation.outcome
+
+
+@contextmanager
+def _interrupts_to(supervisor: Supervisor) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP to ``shorts`` stop the short (a second one: no more grace)."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        supervisor.request_interrupt()
+
+    previous = {sig: signal.signal(sig, handler) for sig in INTERRUPT_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _opening_tags(
+    short: ShortDeclaration,
+    cap_tags: dict[str, str],
+    overrides: str,
+    choices: dict[str, Any],
+    root: Path,
+) -> dict[str, str]:
+    tags = {
+        "shorts.short": short.name,
+        "shorts.outcome": "running",
+        "shorts.hypothesis": short.hypothesis,
+        "mlflow.note.content": short.hypothesis,
+        "shorts.techniques": ", ".join(short.techniques),
+        "shorts.overrides": overrides,
+        "shorts.memory_enforcement": "watchdog (tree RSS)",
+        "shorts.dataset": str(choices.get("dataset", "")),
+        "shorts.model": str(choices.get("model", "")),
+        "mlflow.source.name": "shorts run",
+        "mlflow.source.type": "LOCAL",
+        **cap_tags,
+    }
+    commit = _git(root, "rev-parse", "HEAD")
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
+        tags["shorts.git.dirty"] = "true" if dirty else "false"
+    return {k: v[:8000] for k, v in tags.items()}
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def _closing(observation: Observation, wall_cap: float, memory_cap: int, cpus: int) -> RunClosing:
+    wall = observation.wall_seconds
+    metrics = dict(observation.result or {})
+    metrics.update(
+        {
+            "shorts.wall_seconds": wall,
+            "shorts.cpu_seconds": observation.cpu_seconds,
+            "shorts.peak_rss_mib": observation.peak_rss / 2**20,
+            "shorts.cap_used.wall_time": wall / wall_cap,
+            "shorts.cap_used.memory": observation.peak_rss / memory_cap,
+            "shorts.cap_used.cpus": observation.cpu_seconds / (wall * cpus) if wall > 0 else 0.0,
+        }
+    )
+    tags = {
+        "shorts.outcome": observation.outcome.value,
+        "shorts.reason": observation.reason[:8000],
+    }
+    if observation.exit_code is not None:
+        tags["shorts.exit_code"] = str(observation.exit_code)
+    if observation.exit_signal is not None:
+        tags["shorts.exit_signal"] = str(observation.evidence()["exit_signal"])
+    if observation.error:
+        tags["shorts.error.type"] = str(observation.error.get("type"))
+        if observation.error.get("where"):
+            tags["shorts.error.where"] = str(observation.error["where"])
+    staging = observation.output_log.parent.parent if observation.output_log else Path(".")
+    return RunClosing(
+        outcome=observation.outcome.value,
+        reason=observation.reason,
+        status=observation.outcome.mlflow_status,
+        metrics=metrics,
+        tags=tags,
+        artifact_dirs={"shorts": staging / "evidence", "": staging / "artifacts"},
+        end_time=observation.started_at + wall,
+    )
+
+
+def _write_evidence(spec: WorkerSpec, observation: Observation, config: dict[str, Any]) -> None:
+    """The redacted config and the supervisor's observation, beside the output log."""
+    evidence = spec.evidence_dir
+    (evidence / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(redact(config))))
+    (evidence / "observation.json").write_text(json.dumps(observation.evidence(), indent=2))
+
+
+def _ui_hint(uri: str, experiment_id: str, run_id: str) -> str:
+    path = f"#/experiments/{experiment_id}/runs/{run_id}"
+    if uri.startswith(("http://", "https://")):
+        return f"{uri.rstrip('/')}/{path}"
+    return f"shorts ui, then http://127.0.0.1:5000/{path}"

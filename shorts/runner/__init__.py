@@ -1,0 +1,7 @@
+"""The capped runner: a supervisor that runs a short in an isolated worker tree under caps."""
+
+from __future__ import annotations
+
+from shorts.runner.supervisor import Observation, Supervisor, Tick, WorkerSpec
+
+__all__ = ["Observation", "Supervisor", "Tick", "WorkerSpec"]

@@ -1,0 +1,488 @@
+"""The supervisor: starts a short's worker tree, enforces its caps, and observes how it ends.
+
+It knows nothing about models or MLflow. It hands metric events, output and status ticks to
+callbacks, and returns an ``Observation``: the outcome and the evidence it was decided from (which
+limit fired, exit code, signal, resource figures). Outcomes are never guessed from text.
+
+Process layout::
+
+    supervisor (this process)
+      └─ guardian  (stdlib-only child subreaper; kills the tree if the supervisor goes away)
+           └─ worker  (new session; runs fn(cfg, ctx); CPU affinity and thread caps applied)
+                └─ anything the short starts (orphans reparent to the guardian)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shorts.caps import Caps, format_duration, format_size
+from shorts.outcome import Outcome
+from shorts.runner import _guardian
+from shorts.runner.output import BoundedLog
+from shorts.runner.tree import ProcessTree
+
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "LOKY_MAX_CPU_COUNT",
+)
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything the worker needs, written to ``staging/worker.json``."""
+
+    fn: str
+    config: dict[str, Any]
+    caps: Caps
+    project_root: Path
+    staging: Path
+
+    @property
+    def artifact_dir(self) -> Path:
+        """Where the short writes its own artifacts (``ctx.artifact_dir``)."""
+        return self.staging / "artifacts"
+
+    @property
+    def evidence_dir(self) -> Path:
+        """Where the runner keeps its evidence: output log, traceback, observation."""
+        return self.staging / "evidence"
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A live look at a running short, for status displays."""
+
+    elapsed: float
+    rss: int
+    n_procs: int
+
+
+@dataclass
+class Observation:
+    """How the run ended and the evidence behind it."""
+
+    outcome: Outcome
+    reason: str
+    started_at: float
+    wall_seconds: float
+    cpu_seconds: float
+    peak_rss: int
+    exit_code: int | None = None
+    exit_signal: int | None = None
+    result: dict[str, float] | None = None
+    error: dict[str, Any] | None = None
+    leftovers_killed: int = 0
+    tree_dead_after_deadline: float | None = None
+    output_log: Path | None = None
+    traceback: Path | None = None
+    events: dict[str, Any] = field(default_factory=dict)
+
+    def evidence(self) -> dict[str, Any]:
+        """A JSON-ready record of what the supervisor saw."""
+        return {
+            "outcome": str(self.outcome),
+            "reason": self.reason,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
+            "peak_rss_bytes": self.peak_rss,
+            "exit_code": self.exit_code,
+            "exit_signal": _signal_name(self.exit_signal),
+            "leftover_processes_killed": self.leftovers_killed,
+            "tree_dead_seconds_after_deadline": self.tree_dead_after_deadline,
+            "error": self.error,
+            **self.events,
+        }
+
+
+class Supervisor:
+    """Runs one worker tree under caps.
+
+    Args:
+        spec: what to run and under which caps.
+        on_metric: called with each metric event the short logs (``{"k", "v", "s", "ts"}``).
+        on_output: called with each chunk of the worker tree's stdout/stderr.
+        on_tick: called after each resource sample.
+        sample_interval: seconds between memory samples; 25 ms bounds the overshoot of a tree
+            growing at 200 MB/s to about 5 MB.
+    """
+
+    def __init__(
+        self,
+        spec: WorkerSpec,
+        on_metric: Callable[[dict[str, Any]], None] | None = None,
+        on_output: Callable[[bytes], None] | None = None,
+        on_tick: Callable[[Tick], None] | None = None,
+        sample_interval: float = 0.025,
+    ) -> None:
+        self.spec = spec
+        self.on_metric = on_metric
+        self.on_output = on_output
+        self.on_tick = on_tick
+        self.sample_interval = sample_interval
+        self._interrupts = 0
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._guardian: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        self._t0 = 0.0
+
+    # -- start ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Spawn guardian and worker; the wall-time clock starts here."""
+        spec = self.spec
+        spec.artifact_dir.mkdir(parents=True, exist_ok=True)
+        spec.evidence_dir.mkdir(parents=True, exist_ok=True)
+        ctrl_r, self._ctrl_w = os.pipe()
+        self._status_r, status_w = os.pipe()
+        self._event_r, event_w = os.pipe()
+        self._out_r, out_w = os.pipe()
+        self.started_at = time.time()
+        self._t0 = time.monotonic()
+        worker_spec = {
+            "fn": spec.fn,
+            "config": spec.config,
+            "project_root": str(spec.project_root),
+            "artifact_dir": str(spec.artifact_dir),
+            "traceback_path": str(spec.evidence_dir / "traceback.txt"),
+            "started_at": self.started_at,
+            "wall_time": spec.caps.wall_time,
+            "soft_time": spec.caps.soft_time,
+            "cpus": spec.caps.cpus,
+            "memory": spec.caps.memory,
+            "event_fd": event_w,
+        }
+        spec_path = spec.staging / "worker.json"
+        spec_path.write_text(json.dumps(worker_spec, default=str))
+        guardian_args = {
+            "ctrl_fd": ctrl_r,
+            "status_fd": status_w,
+            "out_fd": out_w,
+            "pass_fds": [event_w],
+            "argv": [sys.executable, "-m", "shorts.runner.worker", str(spec_path)],
+            "env": self._worker_env(),
+            "cpus": sorted(os.sched_getaffinity(0))[: spec.caps.cpus],
+        }
+        self._guardian = subprocess.Popen(
+            [sys.executable, "-I", "-S", _guardian.__file__, json.dumps(guardian_args)],
+            pass_fds=(ctrl_r, status_w, event_w, out_w),
+            stdin=subprocess.DEVNULL,
+            cwd=spec.project_root,
+        )
+        for fd in (ctrl_r, status_w, event_w, out_w):
+            os.close(fd)
+        self.tree = ProcessTree(self._guardian.pid)
+
+    def _worker_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        for name in THREAD_VARIABLES:
+            env[name] = str(self.spec.caps.cpus)
+        env["PYTHONUNBUFFERED"] = "1"
+        env["SHORTS_ROOT"] = str(self.spec.project_root)
+        return env
+
+    # -- interrupts ----------------------------------------------------------------------------
+
+    def request_interrupt(self) -> None:
+        """Ask the loop to stop the short (safe to call from a signal handler)."""
+        self._interrupts += 1
+        try:
+            os.write(self._wake_w, b"!")
+        except OSError:
+            pass
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def wait(self) -> Observation:
+        """Watch the tree until it is gone; enforce caps on the way; return the observation."""
+        assert self._guardian is not None, "start() first"
+        caps = self.spec.caps
+        log = BoundedLog()
+        selector = selectors.DefaultSelector()
+        for fd in (self._event_r, self._out_r, self._status_r, self._wake_r):
+            os.set_blocking(fd, False)
+            selector.register(fd, selectors.EVENT_READ)
+        open_fds = {self._event_r, self._out_r, self._status_r}
+        event_buffer = b""
+        status_buffer = b""
+        deadline = self._t0 + caps.wall_time
+        kill_at: float | None = None
+        next_sample = self._t0
+        fired: Outcome | None = None
+        fired_detail = ""
+        worker_exit: dict[str, Any] | None = None
+        worker_exited_at: float | None = None
+        result_event: dict[str, Any] | None = None
+        result_at: float | None = None
+        error_event: dict[str, Any] | None = None
+        leftover_pids: set[int] = set()
+        tree_dead_at: float | None = None
+        handled_interrupts = 0
+        memout_rss = 0
+
+        def begin_stop(outcome: Outcome, detail: str, now: float) -> None:
+            nonlocal fired, fired_detail, kill_at
+            fired, fired_detail = outcome, detail
+            self.tree.signal_all(signal.SIGTERM)
+            kill_at = now + caps.grace
+
+        while True:
+            now = time.monotonic()
+            wake_times = [next_sample] + ([kill_at] if kill_at else [])
+            if fired is None:
+                wake_times.append(deadline)
+            timeout = max(0.0, min(wake_times) - now)
+            for key, _ in selector.select(timeout):
+                fd = key.fd
+                if fd == self._wake_r:
+                    _drain(fd)
+                    continue
+                chunk = _read(fd)
+                if chunk is None:
+                    continue
+                if not chunk:
+                    selector.unregister(fd)
+                    open_fds.discard(fd)
+                    continue
+                if fd == self._out_r:
+                    log.feed(chunk)
+                    if self.on_output:
+                        self.on_output(chunk)
+                elif fd == self._event_r:
+                    event_buffer += chunk
+                    *lines, event_buffer = event_buffer.split(b"\n")
+                    for line in lines:
+                        event = _parse(line)
+                        if event is None:
+                            continue
+                        kind = event.get("t")
+                        if kind == "metric" and self.on_metric:
+                            self.on_metric(event)
+                        elif kind in ("result", "bad_result"):
+                            result_event, result_at = event, time.monotonic()
+                        elif kind == "error":
+                            error_event = event
+                elif fd == self._status_r:
+                    status_buffer += chunk
+                    *lines, status_buffer = status_buffer.split(b"\n")
+                    for line in lines:
+                        message = _parse(line)
+                        if message and message.get("event") == "started":
+                            self.tree.worker_pgid = int(message["pid"])
+                        elif message and message.get("event") == "exit":
+                            worker_exit, worker_exited_at = message, time.monotonic()
+
+            now = time.monotonic()
+            if self._interrupts > handled_interrupts:
+                handled_interrupts = self._interrupts
+                if fired is not Outcome.INTERRUPTED and worker_exit is None:
+                    begin_stop(Outcome.INTERRUPTED, "interrupted by the user", now)
+                else:
+                    kill_at = now  # a second interrupt: no more grace
+
+            if now >= next_sample:
+                sample = self.tree.sample()
+                if self.on_tick:
+                    self.on_tick(Tick(now - self._t0, sample.rss, len(sample.pids)))
+                if sample.rss > caps.memory and fired is not Outcome.MEMOUT:
+                    memout_rss = sample.rss
+                    fired = Outcome.MEMOUT
+                    fired_detail = (
+                        f"the worker tree's resident memory reached {format_size(sample.rss)} "
+                        f"({len(sample.pids)} processes), over the {format_size(caps.memory)} cap, "
+                        f"after {format_duration(now - self._t0)}"
+                    )
+                    self.tree.kill_all()
+                    kill_at = now
+                terminating = fired is not None or worker_exit is not None
+                next_sample = now + (0.002 if terminating else self.sample_interval)
+                if worker_exit is not None and sample.pids:
+                    if fired is None:
+                        leftover_pids.update(sample.pids)
+                    self.tree.kill_all()
+                guardian_gone = self._status_r not in open_fds
+                if (fired or worker_exit or guardian_gone) and not sample.pids:
+                    tree_dead_at = tree_dead_at or now
+
+            if fired is None and worker_exit is None and now >= deadline:
+                begin_stop(
+                    Outcome.TIMEOUT,
+                    f"still running at the {format_duration(caps.wall_time)} wall-time cap",
+                    now,
+                )
+            if kill_at is not None and now >= kill_at and self.tree.live_pids():
+                self.tree.kill_all()
+                kill_at = now + 0.05
+
+            if tree_dead_at is not None:
+                pipes_open = {self._event_r, self._out_r} & open_fds
+                if not pipes_open or now - tree_dead_at > 1.0:
+                    break
+
+        selector.close()
+        self._close_guardian()
+        end = tree_dead_at if tree_dead_at is not None else time.monotonic()
+        wall = (worker_exited_at or end) - self._t0
+        cpu = self.tree.cpu_seconds
+        peak = self.tree.peak_rss
+        if worker_exit:
+            cpu = max(cpu, float(worker_exit.get("utime", 0)) + float(worker_exit.get("stime", 0)))
+            peak = max(peak, int(worker_exit.get("maxrss_kb", 0)) * 1024)
+        peak = max(peak, memout_rss)
+        output_log = self.spec.evidence_dir / "output.log"
+        log.write(output_log)
+        traceback_path = self.spec.evidence_dir / "traceback.txt"
+        observation = Observation(
+            outcome=Outcome.CRASHED,
+            reason="",
+            started_at=self.started_at,
+            wall_seconds=wall,
+            cpu_seconds=cpu,
+            peak_rss=peak,
+            exit_code=worker_exit.get("code") if worker_exit else None,
+            exit_signal=worker_exit.get("signal") if worker_exit else None,
+            error=error_event,
+            leftovers_killed=len(leftover_pids),
+            output_log=output_log,
+            traceback=traceback_path if traceback_path.exists() else None,
+        )
+        if fired is not None and tree_dead_at is not None:
+            observation.tree_dead_after_deadline = round(
+                tree_dead_at - (deadline + caps.grace), 4
+            )
+        finished_in_time = result_at is not None and result_at <= deadline
+        observation.outcome, observation.reason = _decide(
+            fired if not (fired is Outcome.TIMEOUT and finished_in_time) else None,
+            fired_detail,
+            worker_exit,
+            result_event,
+            error_event,
+            caps,
+        )
+        if result_event and result_event.get("t") == "result":
+            observation.result = result_event["metrics"]
+        if leftover_pids:
+            observation.reason += f"; {len(leftover_pids)} leftover process(es) of the short were killed"
+        return observation
+
+    def _close_guardian(self) -> None:
+        os.close(self._ctrl_w)
+        assert self._guardian is not None
+        try:
+            self._guardian.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._guardian.kill()
+            self._guardian.wait()
+        for fd in (self._event_r, self._out_r, self._status_r, self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _decide(
+    fired: Outcome | None,
+    fired_detail: str,
+    worker_exit: dict[str, Any] | None,
+    result: dict[str, Any] | None,
+    error: dict[str, Any] | None,
+    caps: Caps,
+) -> tuple[Outcome, str]:
+    """Outcome and one-sentence reason from what was observed, most decisive evidence first."""
+    if fired is Outcome.INTERRUPTED:
+        return fired, "interrupted by the user; the worker tree was stopped"
+    if fired is Outcome.MEMOUT:
+        return fired, fired_detail + "; the tree was killed"
+    if fired is Outcome.TIMEOUT:
+        how = _how_it_ended(worker_exit)
+        return fired, f"{fired_detail}; SIGTERM sent, {how}"
+    if worker_exit is None:
+        return Outcome.CRASHED, "the guardian process vanished before reporting the worker's exit"
+    sig = worker_exit.get("signal")
+    if sig is not None:
+        name = _signal_name(sig)
+        if sig == signal.SIGKILL:
+            return Outcome.CRASHED, (
+                "the worker was killed by SIGKILL from outside shorts (the kernel's OOM killer "
+                "does this when the machine runs out of memory)"
+            )
+        return Outcome.CRASHED, f"the worker was killed by {name}"
+    code = worker_exit.get("code")
+    if error is not None:
+        where = f" at {error['where']}" if error.get("where") else ""
+        message = str(error.get("message", "")).strip().splitlines()
+        first = message[0] if message else ""
+        return Outcome.CRASHED, f"the short raised {error.get('type')}{where}: {first}"[:500]
+    if code != 0:
+        return Outcome.CRASHED, f"the worker exited with status {code} without a result"
+    if result is None:
+        return Outcome.CRASHED, "the worker exited with status 0 without returning a result"
+    if result.get("t") == "bad_result":
+        return Outcome.CRASHED, (
+            f"the short {result.get('why')}; a short must return a dict of metric name to number"
+        )
+    if result.get("non_finite"):
+        names = ", ".join(result["non_finite"])
+        return Outcome.CRASHED, f"the short returned non-finite value(s) for {names}"
+    count = len(result.get("metrics", {}))
+    return Outcome.COMPLETED, f"the short returned {count} metric(s) within its caps"
+
+
+def _how_it_ended(worker_exit: dict[str, Any] | None) -> str:
+    if worker_exit is None:
+        return "then the tree was killed"
+    if worker_exit.get("signal") == signal.SIGKILL:
+        return "the short ignored it and was killed with SIGKILL after the grace period"
+    return "the short stopped within the grace period"
+
+
+def _signal_name(signum: int | None) -> str | None:
+    if signum is None:
+        return None
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def _read(fd: int) -> bytes | None:
+    """A chunk from a ready pipe; ``b""`` at end-of-file, ``None`` if nothing is there after all."""
+    try:
+        return os.read(fd, 1 << 16)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except OSError:
+        pass
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -1,0 +1,126 @@
+"""Which MLflow store a run goes to, whether it answers, and creating it safely.
+
+The embedded default is a sqlite file at the project root with an absolute URI, so runs land in
+the same store whichever folder ``shorts`` was started from. Creating a fresh sqlite store is
+serialised with a file lock: MLflow's schema migration races when several processes create the
+same database at once (FIELD_NOTES), and so does creating the same experiment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shorts.errors import UsageError
+from shorts.project import Project
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+TRACKING_ENV = "MLFLOW_TRACKING_URI"
+
+
+def resolve_tracking_uri(configured: str | None, project: Project) -> str:
+    """Config key first, then ``$MLFLOW_TRACKING_URI``, then the project's embedded store."""
+    if configured:
+        return str(configured)
+    return os.environ.get(TRACKING_ENV) or project.default_tracking_uri
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI, or ``None`` for other stores."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri.removeprefix("sqlite:///"))
+
+
+def check_reachable(uri: str, timeout: float = 3.0) -> None:
+    """Fail fast, before any work starts, when the tracking store cannot be used."""
+    if uri.startswith(("http://", "https://")):
+        url = uri.rstrip("/") + "/health"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                if response.status >= 400:
+                    raise UsageError(
+                        f"tracking server {uri} answered HTTP {response.status} on /health; "
+                        f"check the server or set tracking.uri / {TRACKING_ENV}."
+                    )
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise UsageError(
+                f"tracking server {uri} does not answer ({reason}); start it, or point "
+                f"tracking.uri / {TRACKING_ENV} at a running server or a sqlite:/// file."
+            ) from None
+        return
+    path = sqlite_path(uri)
+    if path is not None:
+        if not path.is_absolute():
+            raise UsageError(
+                f"tracking URI {uri} is relative; use an absolute sqlite:////path/to/mlflow.db."
+            )
+        if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+            raise UsageError(
+                f"cannot write the tracking store {path}: its folder does not exist or is "
+                f"read-only."
+            )
+        return
+    if uri.startswith(("file:", "/")) or "://" not in uri:
+        raise UsageError(
+            f"tracking URI {uri} is a file store, which MLflow 3 refuses; use a sqlite:/// "
+            f"file or an http(s):// tracking server."
+        )
+
+
+@contextlib.contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """An exclusive lock beside a sqlite store; a no-op for servers (they serialise themselves)."""
+    path = sqlite_path(uri)
+    if path is None:
+        yield
+        return
+    with open(f"{path}.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def open_client(uri: str) -> MlflowClient:
+    """An ``MlflowClient`` on ``uri``, creating a sqlite store's schema under the lock."""
+    import logging
+
+    from mlflow.tracking import MlflowClient
+
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+    with store_lock(uri):
+        client = MlflowClient(tracking_uri=uri)
+        if sqlite_path(uri) is not None:
+            client.search_experiments(max_results=1)  # creates and migrates the schema once
+    return client
+
+
+def experiment_id(client: MlflowClient, name: str, uri: str, artifact_root: Path) -> str:
+    """Id of the MLflow experiment ``name``, created (race-safely) with local artifacts if new."""
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        return str(existing.experiment_id)
+    with store_lock(uri):
+        existing = client.get_experiment_by_name(name)
+        if existing is not None:
+            return str(existing.experiment_id)
+        location = (artifact_root / name).as_uri() if sqlite_path(uri) is not None else None
+        try:
+            return str(client.create_experiment(name, artifact_location=location))
+        except Exception:
+            # Another process (or a server-side race) created it first.
+            again = client.get_experiment_by_name(name)
+            if again is None:
+                raise
+            return str(again.experiment_id)

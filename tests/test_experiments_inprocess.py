@@ -1,0 +1,94 @@
+"""The regression shorts, run in-process on the real configs: verdict, fold logging, stopping."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig
+
+from experiments import baseline_regression, reframe_classification
+from shorts.context import Context
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "configs")
+SHORTS = {
+    "baseline_regression": baseline_regression.run,
+    "reframe_classification": reframe_classification.run,
+}
+SUMMARY_KEYS = {
+    "rmse",
+    "rmse_std",
+    "baseline_rmse",
+    "baseline_rmse_std",
+    "rmse_uplift",
+    "folds_completed",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_hydra() -> Iterator[None]:
+    GlobalHydra.instance().clear()
+    yield
+    GlobalHydra.instance().clear()
+
+
+def _compose(experiment: str, *overrides: str) -> DictConfig:
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose(
+            "shorts",
+            overrides=[f"+experiment={experiment}", "cv.folds=3", *overrides],
+            return_hydra_config=False,
+        )
+
+
+def _context(tmp_path: Path, soft_time: float = 50.0) -> Context:
+    return Context(
+        artifact_dir=tmp_path / "a", started_at=time.time(), wall_time=60, soft_time=soft_time
+    )
+
+
+def _fold_steps(ctx: Context, name: str) -> list[int]:
+    return [e["s"] for e in ctx.events if e["t"] == "metric" and e["k"] == name]
+
+
+@pytest.mark.parametrize("experiment", sorted(SHORTS))
+def test_short_returns_a_finite_verdict_over_all_folds(experiment: str, tmp_path: Path) -> None:
+    ctx = _context(tmp_path)
+    result = SHORTS[experiment](_compose(experiment), ctx)
+
+    assert result.keys() >= SUMMARY_KEYS
+    assert all(isinstance(v, float) and math.isfinite(v) for v in result.values())
+    assert result["folds_completed"] == 3.0
+    assert _fold_steps(ctx, "fold_rmse") == [0, 1, 2]
+    assert _fold_steps(ctx, "baseline_fold_rmse") == [0, 1, 2]
+    expected_uplift = (result["baseline_rmse"] - result["rmse"]) / result["baseline_rmse"]
+    assert result["rmse_uplift"] == pytest.approx(expected_uplift)
+
+
+def test_reframe_saves_its_bins_and_logs_quartile_slices(tmp_path: Path) -> None:
+    ctx = _context(tmp_path)
+    reframe_classification.run(_compose("reframe_classification"), ctx)
+
+    bins = json.loads((tmp_path / "a" / "bins.json").read_text())
+    assert len(bins["bin_edges"]) == len(bins["bin_means"]) + 1 == bins["n_bins"] + 1
+    logged = {e["k"] for e in ctx.events if e["t"] == "metric"}
+    for q in range(1, 5):
+        assert {f"slice_q{q}_rmse", f"baseline_slice_q{q}_rmse"} <= logged
+
+
+@pytest.mark.parametrize("experiment", sorted(SHORTS))
+def test_past_the_soft_deadline_a_short_stops_after_one_fold(
+    experiment: str, tmp_path: Path
+) -> None:
+    ctx = _context(tmp_path, soft_time=0)
+    result = SHORTS[experiment](_compose(experiment), ctx)
+
+    assert result["folds_completed"] == 1.0
+    assert _fold_steps(ctx, "fold_rmse") == [0]
+    assert math.isfinite(result["rmse"]) and result["rmse_std"] == 0.0
