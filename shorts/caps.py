@@ -83,7 +83,7 @@ def format_duration(seconds: float) -> str:
     """Compact duration, e.g. ``1m05s`` or ``2.3s``."""
     if seconds < 60:
         return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)

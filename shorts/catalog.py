@@ -58,8 +58,7 @@ def print_catalog(project: Project, console: Console | None = None) -> None:
     table.add_column("caps", no_wrap=True)
     for entry in catalog(project):
         caps = (
-            f"{format_duration(entry.wall_time)} · {format_size(entry.memory)} · "
-            f"{entry.cpus} cpu"
+            f"{format_duration(entry.wall_time)} · {format_size(entry.memory)} · {entry.cpus} cpu"
         )
         table.add_row(entry.name, entry.hypothesis, ", ".join(entry.techniques), caps)
     console.print(table)

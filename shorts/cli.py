@@ -170,4 +170,3 @@ def _internal_error(project: Project, exc: BaseException) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

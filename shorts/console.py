@@ -115,7 +115,7 @@ class RunDisplay:
 
 
 def _bar(fraction: float, width: int = 12) -> str:
-    filled = max(0, min(width, int(round(fraction * width))))
+    filled = max(0, min(width, round(fraction * width)))
     return "█" * filled + "░" * (width - filled)
 
 

@@ -47,7 +47,8 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
     name = choices.get("experiment")
     if not name:
         raise UsageError(
-            "no short chosen; add +experiment=NAME, one of: " + ", ".join(project.experiment_names())
+            "no short chosen; add +experiment=NAME, one of: "
+            + ", ".join(project.experiment_names())
         )
     short = declaration(str(name), cfg.short, project)
     caps = parse_caps(cfg.caps)
@@ -99,7 +100,14 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
     for lease in leases:
         lease.unlink(missing_ok=True)
     experiment_id = recorder.experiment_id or "?"
-    print_summary(console, short.name, observation, run_id, experiment_id, _ui_hint(uri, experiment_id, run_id))
+    print_summary(
+        console,
+        short.name,
+        observation,
+        run_id,
+        experiment_id,
+        _ui_hint(uri, experiment_id, run_id),
+    )
     return observation.outcome
 
 

@@ -17,7 +17,7 @@ class Outcome(StrEnum):
 
     @property
     def mlflow_status(self) -> str:
-        """FINISHED for a completed short, FAILED for one the caps or a crash stopped, else KILLED."""
+        """FINISHED if completed; FAILED if a cap or a crash stopped it; KILLED otherwise."""
         if self is Outcome.COMPLETED:
             return "FINISHED"
         if self in (Outcome.TIMEOUT, Outcome.MEMOUT, Outcome.CRASHED):

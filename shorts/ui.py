@@ -35,7 +35,9 @@ def serve(project: Project, args: list[str]) -> int:
     except SystemExit as exc:
         if exc.code == 0:
             return 0
-        raise UsageError("usage: shorts ui [--port N] [--host ADDRESS] [--tracking-uri URI]") from None
+        raise UsageError(
+            "usage: shorts ui [--port N] [--host ADDRESS] [--tracking-uri URI]"
+        ) from None
     uri = resolve_tracking_uri(options.tracking_uri, project)
     check_reachable(uri)
     if uri.startswith(("http://", "https://")):
@@ -51,12 +53,20 @@ def serve(project: Project, args: list[str]) -> int:
     open_client(uri)  # creates a fresh store's schema before the server races for it
     project.default_artifact_root.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "mlflow", "server",
-        "--backend-store-uri", uri,
-        "--default-artifact-root", project.default_artifact_root.as_uri(),
-        "--host", options.host,
-        "--port", str(options.port),
-        "--workers", "1",
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        uri,
+        "--default-artifact-root",
+        project.default_artifact_root.as_uri(),
+        "--host",
+        options.host,
+        "--port",
+        str(options.port),
+        "--workers",
+        "1",
     ]
     server = subprocess.Popen(command, start_new_session=True)
     url = f"http://{options.host}:{options.port}"

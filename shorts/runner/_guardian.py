@@ -18,6 +18,7 @@ import os
 import select
 import signal
 import sys
+from typing import Any
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -71,9 +72,9 @@ def kill_all(worker_pid: int) -> None:
         select.select([], [], [], 0.01)
 
 
-def reap() -> list[tuple[int, int, object]]:
+def reap() -> list[tuple[int, int, Any]]:
     """Collect every exited child (workers and adopted orphans) without blocking."""
-    exited = []
+    exited: list[tuple[int, int, Any]] = []
     while True:
         try:
             pid, status, usage = os.wait4(-1, os.WNOHANG)
@@ -92,11 +93,11 @@ def _send(fd: int, message: dict[str, object]) -> None:
         pass
 
 
-def _start_worker(spec: dict[str, object]) -> int:
-    argv = [str(a) for a in spec["argv"]]  # type: ignore[attr-defined]
-    env = {str(k): str(v) for k, v in spec["env"].items()}  # type: ignore[attr-defined]
-    keep = {int(fd) for fd in spec["pass_fds"]}  # type: ignore[attr-defined]
-    out_fd = int(spec["out_fd"])  # type: ignore[arg-type]
+def _start_worker(spec: dict[str, Any]) -> int:
+    argv = [str(a) for a in spec["argv"]]
+    env = {str(k): str(v) for k, v in spec["env"].items()}
+    keep = {int(fd) for fd in spec["pass_fds"]}
+    out_fd = int(spec["out_fd"])
     guardian = os.getpid()
     pid = os.fork()
     if pid:
@@ -111,7 +112,7 @@ def _start_worker(spec: dict[str, object]) -> int:
         signal.set_wakeup_fd(-1)
         cpus = spec.get("cpus")
         if cpus:
-            os.sched_setaffinity(0, {int(c) for c in cpus})  # type: ignore[attr-defined]
+            os.sched_setaffinity(0, {int(c) for c in cpus})
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(out_fd, 1)
@@ -126,7 +127,7 @@ def _start_worker(spec: dict[str, object]) -> int:
         for fd in keep:
             os.set_inheritable(fd, True)
         os.execve(argv[0], argv, env)
-    except BaseException as exc:  # noqa: BLE001 - nothing above us in the child to report to
+    except BaseException as exc:
         os.write(2, f"shorts guardian: could not start the worker: {exc!r}\n".encode())
     os._exit(127)
 
@@ -166,9 +167,9 @@ def main() -> None:
                 message: dict[str, object] = {
                     "event": "exit",
                     "pid": pid,
-                    "utime": usage.ru_utime,  # type: ignore[attr-defined]
-                    "stime": usage.ru_stime,  # type: ignore[attr-defined]
-                    "maxrss_kb": usage.ru_maxrss,  # type: ignore[attr-defined]
+                    "utime": usage.ru_utime,
+                    "stime": usage.ru_stime,
+                    "maxrss_kb": usage.ru_maxrss,
                 }
                 if os.WIFSIGNALED(status):
                     message["signal"] = os.WTERMSIG(status)

@@ -15,7 +15,6 @@ Process layout::
 from __future__ import annotations
 
 import json
-import math
 import os
 import selectors
 import signal
@@ -364,9 +363,7 @@ class Supervisor:
             traceback=traceback_path if traceback_path.exists() else None,
         )
         if fired is not None and tree_dead_at is not None:
-            observation.tree_dead_after_deadline = round(
-                tree_dead_at - (deadline + caps.grace), 4
-            )
+            observation.tree_dead_after_deadline = round(tree_dead_at - (deadline + caps.grace), 4)
         finished_in_time = result_at is not None and result_at <= deadline
         observation.outcome, observation.reason = _decide(
             fired if not (fired is Outcome.TIMEOUT and finished_in_time) else None,
@@ -379,7 +376,9 @@ class Supervisor:
         if result_event and result_event.get("t") == "result":
             observation.result = result_event["metrics"]
         if leftover_pids:
-            observation.reason += f"; {len(leftover_pids)} leftover process(es) of the short were killed"
+            observation.reason += (
+                f"; {len(leftover_pids)} leftover process(es) of the short were killed"
+            )
         return observation
 
     def _close_guardian(self) -> None:

@@ -37,7 +37,9 @@ class ProcessTree:
 
     def live_pids(self) -> list[int]:
         """Descendants that have not exited (zombies awaiting the guardian's reap excluded)."""
-        return [pid for pid in descendants(self.guardian_pid) if _state(pid) not in ("Z", "X", None)]
+        return [
+            pid for pid in descendants(self.guardian_pid) if _state(pid) not in ("Z", "X", None)
+        ]
 
     def sample(self) -> TreeSample:
         """Sum resident memory and note CPU time of every live process in the tree."""

@@ -39,7 +39,7 @@ def resolve_function(target: str, project_root: Path) -> Any:
 
 
 def innermost_own_frame(tb: TracebackType | None, own_root: Path) -> str | None:
-    """``path:line in function`` of the deepest frame in the project's own code, for fingerprints."""
+    """``path:line in function`` of the deepest frame in the project's own code."""
     where = None
     while tb is not None:
         filename = Path(tb.tb_frame.f_code.co_filename)

@@ -87,9 +87,7 @@ def stale_leases(project: Project) -> list[Lease]:
     return stale
 
 
-def close_lost(
-    client: MlflowClient, run_id: str, why: str, end_time_ms: int | None = None
-) -> bool:
+def close_lost(client: MlflowClient, run_id: str, why: str, end_time_ms: int | None = None) -> bool:
     """Close a RUNNING run as ``lost`` (status KILLED); False if it was already closed."""
     run = client.get_run(run_id)
     if run.info.status != "RUNNING":
@@ -105,7 +103,7 @@ def close_lost(
 
 def repair_leases(project: Project) -> list[str]:
     """Close the runs of stale leases as lost; returns their run ids. Cheap when none is stale."""
-    closed = []
+    closed: list[str] = []
     leases = stale_leases(project)
     if not leases:
         return closed
@@ -130,7 +128,7 @@ def repair_heartbeats(client: MlflowClient, max_age: float = STALE_HEARTBEAT_SEC
     """Close RUNNING shorts runs whose heartbeat stopped more than ``max_age`` seconds ago."""
     from mlflow.entities import ViewType
 
-    closed = []
+    closed: list[str] = []
     cutoff = time.time() - max_age
     experiments = client.search_experiments(view_type=ViewType.ACTIVE_ONLY)
     ids = [e.experiment_id for e in experiments]

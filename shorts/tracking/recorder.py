@@ -1,4 +1,4 @@
-"""The supervisor's side of MLflow: one run, opened while the worker starts, closed with its outcome.
+"""The supervisor's side of MLflow: one run, opened as the worker starts, closed with its outcome.
 
 All MLflow calls happen on one background thread. Importing MLflow and creating the run take about
 a second, which this overlaps with the worker's own start-up instead of adding it to the run's
