@@ -332,7 +332,8 @@ class Supervisor:
 
             if tree_dead_at is not None:
                 pipes_open = {self._event_r, self._out_r} & open_fds
-                if not pipes_open or now - tree_dead_at > 1.0:
+                exit_known = worker_exit is not None or self._status_r not in open_fds
+                if (exit_known and not pipes_open) or now - tree_dead_at > 1.0:
                     break
 
         selector.close()
