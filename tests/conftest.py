@@ -1,0 +1,165 @@
+"""Shared fixtures: a throwaway shorts project with its own MLflow store, and ways to drive it.
+
+Every test that runs ``shorts`` gets a fresh project under a temp directory: a copy of the real
+``configs/`` and ``experiments/`` plus the fault-injection shorts of ``tests/fault_shorts``. The
+user's own store is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FAULT_SHORTS = Path(__file__).resolve().parent / "fault_shorts"
+
+
+@dataclass
+class ShortsProject:
+    """A temporary shorts project and helpers to run the real ``shorts`` command in it."""
+
+    root: Path
+    pid_dir: Path
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"sqlite:///{self.root / 'mlflow.db'}"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "SHORTS_ROOT")
+        }
+        env["SHORTS_TEST_PIDS"] = str(self.pid_dir)
+        env.update(extra)
+        return env
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "shorts", *args]
+
+    def run(
+        self, *args: str, timeout: float = 120, cwd: Path | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``shorts ARGS`` to completion and return what it did."""
+        return subprocess.run(
+            self.command(*args),
+            cwd=cwd or self.root,
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def start(self, *args: str, **env: str) -> subprocess.Popen[str]:
+        """Start ``shorts ARGS`` in the background (for signal tests)."""
+        return subprocess.Popen(
+            self.command(*args),
+            cwd=self.root,
+            env=self.env(**env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def add_short(
+        self, name: str, fn: str, caps: dict[str, Any] | None = None, extra: str = ""
+    ) -> None:
+        """Declare ``configs/experiment/NAME.yaml`` for ``experiments.faults:FN``."""
+        caps_yaml = "".join(f"  {k}: {v}\n" for k, v in (caps or {}).items())
+        text = textwrap.dedent(
+            f"""\
+            # @package _global_
+            defaults:
+              - override /caps: tiny
+            short:
+              fn: experiments.faults:{fn}
+              hypothesis: fault injection ({fn})
+              techniques: [fault-injection]
+            """
+        )
+        if caps_yaml:
+            text += "caps:\n" + caps_yaml
+        text += extra
+        (self.root / "configs" / "experiment" / f"{name}.yaml").write_text(text)
+
+    def client(self) -> Any:
+        from mlflow.tracking import MlflowClient
+
+        return MlflowClient(tracking_uri=self.tracking_uri)
+
+    def runs(self, experiment: str) -> list[Any]:
+        """All runs of an MLflow experiment (the short's name), newest first."""
+        client = self.client()
+        exp = client.get_experiment_by_name(experiment)
+        if exp is None:
+            return []
+        return list(
+            client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"])
+        )
+
+    def only_run(self, experiment: str) -> Any:
+        runs = self.runs(experiment)
+        assert len(runs) == 1, f"expected one run of {experiment}, found {len(runs)}"
+        return runs[0]
+
+    def recorded_pids(self) -> list[int]:
+        """Pids the fault shorts wrote to $SHORTS_TEST_PIDS (worker, children, escapees)."""
+        pids = []
+        for path in self.pid_dir.glob("*.pid"):
+            pids.extend(int(p) for p in path.read_text().split())
+        return pids
+
+
+def live(pids: list[int]) -> list[int]:
+    """The pids still running (zombies count as dead: they use no CPU or memory)."""
+    alive = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def wait_until(predicate: Any, timeout: float = 30.0, interval: float = 0.1) -> bool:
+    """Poll ``predicate`` until true or ``timeout``; returns its last value."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[ShortsProject]:
+    """A fresh shorts project (real configs and shorts, plus fault shorts) with its own store."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    shutil.copytree(REPO / "configs", root / "configs")
+    shutil.copytree(
+        REPO / "experiments", root / "experiments", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for source in FAULT_SHORTS.glob("*.py"):
+        shutil.copy(source, root / "experiments" / source.name)
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    proj = ShortsProject(root, pid_dir)
+    yield proj
+    # Never leak compute from a failed test: kill whatever the shorts recorded.
+    for pid in live(proj.recorded_pids()):
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
