@@ -54,7 +54,9 @@ class RunDisplay:
 
     def __enter__(self) -> RunDisplay:
         if self.interactive:
-            self._live = Live(self._status(), console=self.console, refresh_per_second=4)
+            self._live = Live(
+                self._status(), console=self.console, refresh_per_second=4, transient=True
+            )
             self._live.__enter__()
         return self
 

@@ -77,26 +77,29 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
     )
     overrides = " ".join(hydra_cfg.overrides.task)
     leases: list[Path] = []
-    with _interrupts_to(supervisor), display:
-        supervisor.start()
-        recorder.open(
-            run_name=f"{short.name}-{choices.get('model', 'model')}-"
-            f"{time.strftime('%m%d-%H%M%S', time.localtime(supervisor.started_at))}",
-            params=flatten(redact({k: v for k, v in config.items() if k != "short"})),
-            tags=_opening_tags(short, caps.as_tags(), overrides, choices, project.root),
-            start_time=supervisor.started_at,
-            on_open=lambda run_id: leases.append(write_lease(project, run_id, uri)),
-        )
-        observation = supervisor.wait()
-    _write_evidence(spec, observation, config)
-    try:
-        run_id = recorder.close(_closing(observation, caps.wall_time, caps.memory, caps.cpus))
-    except BaseException as exc:
-        raise RecordingError(
-            f"the short ended as {observation.outcome} but MLflow at {uri} could not record it "
-            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-            f"its evidence is in {staging}"
-        ) from exc
+    # Interrupts stay with the supervisor until the run is closed: a Ctrl-C while MLflow is
+    # being written must not leave the run RUNNING.
+    with _interrupts_to(supervisor):
+        with display:
+            supervisor.start()
+            recorder.open(
+                run_name=f"{short.name}-{choices.get('model', 'model')}-"
+                f"{time.strftime('%m%d-%H%M%S', time.localtime(supervisor.started_at))}",
+                params=flatten(redact({k: v for k, v in config.items() if k != "short"})),
+                tags=_opening_tags(short, caps.as_tags(), overrides, choices, project.root),
+                start_time=supervisor.started_at,
+                on_open=lambda run_id: leases.append(write_lease(project, run_id, uri)),
+            )
+            observation = supervisor.wait()
+        _write_evidence(spec, observation, config)
+        try:
+            run_id = recorder.close(_closing(observation, caps.wall_time, caps.memory, caps.cpus))
+        except BaseException as exc:
+            raise RecordingError(
+                f"the short ended as {observation.outcome} but MLflow at {uri} could not record "
+                f"it ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                f"its evidence is in {staging}"
+            ) from exc
     for lease in leases:
         lease.unlink(missing_ok=True)
     experiment_id = recorder.experiment_id or "?"
