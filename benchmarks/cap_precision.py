@@ -40,7 +40,8 @@ def _run(root: Path, fn: str, caps: Caps, config: dict[str, object], i: int):  #
     observation = supervisor.wait()
     returned = time.monotonic()
     survivors = [
-        p for p in psutil.process_iter(["cmdline", "status"])
+        p
+        for p in psutil.process_iter(["cmdline", "status"])
         if p.info["status"] != psutil.STATUS_ZOMBIE
         and any("signal.SIG_IGN" in part for part in (p.info["cmdline"] or []))
     ]

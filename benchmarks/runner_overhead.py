@@ -79,10 +79,14 @@ def main() -> None:
         bare_times.append(_timed(bare_cmd, root, env))
     shorts_median = statistics.median(shorts_times)
     bare_median = statistics.median(bare_times)
-    print(f"shorts run +experiment=baseline_regression: median {shorts_median:.2f}s "
-          f"(runs: {', '.join(f'{t:.2f}' for t in shorts_times)})")
-    print(f"bare script, same fit and MLflow logging:   median {bare_median:.2f}s "
-          f"(runs: {', '.join(f'{t:.2f}' for t in bare_times)})")
+    print(
+        f"shorts run +experiment=baseline_regression: median {shorts_median:.2f}s "
+        f"(runs: {', '.join(f'{t:.2f}' for t in shorts_times)})"
+    )
+    print(
+        f"bare script, same fit and MLflow logging:   median {bare_median:.2f}s "
+        f"(runs: {', '.join(f'{t:.2f}' for t in bare_times)})"
+    )
     print(f"ratio shorts / bare: {shorts_median / bare_median:.3f}  (goal <= 1.10)")
     shutil.rmtree(root, ignore_errors=True)
 

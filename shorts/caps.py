@@ -11,6 +11,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from shorts.errors import UsageError
@@ -42,7 +43,7 @@ def parse_duration(value: Any, key: str = "duration") -> float:
     if isinstance(value, bool):
         raise UsageError(f"{key}={value!r} is not a duration; use {DURATION_FORMS}.")
     if isinstance(value, int | float):
-        seconds = float(value)
+        seconds = float(value) if abs(value) < 1e308 else math.inf
     else:
         match = _NUMBER_WITH_UNIT.match(str(value))
         unit = match.group(2).lower() if match else None
@@ -58,16 +59,29 @@ def parse_size(value: Any, key: str = "size") -> int:
     """Bytes from ``"512MB"``, ``"2GiB"`` or a plain number of bytes."""
     if isinstance(value, bool):
         raise UsageError(f"{key}={value!r} is not a memory size; use {SIZE_FORMS}.")
-    if isinstance(value, int | float):
-        size = float(value)
+    not_positive = UsageError(f"{key}={value!r} must be a positive memory size; use {SIZE_FORMS}.")
+    if isinstance(value, int):
+        size = Fraction(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise not_positive
+        size = Fraction(value)
     else:
         match = _NUMBER_WITH_UNIT.match(str(value))
         unit = match.group(2).lower() if match else None
         if match is None or unit not in _SIZE_UNITS:
             raise UsageError(f"{key}={value!r} is not a memory size; use {SIZE_FORMS}.")
-        size = float(match.group(1)) * _SIZE_UNITS[unit]
-    if not math.isfinite(size) or size < 1:
-        raise UsageError(f"{key}={value!r} must be a positive memory size; use {SIZE_FORMS}.")
+        # Exact decimal arithmetic ('4.1MB' is 4100000 bytes, not a float's 4099999); the float
+        # first bounds the exponent, so '1e-99999999' cannot make Fraction build a huge power.
+        approx = float(match.group(1))
+        if not math.isfinite(approx) or approx <= 0:
+            raise not_positive
+        try:
+            size = Fraction(match.group(1)) * _SIZE_UNITS[unit]
+        except ValueError:  # more digits than Python converts
+            raise not_positive from None
+    if size < 1:
+        raise not_positive
     return int(size)
 
 

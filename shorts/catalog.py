@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
 
 from shorts.caps import format_duration, format_size, parse_caps
+from shorts.errors import UsageError
+from shorts.outcome import EXIT_USAGE
 from shorts.project import Project
 
 
 @dataclass(frozen=True)
 class CatalogEntry:
-    """One short as its composed config declares it."""
+    """One short as its composed config declares it; ``error`` says why it does not compose."""
 
     name: str
     hypothesis: str
@@ -21,45 +24,78 @@ class CatalogEntry:
     wall_time: float
     memory: int
     cpus: int
+    error: str = ""
 
 
 def catalog(project: Project) -> list[CatalogEntry]:
-    """Compose every experiment config (Compose API: no runs, no output folders)."""
+    """Compose every experiment config (Compose API: no runs, no output folders).
+
+    A config that does not compose (a missing option, a YAML mistake, a malformed cap) is listed
+    with its error instead of hiding the others behind a traceback.
+    """
+    import yaml
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
 
     entries = []
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(project.configs), version_base="1.3"):
-        for name in project.experiment_names():
-            cfg = compose("shorts", overrides=[f"+experiment={name}"])
-            caps = parse_caps(cfg.caps)
-            entries.append(
-                CatalogEntry(
-                    name=name,
-                    hypothesis=str(cfg.short.get("hypothesis") or ""),
-                    techniques=tuple(cfg.short.get("techniques") or ()),
-                    wall_time=caps.wall_time,
-                    memory=caps.memory,
-                    cpus=caps.cpus,
-                )
-            )
-    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(project.configs), version_base="1.3"):
+            for name in project.experiment_names():
+                try:
+                    cfg = compose("shorts", overrides=[f"+experiment={name}"])
+                    caps = parse_caps(cfg.caps)
+                    entry = CatalogEntry(
+                        name=name,
+                        hypothesis=str(cfg.short.get("hypothesis") or ""),
+                        techniques=tuple(str(t) for t in cfg.short.get("techniques") or ()),
+                        wall_time=caps.wall_time,
+                        memory=caps.memory,
+                        cpus=caps.cpus,
+                    )
+                except (
+                    HydraException,
+                    OmegaConfBaseException,
+                    UsageError,
+                    ValueError,
+                    yaml.YAMLError,
+                ) as exc:
+                    entry = CatalogEntry(name, "", (), 0.0, 0, 0, error=_one_line(str(exc)))
+                entries.append(entry)
+    finally:
+        GlobalHydra.instance().clear()
     return entries
 
 
-def print_catalog(project: Project, console: Console | None = None) -> None:
-    """A table of the catalog; run one with ``shorts run +experiment=NAME``."""
+def print_catalog(project: Project, console: Console | None = None) -> int:
+    """A table of the catalog; returns the exit status (2 when a short's config is broken)."""
     console = console or Console()
     table = Table(title=f"shorts in {project.root}", title_justify="left", expand=False)
     table.add_column("short", style="bold", no_wrap=True)
     table.add_column("hypothesis")
     table.add_column("techniques", style="dim")
     table.add_column("caps", no_wrap=True)
-    for entry in catalog(project):
+    entries = catalog(project)
+    for entry in entries:
+        if entry.error:
+            table.add_row(entry.name, "[red]config error (below)[/red]", "", "")
+            continue
         caps = (
             f"{format_duration(entry.wall_time)} · {format_size(entry.memory)} · {entry.cpus} cpu"
         )
         table.add_row(entry.name, entry.hypothesis, ", ".join(entry.techniques), caps)
     console.print(table)
     console.print("run one with: shorts run +experiment=NAME", style="dim")
+    broken = [e for e in entries if e.error]
+    for entry in broken:
+        print(
+            f"shorts: error: configs/experiment/{entry.name}.yaml: {entry.error}", file=sys.stderr
+        )
+    return EXIT_USAGE if broken else 0
+
+
+def _one_line(message: str) -> str:
+    """Hydra's multi-line messages folded into one line (without its config search path)."""
+    return " ".join(message.split("Config search path:")[0].split())

@@ -51,9 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         if command == "list":
             from shorts.catalog import print_catalog
 
+            if _no_arguments(command, rest):
+                return 0
             _repair_quietly(project)
-            print_catalog(project)
-            return 0
+            return print_catalog(project)
         if command == "ui":
             from shorts.ui import serve
 
@@ -61,11 +62,19 @@ def main(argv: list[str] | None = None) -> int:
         if command == "repair":
             from shorts.repair import repair
 
+            if _no_arguments(command, rest):
+                return 0
             return repair(project)
         raise UsageError(f"unknown command {command!r}; use one of: run, list, ui, repair.")
     except UsageError as exc:
         print(f"shorts: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (shorts list | head): not an error of ours; no second complaint
+        # when Python flushes stdout on exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("shorts: interrupted", file=sys.stderr)
         return Outcome.INTERRUPTED.exit_status
@@ -78,6 +87,7 @@ def _run(project: Project, overrides: list[str]) -> int:
     os.environ["HYDRA_FULL_ERROR"] = "1"  # we turn Hydra's errors into one line ourselves
 
     import hydra
+    import yaml
     from hydra.errors import HydraException
     from omegaconf import DictConfig
     from omegaconf.errors import OmegaConfBaseException
@@ -85,9 +95,18 @@ def _run(project: Project, overrides: list[str]) -> int:
     from shorts.launch import RecordingError, run_short
 
     outcomes: list[Outcome] = []
+    failures: list[Exception] = []
 
     def task(cfg: DictConfig) -> None:
-        outcomes.append(run_short(cfg, project))
+        # An exception escaping a job makes Hydra print its own "Error executing job" line on
+        # stderr; keep it here and raise it once Hydra has returned. A multirun stops at the
+        # first job that could not run.
+        if failures:
+            return
+        try:
+            outcomes.append(run_short(cfg, project))
+        except Exception as exc:
+            failures.append(exc)
 
     main_fn = hydra.main(
         version_base="1.3", config_path=str(project.configs), config_name="shorts"
@@ -95,13 +114,20 @@ def _run(project: Project, overrides: list[str]) -> int:
     saved_argv = sys.argv
     sys.argv = ["shorts run", *overrides]
     try:
-        main_fn()
+        try:
+            main_fn()
+        except (ValueError, yaml.YAMLError) as exc:
+            # The jobs catch their own errors, so this is Hydra refusing an override (``=3``)
+            # or a config file that is not YAML.
+            raise UsageError(_one_line(str(exc))) from None
+        if failures:
+            raise failures[0]
     except (HydraException, OmegaConfBaseException) as exc:
         raise UsageError(_one_line(str(exc))) from None
     except RecordingError as exc:
         print(f"shorts: error: {exc}", file=sys.stderr)
         return 1
-    except UsageError:
+    except (UsageError, BrokenPipeError):
         raise
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
@@ -110,6 +136,17 @@ def _run(project: Project, overrides: list[str]) -> int:
     finally:
         sys.argv = saved_argv
     return _worst(outcomes)
+
+
+def _no_arguments(command: str, rest: list[str]) -> bool:
+    """``list`` and ``repair`` take no arguments: True after printing help, UsageError on any."""
+    usage = f"usage: shorts {command} (it takes no arguments)"
+    if rest in (["-h"], ["--help"]):
+        print(usage)
+        return True
+    if rest:
+        raise UsageError(f"unexpected argument(s) {' '.join(rest)!r}; {usage}.")
+    return False
 
 
 def _check_experiment_choice(project: Project, overrides: list[str]) -> None:
@@ -135,7 +172,8 @@ def _check_experiment_choice(project: Project, overrides: list[str]) -> None:
 
 
 def _one_line(message: str) -> str:
-    """Hydra's multi-line messages folded into one line."""
+    """Hydra's multi-line messages folded into one line (without its config search path)."""
+    message = message.split("Config search path:")[0]
     parts = [line.strip() for line in message.splitlines() if line.strip()]
     return " ".join(parts)
 
@@ -162,7 +200,7 @@ def _internal_error(project: Project, exc: BaseException) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(traceback.format_exception(exc)))
     print(
-        f"shorts: internal error: {type(exc).__name__}: {exc}; traceback in {path}",
+        f"shorts: internal error: {type(exc).__name__}: {_one_line(str(exc))}; traceback in {path}",
         file=sys.stderr,
     )
     return 1

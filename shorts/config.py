@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import itertools
 import re
 import sys
 from dataclasses import dataclass
@@ -15,11 +16,34 @@ from shorts.project import Project
 
 MAX_PARAM_CHARS = 6000
 REDACTED = "***redacted***"
-SECRET_KEY = re.compile(
-    r"pass(word|wd|phrase)?$|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|"
-    r"credential|auth",
-    re.IGNORECASE,
+# A key is secret when one of its words is a secret word (``db_password``, ``hfToken``), or two
+# neighbouring words name a key or token (``api_key``, ``access_tokens``). Whole words only, so
+# ordinary params that merely contain one (``max_tokens``, ``tokenizer``, ``author``) are kept.
+SECRET_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "passphrase",
+        "pass",
+        "pwd",
+        "secret",
+        "secrets",
+        "token",
+        "credential",
+        "credentials",
+        "creds",
+        "auth",
+        "oauth",
+        "apikey",
+        "apikeys",
+    }
 )
+SECRET_PAIRS = (
+    frozenset({"api", "access", "private", "auth", "refresh", "session", "bearer", "signing"}),
+    frozenset({"key", "keys", "token", "tokens"}),
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -95,15 +119,44 @@ def _top_level_functions(source: Path) -> set[str]:
     return names
 
 
-def redact(value: Any, key: str = "") -> Any:
-    """A copy of a plain config container with secret-looking keys' values replaced."""
-    if key and SECRET_KEY.search(key) and not isinstance(value, dict | list):
-        return REDACTED if value not in (None, "") else value
+def is_secret_key(key: str) -> bool:
+    """Whether a config key names a secret (``password``, ``api_token``, ``clientSecret``...)."""
+    words = [w.rstrip("0123456789") for w in _WORD_SPLIT.split(_CAMEL.sub("_", key).lower())]
+    if any(w in SECRET_WORDS for w in words):
+        return True
+    firsts, seconds = SECRET_PAIRS
+    return any(a in firsts and b in seconds for a, b in itertools.pairwise(words))
+
+
+def redact(value: Any, key: str = "", secret: bool = False) -> Any:
+    """A copy of a plain config container with the values under secret-looking keys replaced.
+
+    Everything below a secret key is hidden, including the leaves of a mapping or list it holds
+    (``credentials: {id: ..., key: ...}``); unset values (``None``, ``""``) stay visibly unset.
+    """
+    secret = secret or (bool(key) and is_secret_key(key))
     if isinstance(value, dict):
-        return {k: redact(v, str(k)) for k, v in value.items()}
+        return {k: redact(v, str(k), secret) for k, v in value.items()}
     if isinstance(value, list):
-        return [redact(v, key) for v in value]
+        return [redact(v, key, secret) for v in value]
+    if secret and value not in (None, ""):
+        return REDACTED
     return value
+
+
+def redact_overrides(overrides: list[str]) -> list[str]:
+    """Hydra overrides (``+db.password=x``) with the values of secret keys replaced.
+
+    For the ``shorts.overrides`` tag: the command line carries the same secrets as the config.
+    """
+    redacted = []
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        words = key.lstrip("+~").split(".")
+        if sep and value and any(is_secret_key(w) for w in words):
+            override = f"{key}={REDACTED}"
+        redacted.append(override)
+    return redacted
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, str]:

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from shorts.caps import parse_caps, preflight
-from shorts.config import ShortDeclaration, declaration, flatten, redact
+from shorts.config import ShortDeclaration, declaration, flatten, redact, redact_overrides
 from shorts.console import RunDisplay, print_summary, stderr_console
 from shorts.errors import UsageError
 from shorts.outcome import Outcome
@@ -75,7 +75,7 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
     supervisor = Supervisor(
         spec, on_metric=recorder.metric, on_output=display.output, on_tick=on_tick
     )
-    overrides = " ".join(hydra_cfg.overrides.task)
+    overrides = " ".join(redact_overrides(list(hydra_cfg.overrides.task)))
     leases: list[Path] = []
     # Interrupts stay with the supervisor until the run is closed: a Ctrl-C while MLflow is
     # being written must not leave the run RUNNING.

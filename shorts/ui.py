@@ -10,15 +10,27 @@ import subprocess
 import sys
 import time
 import urllib.request
+from types import FrameType
+from typing import NoReturn
 
 from shorts.errors import UsageError
 from shorts.project import Project
 from shorts.tracking.leases import repair_leases
 from shorts.tracking.store import check_reachable, open_client, resolve_tracking_uri
 
+USAGE = "usage: shorts ui [--port N] [--host ADDRESS] [--tracking-uri URI]"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose mistakes are one ``UsageError`` line instead of usage text and an exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message}; {USAGE}")
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shorts ui", description=__doc__)
+    parser = _Parser(prog="shorts ui", description=__doc__)
     parser.add_argument("--port", type=int, default=5000, help="port to serve on (default 5000)")
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine)"
@@ -32,12 +44,10 @@ def serve(project: Project, args: list[str]) -> int:
     parser = _parser()
     try:
         options = parser.parse_args(args)
-    except SystemExit as exc:
+    except SystemExit as exc:  # --help
         if exc.code == 0:
             return 0
-        raise UsageError(
-            "usage: shorts ui [--port N] [--host ADDRESS] [--tracking-uri URI]"
-        ) from None
+        raise UsageError(USAGE) from None
     uri = resolve_tracking_uri(options.tracking_uri, project)
     check_reachable(uri)
     if uri.startswith(("http://", "https://")):
@@ -68,16 +78,31 @@ def serve(project: Project, args: list[str]) -> int:
         "--workers",
         "1",
     ]
-    server = subprocess.Popen(command, start_new_session=True)
     url = f"http://{options.host}:{options.port}"
+    server: subprocess.Popen[bytes] | None = None
+    # The server runs in its own session (a Ctrl-C meant for shorts must not reach it half-way),
+    # so shorts must stop it on every way it is asked to end: SIGTERM and SIGHUP as well.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in STOP_SIGNALS}
     try:
-        if _wait_healthy(url, server):
-            print(f"MLflow UI for {uri}\n  {url}\n(Ctrl-C to stop)", flush=True)
+        server = subprocess.Popen(command, start_new_session=True)
+        if not _wait_healthy(url, server):
+            code = server.poll()
+            why = f"exited with status {code}" if code is not None else "did not answer"
+            print(f"shorts: error: the MLflow server {why}; see its output above", file=sys.stderr)
+            return 1
+        print(f"MLflow UI for {uri}\n  {url}\n(Ctrl-C to stop)", flush=True)
         return server.wait()
     except KeyboardInterrupt:
         return 0
     finally:
-        _stop(server)
+        if server is not None:
+            _stop(server)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -89,7 +114,7 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _wait_healthy(url: str, server: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+def _wait_healthy(url: str, server: subprocess.Popen[bytes], timeout: float = 120) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end and server.poll() is None:
         try:
@@ -101,12 +126,41 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], timeout: float = 60
     return False
 
 
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is not None:
-        return
+def _stop(server: subprocess.Popen[bytes], grace: float = 10) -> None:
+    """Stop the server's whole process group: SIGTERM, then SIGKILL after ``grace`` seconds.
+
+    Another signal while it stops (a second Ctrl-C) hurries it to SIGKILL instead of abandoning
+    the group; members that outlive their leader (uvicorn, job runners) are swept up too.
+    """
+    group = server.pid
+
+    def hurry(signum: int, frame: FrameType | None) -> None:
+        _killpg(group, signal.SIGKILL)
+
+    previous = {sig: signal.signal(sig, hurry) for sig in STOP_SIGNALS}
     try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
+        if server.poll() is None:
+            _killpg(group, signal.SIGTERM)
+            try:
+                server.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                _killpg(group, signal.SIGKILL)
+                server.wait()
+        end = time.monotonic() + grace
+        while _killpg(group, 0) and time.monotonic() < end:
+            time.sleep(0.1)
+        _killpg(group, signal.SIGKILL)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _killpg(group: int, sig: int) -> bool:
+    """Signal a process group; False once it has no members left."""
+    try:
+        os.killpg(group, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -32,7 +32,7 @@ class BoundedLog:
             return
         self.tail.append(chunk)
         self.tail_size += len(chunk)
-        while self.tail_size - len(self.tail[0]) >= self.tail_limit:
+        while self.tail and self.tail_size - len(self.tail[0]) >= self.tail_limit:
             self.tail_size -= len(self.tail.popleft())
 
     @property
@@ -43,7 +43,8 @@ class BoundedLog:
 
     def write(self, path: Path) -> None:
         """Write head, a marker naming how much was dropped, and tail."""
-        tail = b"".join(self.tail)[-self.tail_limit :] if self.tail else b""
+        joined = b"".join(self.tail)
+        tail = joined[len(joined) - min(len(joined), self.tail_limit) :]
         with path.open("wb") as handle:
             handle.write(bytes(self.head))
             if self.omitted > 0:

@@ -305,7 +305,8 @@ class Supervisor:
                     fired = Outcome.MEMOUT
                     fired_detail = (
                         f"the worker tree's resident memory reached {format_size(sample.rss)} "
-                        f"({len(sample.pids)} processes), over the {format_size(caps.memory)} cap, "
+                        f"({len(sample.pids)} process{'es' if len(sample.pids) != 1 else ''}), "
+                        f"over the {format_size(caps.memory)} cap, "
                         f"after {format_duration(now - self._t0)}"
                     )
                     self.tree.kill_all()
@@ -363,7 +364,9 @@ class Supervisor:
             output_log=output_log,
             traceback=traceback_path if traceback_path.exists() else None,
         )
-        if fired is not None and tree_dead_at is not None:
+        if fired is Outcome.TIMEOUT and tree_dead_at is not None:
+            # Only a timeout has a deadline to measure from; for a memout or an interrupt the
+            # figure would compare with a deadline that never came.
             observation.tree_dead_after_deadline = round(tree_dead_at - (deadline + caps.grace), 4)
         finished_in_time = result_at is not None and result_at <= deadline
         observation.outcome, observation.reason = _decide(

@@ -83,9 +83,16 @@ def main(spec_path: str) -> int:
         event_fd=event_fd,
     )
 
+    terminated = False
+
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        # The runner signals the worker's process group and each process of the tree, so SIGTERM
+        # can arrive twice: raise only once, or the second would abort the short's ``finally``.
+        nonlocal terminated
         ctx.request_stop()
-        raise ShortTerminated()
+        if not terminated:
+            terminated = True
+            raise ShortTerminated()
 
     signal.signal(signal.SIGTERM, on_sigterm)
     try:

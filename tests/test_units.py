@@ -1,0 +1,353 @@
+"""Pure functions the runner and the recorder lean on: params, redaction, bounded logs, outcomes."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shorts.config import MAX_PARAM_CHARS, REDACTED, flatten, redact, redact_overrides
+from shorts.outcome import EXIT_USAGE, Outcome
+from shorts.runner.output import BoundedLog
+
+# Timing is not under test, and the machine may be busy running shorts in parallel.
+unhurried = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# -- flatten ------------------------------------------------------------------------------------
+
+
+def test_flatten_nested_mapping_to_dotted_string_params() -> None:
+    config = {
+        "caps": {"wall_time": "20s", "cpus": 1},
+        "cv": {"folds": 5, "seed": 0},
+        "model": {"classifier": {"_target_": "x.Y", "alpha": 0.5}},
+        "tracking": {"uri": None},
+        "tags": ["a", "b"],
+        "flag": True,
+    }
+
+    assert flatten(config) == {
+        "caps.wall_time": "20s",
+        "caps.cpus": "1",
+        "cv.folds": "5",
+        "cv.seed": "0",
+        "model.classifier._target_": "x.Y",
+        "model.classifier.alpha": "0.5",
+        "tracking.uri": "null",
+        "tags": "['a', 'b']",
+        "flag": "True",
+    }
+
+
+def test_flatten_truncates_long_values_to_the_param_limit() -> None:
+    flat = flatten({"blob": "x" * (MAX_PARAM_CHARS * 2), "ok": "y" * MAX_PARAM_CHARS})
+
+    assert len(flat["blob"]) == MAX_PARAM_CHARS
+    assert flat["blob"].endswith("...")
+    assert flat["ok"] == "y" * MAX_PARAM_CHARS
+
+
+def test_flatten_of_an_empty_mapping_is_empty() -> None:
+    assert flatten({}) == {}
+
+
+keys = st.text(alphabet="abcdefghij_", min_size=1, max_size=6)
+leaves = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20))
+configs = st.recursive(
+    st.dictionaries(keys, leaves, max_size=4),
+    lambda children: st.dictionaries(keys, children, max_size=4),
+    max_leaves=12,
+)
+
+
+def _leaf_count(value: Any) -> int:
+    if isinstance(value, dict):
+        return sum(_leaf_count(v) for v in value.values())
+    return 1
+
+
+@unhurried
+@given(configs)
+def test_flatten_keeps_one_string_param_per_leaf(config: dict[str, Any]) -> None:
+    flat = flatten(config)
+
+    assert all(isinstance(v, str) for v in flat.values())
+    assert len(flat) == _leaf_count(config)  # empty mappings contribute no param
+    for dotted, text in flat.items():
+        node: Any = config
+        for part in dotted.split("."):
+            node = node[part]
+        assert text == ("null" if node is None else str(node))
+
+
+# -- redact -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "password",
+        "db_password",
+        "passwd",
+        "passphrase",
+        "pass",
+        "secret",
+        "client_secret",
+        "aws_secret_access_key",
+        "token",
+        "api_token",
+        "access_token",
+        "hf_token",
+        "api_key",
+        "apikey",
+        "api-key",
+        "API_KEY",
+        "apiKey",
+        "accessToken",
+        "clientSecret",
+        "access_key",
+        "private_key",
+        "ssh_private_key",
+        "credential",
+        "credentials",
+        "auth",
+        "auth_token",
+        "basic_auth",
+        "password2",
+        "api_tokens",
+        "refresh_token",
+        "db.password",
+    ],
+)
+def test_redact_hides_secret_looking_keys(key: str) -> None:
+    assert redact({key: "hunter2"}) == {key: REDACTED}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "max_tokens",
+        "num_tokens",
+        "tokenizer",
+        "author",
+        "authors",
+        "n_passes",
+        "bypass",
+        "compass",
+        "keyboard",
+        "alpha",
+        "wall_time",
+    ],
+)
+def test_redact_keeps_ordinary_params_that_merely_contain_a_secret_word(key: str) -> None:
+    """An ML param like max_tokens or tokenizer must reach MLflow as it is, not as a redaction."""
+    assert redact({key: "value"}) == {key: "value"}
+
+
+def test_redact_nested_keys_and_lists() -> None:
+    config = {
+        "db": {"host": "localhost", "password": "hunter2", "port": 5432},
+        "api_token": "abc123",
+        "services": [
+            {"name": "a", "token": "t1"},
+            {"name": "b", "auth": {"user": "me", "secret": "s2"}},
+        ],
+        "api_keys": ["k1", "k2"],
+        "seeds": [1, 2, 3],
+        "cv": {"folds": 5},
+    }
+    original = copy.deepcopy(config)
+
+    redacted = redact(config)
+
+    assert redacted == {
+        "db": {"host": "localhost", "password": REDACTED, "port": 5432},
+        "api_token": REDACTED,
+        "services": [
+            {"name": "a", "token": REDACTED},
+            {"name": "b", "auth": {"user": REDACTED, "secret": REDACTED}},
+        ],
+        "api_keys": [REDACTED, REDACTED],
+        "seeds": [1, 2, 3],
+        "cv": {"folds": 5},
+    }
+    assert config == original, "redact must not modify its input"
+
+
+def test_redact_hides_every_leaf_under_a_secret_mapping() -> None:
+    config = {"credentials": {"aws": {"id": "AKIA", "key": "k"}, "region": ["eu", 1]}, "n": 1}
+
+    assert redact(config) == {
+        "credentials": {"aws": {"id": REDACTED, "key": REDACTED}, "region": [REDACTED, REDACTED]},
+        "n": 1,
+    }
+
+
+def test_redact_leaves_unset_secrets_visibly_unset() -> None:
+    assert redact({"password": None, "token": ""}) == {"password": None, "token": ""}
+
+
+@unhurried
+@given(configs, st.text(min_size=1, max_size=30).filter(lambda s: REDACTED not in s))
+def test_redacted_secret_value_never_survives_flattening(
+    config: dict[str, Any], secret: str
+) -> None:
+    config = {**config, "db": {"password": secret}, "nested": {"deep": {"api_token": secret}}}
+
+    flat = flatten(redact(config))
+
+    assert flat["db.password"] == REDACTED
+    assert flat["nested.deep.api_token"] == REDACTED
+
+
+# -- BoundedLog ---------------------------------------------------------------------------------
+
+
+def _written(log: BoundedLog, tmp_path: Path) -> bytes:
+    path = tmp_path / "output.log"
+    log.write(path)
+    return path.read_bytes()
+
+
+def test_bounded_log_keeps_everything_when_it_fits(tmp_path: Path) -> None:
+    log = BoundedLog(head=10, tail=10)
+    for chunk in (b"hello ", b"world", b"!"):
+        log.feed(chunk)
+
+    assert log.omitted == 0
+    assert _written(log, tmp_path) == b"hello world!"
+
+
+def test_bounded_log_keeps_head_and_tail_and_counts_the_middle(tmp_path: Path) -> None:
+    log = BoundedLog(head=4, tail=6)
+    data = b"0123456789abcdefghijklmnopqrstuvwxyz"
+    for i in range(0, len(data), 5):
+        log.feed(data[i : i + 5])
+
+    assert log.omitted == len(data) - 4 - 6
+    assert _written(log, tmp_path) == (
+        b"0123" + f"\n[... {len(data) - 10} bytes omitted by shorts ...]\n".encode() + b"uvwxyz"
+    )
+
+
+def test_bounded_log_one_huge_chunk(tmp_path: Path) -> None:
+    log = BoundedLog(head=3, tail=3)
+    log.feed(b"A" * 3 + b"B" * 1000 + b"C" * 3)
+
+    assert log.omitted == 1000
+    assert _written(log, tmp_path) == b"AAA\n[... 1000 bytes omitted by shorts ...]\nCCC"
+
+
+@unhurried
+@given(
+    head=st.integers(min_value=0, max_value=50),
+    tail=st.integers(min_value=1, max_value=50),
+    chunks=st.lists(st.binary(max_size=40), max_size=30),
+)
+def test_bounded_log_property(head: int, tail: int, chunks: list[bytes]) -> None:
+    log = BoundedLog(head=head, tail=tail)
+    for chunk in chunks:
+        log.feed(chunk)
+    data = b"".join(chunks)
+
+    expected_omitted = max(0, len(data) - head - tail)
+    assert log.total == len(data)
+    assert log.omitted == expected_omitted
+    assert bytes(log.head) == data[:head]
+    # bounded memory: never more than one chunk beyond the tail limit is held
+    assert log.tail_size < tail + max((len(c) for c in chunks), default=0) + 1
+
+
+@unhurried
+@given(
+    head=st.integers(min_value=0, max_value=30),
+    tail=st.integers(min_value=1, max_value=30),
+    chunks=st.lists(st.binary(max_size=25), max_size=20),
+)
+def test_bounded_log_written_file_property(
+    head: int, tail: int, chunks: list[bytes], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    log = BoundedLog(head=head, tail=tail)
+    for chunk in chunks:
+        log.feed(chunk)
+    data = b"".join(chunks)
+    path = tmp_path_factory.mktemp("log") / "output.log"
+    log.write(path)
+
+    omitted = len(data) - head - tail
+    if omitted > 0:
+        marker = f"\n[... {omitted} bytes omitted by shorts ...]\n".encode()
+        assert path.read_bytes() == data[:head] + marker + data[-tail:]
+    else:
+        assert path.read_bytes() == data
+
+
+def test_bounded_log_head_only(tmp_path: Path) -> None:
+    log = BoundedLog(head=4, tail=0)
+    log.feed(b"0123456789")
+
+    assert log.omitted == 6
+    assert _written(log, tmp_path) == b"0123\n[... 6 bytes omitted by shorts ...]\n"
+
+
+# -- Outcome ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("outcome", "mlflow_status", "exit_status"),
+    [
+        (Outcome.COMPLETED, "FINISHED", 0),
+        (Outcome.TIMEOUT, "FAILED", 1),
+        (Outcome.MEMOUT, "FAILED", 1),
+        (Outcome.CRASHED, "FAILED", 1),
+        (Outcome.INTERRUPTED, "KILLED", 130),
+        (Outcome.LOST, "KILLED", 1),
+    ],
+)
+def test_outcome_status_and_exit_mappings(
+    outcome: Outcome, mlflow_status: str, exit_status: int
+) -> None:
+    assert outcome.mlflow_status == mlflow_status
+    assert outcome.exit_status == exit_status
+
+
+def test_every_outcome_is_mapped_and_tags_as_its_value() -> None:
+    assert {o.value for o in Outcome} == {
+        "completed",
+        "timeout",
+        "memout",
+        "crashed",
+        "interrupted",
+        "lost",
+    }
+    for outcome in Outcome:
+        assert outcome.mlflow_status in {"FINISHED", "FAILED", "KILLED"}
+        assert str(outcome) == outcome.value
+        assert outcome.exit_status != EXIT_USAGE, "2 is reserved for usage errors"
+    assert Outcome("timeout") is Outcome.TIMEOUT
+
+
+def test_redact_overrides_hides_secret_values_on_the_command_line() -> None:
+    overrides = [
+        "+experiment=fault_quick",
+        "cv.folds=3",
+        "+db.password=hunter2",
+        "+api_token=abc123",
+        "++credentials.aws.key=k",
+        "~token",
+        "model.tokenizer=bert",
+    ]
+
+    assert redact_overrides(overrides) == [
+        "+experiment=fault_quick",
+        "cv.folds=3",
+        f"+db.password={REDACTED}",
+        f"+api_token={REDACTED}",
+        f"++credentials.aws.key={REDACTED}",
+        "~token",
+        "model.tokenizer=bert",
+    ]
