@@ -64,6 +64,14 @@ def run_folds(cfg: DictConfig, ctx: Context) -> CVResult:
     time still reports a verdict over the folds it finished.
     """
     data = load_dataset(cfg.dataset)
+    ctx.log_dataset(
+        data.name,
+        data.digest,
+        source=str(cfg.dataset.get("source", "")),
+        n_rows=len(data.y),
+        n_features=data.X.shape[1],
+        target=data.target,
+    )
     model = instantiate(cfg.model)
     baseline = instantiate(cfg.baseline)
     folds = KFold(int(cfg.cv.folds), shuffle=True, random_state=int(cfg.cv.seed))
@@ -96,6 +104,7 @@ def run_folds(cfg: DictConfig, ctx: Context) -> CVResult:
             },
             step=step,
         )
+    ctx.report_folds("rmse", result.fold_rmse, result.baseline_fold_rmse)
     return result
 
 

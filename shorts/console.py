@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shorts.runner import Observation, Tick
 
 ECHO_BYTES_PER_SECOND = 64 * 1024
+VERDICT_STYLE = {"hit": "bold green", "miss": "bold red", "inconclusive": "bold yellow"}
 OUTCOME_STYLE = {
     Outcome.COMPLETED: "bold green",
     Outcome.TIMEOUT: "bold yellow",
@@ -128,6 +129,8 @@ def print_summary(
     run_id: str,
     experiment_id: str,
     ui_hint: str,
+    verdict: str | None = None,
+    verdict_reason: str | None = None,
 ) -> None:
     """The outcome, reason, final metrics and where to look, in a few lines."""
     outcome = observation.outcome
@@ -144,6 +147,11 @@ def print_summary(
     if observation.result:
         shown = "  ".join(f"{k}={v:.4g}" for k, v in observation.result.items())
         console.print(Text(f"  metrics  {shown}"), soft_wrap=True)
+    if verdict:
+        line = Text("  verdict  ")
+        line.append(verdict, style=VERDICT_STYLE.get(verdict, "bold"))
+        line.append(f"  {verdict_reason or ''}")
+        console.print(line, soft_wrap=True)
     console.print(
         Text(f"  run      {run_id}  (experiment {name}, id {experiment_id})"), soft_wrap=True
     )

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+_HARVEST_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 
 class Context:
@@ -90,6 +93,82 @@ class Context:
         """Record several metric values at the same step."""
         for name, value in metrics.items():
             self.log_metric(name, value, step)
+
+    def report_folds(
+        self, metric: str, scores: Sequence[float], baseline_scores: Sequence[float]
+    ) -> None:
+        """Per-fold scores of the short and its baseline on the same folds, for the verdict.
+
+        The runner, not the short, turns these into ``shorts.verdict`` (hit, miss or
+        inconclusive) with a paired test, so a short cannot grade itself.
+        """
+        self._send(
+            {
+                "t": "folds",
+                "metric": str(metric),
+                "scores": [_as_float(v) for v in scores],
+                "baseline": [_as_float(v) for v in baseline_scores],
+            }
+        )
+
+    def log_dataset(
+        self,
+        name: str,
+        digest: str,
+        source: str,
+        n_rows: int,
+        n_features: int,
+        target: str,
+        schema: Mapping[str, str] | None = None,
+    ) -> None:
+        """Declare the data the short trained on; recorded as an MLflow dataset input."""
+        self._send(
+            {
+                "t": "dataset",
+                "name": name,
+                "digest": digest,
+                "source": source,
+                "rows": int(n_rows),
+                "features": int(n_features),
+                "target": target,
+                "schema": dict(schema or {}),
+            }
+        )
+
+    def harvest(self, name: str, item: Any, evidence: Mapping[str, Any] | None = None) -> Path:
+        """Save a reusable component (fitted object or note) as a tagged artifact, failed or not.
+
+        Text is saved as ``harvest/NAME.md``; anything else with joblib as
+        ``harvest/NAME.joblib``. ``evidence`` (numbers, short strings) is saved beside it and
+        travels with it into the retrospective.
+        """
+        if not _HARVEST_NAME.fullmatch(name):
+            raise ValueError(f"harvest name {name!r}: use letters, digits, '.', '_' or '-'")
+        folder = self.artifact_dir / "harvest"
+        folder.mkdir(parents=True, exist_ok=True)
+        if isinstance(item, str):
+            path, kind = folder / f"{name}.md", "note"
+            path.write_text(item)
+        else:
+            import joblib
+
+            path, kind = folder / f"{name}.joblib", "component"
+            joblib.dump(item, path)
+        evidence_dict = dict(evidence or {})
+        (folder / f"{name}.evidence.json").write_text(
+            json.dumps(evidence_dict, indent=2, default=str)
+        )
+        self._send(
+            {
+                "t": "harvest",
+                "name": name,
+                "kind": kind,
+                "type": type(item).__name__,
+                "path": str(path.relative_to(self.artifact_dir)),
+                "evidence": json.loads(json.dumps(evidence_dict, default=str)),
+            }
+        )
+        return path
 
     def artifact_path(self, name: str) -> Path:
         """A path inside the artifact folder, with parent folders created."""

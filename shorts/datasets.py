@@ -31,6 +31,16 @@ class Dataset:
     feature_names: list[str]
     target: str
 
+    @property
+    def digest(self) -> str:
+        """A content hash of features and target: the same digest means the same data."""
+        import hashlib
+
+        hasher = hashlib.sha256()
+        hasher.update(np.ascontiguousarray(self.X).tobytes())
+        hasher.update(np.ascontiguousarray(self.y).tobytes())
+        return hasher.hexdigest()[:16]
+
 
 def _diabetes(spec: Mapping[str, Any]) -> Dataset:
     from sklearn.datasets import load_diabetes

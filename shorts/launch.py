@@ -30,6 +30,7 @@ from shorts.runner import Observation, Supervisor, Tick, WorkerSpec
 from shorts.tracking.leases import repair_leases, write_lease
 from shorts.tracking.recorder import RunClosing, RunRecorder
 from shorts.tracking.store import check_reachable, resolve_tracking_uri
+from shorts.verdict import Judgement, VerdictRule, judge, parse_rule
 
 INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -53,6 +54,7 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
     short = declaration(str(name), cfg.short, project)
     caps = parse_caps(cfg.caps)
     preflight(caps)
+    rule = parse_rule(cfg.get("verdict"))
     uri = resolve_tracking_uri(cfg.get("tracking", {}).get("uri"), project)
     check_reachable(uri)
     try:
@@ -67,13 +69,25 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
     recorder = RunRecorder(uri, short.name, project.default_artifact_root)
     display = RunDisplay(short.name, caps, console)
 
+    folds: list[dict[str, Any]] = []
+
+    def on_record(event: dict[str, Any]) -> None:
+        if event.get("t") == "folds":
+            folds.append(event)
+        else:
+            recorder.record(event)
+
     def on_tick(tick: Tick) -> None:
         display.tick(tick)
         if recorder.error is not None:
             supervisor.request_interrupt()
 
     supervisor = Supervisor(
-        spec, on_metric=recorder.metric, on_output=display.output, on_tick=on_tick
+        spec,
+        on_metric=recorder.metric,
+        on_output=display.output,
+        on_tick=on_tick,
+        on_record=on_record,
     )
     overrides = " ".join(redact_overrides(list(hydra_cfg.overrides.task)))
     leases: list[Path] = []
@@ -92,8 +106,10 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
             )
             observation = supervisor.wait()
         _write_evidence(spec, observation, config)
+        judgement = _judge(rule, observation, folds)
+        closing = _closing(observation, judgement, caps.wall_time, caps.memory, caps.cpus)
         try:
-            run_id = recorder.close(_closing(observation, caps.wall_time, caps.memory, caps.cpus))
+            run_id = recorder.close(closing)
         except BaseException as exc:
             raise RecordingError(
                 f"the short ended as {observation.outcome} but MLflow at {uri} could not record "
@@ -110,6 +126,8 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
         run_id,
         experiment_id,
         _ui_hint(uri, experiment_id, run_id),
+        verdict=closing.tags.get("shorts.verdict"),
+        verdict_reason=closing.tags.get("shorts.verdict.reason"),
     )
     return observation.outcome
 
@@ -168,7 +186,25 @@ def _git(root: Path, *args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
-def _closing(observation: Observation, wall_cap: float, memory_cap: int, cpus: int) -> RunClosing:
+def _judge(
+    rule: VerdictRule, observation: Observation, folds: list[dict[str, Any]]
+) -> Judgement | None:
+    """The verdict of a completed short from the fold scores it reported for the rule's metric."""
+    if observation.outcome is not Outcome.COMPLETED:
+        return None
+    reported = [f for f in folds if f.get("metric") == rule.metric]
+    if not reported:
+        return None
+    return judge(rule, reported[-1]["scores"], reported[-1]["baseline"])
+
+
+def _closing(
+    observation: Observation,
+    judgement: Judgement | None,
+    wall_cap: float,
+    memory_cap: int,
+    cpus: int,
+) -> RunClosing:
     wall = observation.wall_seconds
     metrics = dict(observation.result or {})
     metrics.update(
@@ -185,6 +221,14 @@ def _closing(observation: Observation, wall_cap: float, memory_cap: int, cpus: i
         "shorts.outcome": observation.outcome.value,
         "shorts.reason": observation.reason[:8000],
     }
+    if judgement is not None:
+        tags["shorts.verdict"] = judgement.verdict.value
+        tags["shorts.verdict.reason"] = judgement.reason
+        metrics["shorts.uplift"] = judgement.uplift
+        metrics["shorts.p_value"] = judgement.p_value
+    elif observation.outcome is Outcome.COMPLETED:
+        tags["shorts.verdict"] = "none"
+        tags["shorts.verdict.reason"] = "the short reported no fold scores for the verdict metric"
     if observation.exit_code is not None:
         tags["shorts.exit_code"] = str(observation.exit_code)
     if observation.exit_signal is not None:

@@ -118,6 +118,7 @@ class Supervisor:
         on_metric: called with each metric event the short logs (``{"k", "v", "s", "ts"}``).
         on_output: called with each chunk of the worker tree's stdout/stderr.
         on_tick: called after each resource sample.
+        on_record: called with every other event of the short (folds, dataset, harvest).
         sample_interval: seconds between memory samples; 25 ms bounds the overshoot of a tree
             growing at 200 MB/s to about 5 MB.
     """
@@ -128,12 +129,14 @@ class Supervisor:
         on_metric: Callable[[dict[str, Any]], None] | None = None,
         on_output: Callable[[bytes], None] | None = None,
         on_tick: Callable[[Tick], None] | None = None,
+        on_record: Callable[[dict[str, Any]], None] | None = None,
         sample_interval: float = 0.025,
     ) -> None:
         self.spec = spec
         self.on_metric = on_metric
         self.on_output = on_output
         self.on_tick = on_tick
+        self.on_record = on_record
         self.sample_interval = sample_interval
         self._interrupts = 0
         self._wake_r, self._wake_w = os.pipe()
@@ -278,6 +281,8 @@ class Supervisor:
                             result_event, result_at = event, time.monotonic()
                         elif kind == "error":
                             error_event = event
+                        elif self.on_record:
+                            self.on_record(event)
                 elif fd == self._status_r:
                     status_buffer += chunk
                     *lines, status_buffer = status_buffer.split(b"\n")

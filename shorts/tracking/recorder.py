@@ -89,6 +89,13 @@ class RunRecorder:
         with self._lock:
             self._metrics.append(event)
 
+    def record(self, event: dict[str, Any]) -> None:
+        """Queue a dataset declaration or a harvested component of the short."""
+        if event.get("t") == "dataset":
+            self._tasks.put(lambda: self._log_dataset(event))
+        elif event.get("t") == "harvest":
+            self._tasks.put(lambda: self._tag_harvest(event))
+
     def close(self, closing: RunClosing) -> str:
         """Write the final record, set the status, stop the thread; returns the run id."""
         self._tasks.put(lambda: self._close(closing))
@@ -163,6 +170,35 @@ class RunRecorder:
         ]
         for i in range(0, len(batch), 1000):
             self._client.log_batch(self.run_id, metrics=batch[i : i + 1000])
+
+    def _log_dataset(self, event: dict[str, Any]) -> None:
+        import json
+
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        assert self._client is not None and self.run_id is not None
+        schema = {"mlflow_colspec": [{"name": k, "type": v} for k, v in event["schema"].items()]}
+        profile = {"num_rows": event["rows"], "num_features": event["features"]}
+        dataset = Dataset(
+            name=str(event["name"]),
+            digest=str(event["digest"])[:36],
+            source_type="shorts",
+            source=json.dumps({"source": event["source"]}),
+            schema=json.dumps(schema),
+            profile=json.dumps(profile),
+        )
+        tags = [InputTag("mlflow.data.context", "training"), InputTag("target", event["target"])]
+        self._client.log_inputs(self.run_id, datasets=[DatasetInput(dataset, tags)])
+
+    def _tag_harvest(self, event: dict[str, Any]) -> None:
+        import json
+
+        assert self._client is not None and self.run_id is not None
+        summary = {k: event[k] for k in ("kind", "type", "path")}
+        summary["evidence"] = event.get("evidence", {})
+        self._client.set_tag(
+            self.run_id, f"shorts.harvest.{event['name']}", json.dumps(summary)[:8000]
+        )
 
     def _heartbeat(self) -> None:
         assert self._client is not None and self.run_id is not None
