@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import joblib
-
 from conftest import ShortsProject
 
 
