@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from experiments._cv import run_folds
 from shorts.context import Context
+from shorts.evaluate import run_folds
 
 
 def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:

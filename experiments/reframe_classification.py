@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from experiments._cv import run_folds, slice_metrics
 from shorts.context import Context
 from shorts.errors import UsageError
+from shorts.evaluate import CVResult, run_folds, slice_metrics
 from shorts.reframe import BinnedRegressor
 
 
@@ -36,7 +37,7 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
     binned = _binned(result.last_model)
     assert binned is not None  # checked above; the fitted clone has the same type
     bins = {
-        "fold": len(result.fold_rmse) - 1,
+        "fold": len(result.scores) - 1,
         "target": result.dataset.target,
         "strategy": binned.strategy,
         "decode": binned.decode,
@@ -45,4 +46,34 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
         "bin_means": [round(float(mean), 6) for mean in binned.bin_means_],
     }
     ctx.artifact_path("bins.json").write_text(json.dumps(bins, indent=2) + "\n")
-    return result.summary()
+    summary = result.summary()
+    ctx.harvest(
+        "binning_scheme",
+        bins,
+        evidence={"rmse": summary["rmse"], "baseline_rmse": summary["baseline_rmse"]},
+    )
+    calibration = _interval_calibration(binned, result)
+    ctx.harvest(
+        "interval_calibration",
+        "Coverage of predict_interval on the last fold's held-out rows "
+        "(nominal -> observed): "
+        + ", ".join(
+            f"{nominal:.0%} -> {observed:.0%}" for nominal, observed in calibration.items()
+        ),
+        evidence={f"coverage_{round(n * 100)}": round(o, 4) for n, o in calibration.items()},
+    )
+    for nominal, observed in calibration.items():
+        summary[f"interval_coverage_{round(nominal * 100)}"] = observed
+    return summary
+
+
+def _interval_calibration(model: BinnedRegressor, result: CVResult) -> dict[float, float]:
+    """Observed coverage of the model's prediction intervals on the last fold's test rows."""
+    assert result.last_test is not None
+    X = result.dataset.X[result.last_test]
+    y = result.dataset.y[result.last_test]
+    coverage = {}
+    for nominal in (0.5, 0.8, 0.9):
+        lower, upper = model.predict_interval(X, coverage=nominal)
+        coverage[nominal] = float(np.mean((lower <= y) & (y <= upper)))
+    return coverage

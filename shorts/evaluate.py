@@ -1,0 +1,169 @@
+"""Comparing a model with its baseline on the same folds: the evaluation most shorts share.
+
+Why one loop: a short's verdict is a comparison, and a comparison is only fair when both sides see
+the same folds, the same data and the same stopping rule. Keeping that in one place keeps it fair.
+It logs each fold's score for both sides, declares the data set, and reports the fold scores for
+the runner's verdict (``cfg.verdict.metric``: ``rmse``, ``mae`` or ``accuracy``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from sklearn.base import clone
+from sklearn.model_selection import KFold
+
+from shorts.context import Context
+from shorts.datasets import Dataset, load_dataset
+from shorts.errors import UsageError
+
+__all__ = ["METRICS", "CVResult", "fold_metric", "run_folds", "slice_metrics"]
+
+Scorer = Callable[[np.ndarray[Any, Any], np.ndarray[Any, Any]], float]
+
+
+def _rmse(y_true: np.ndarray[Any, Any], y_pred: np.ndarray[Any, Any]) -> float:
+    return float(np.sqrt(np.mean((np.asarray(y_true) - np.asarray(y_pred)) ** 2)))
+
+
+def _mae(y_true: np.ndarray[Any, Any], y_pred: np.ndarray[Any, Any]) -> float:
+    return float(np.mean(np.abs(np.asarray(y_true) - np.asarray(y_pred))))
+
+
+def _accuracy(y_true: np.ndarray[Any, Any], y_pred: np.ndarray[Any, Any]) -> float:
+    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+
+
+METRICS: dict[str, tuple[Scorer, str]] = {
+    "rmse": (_rmse, "minimize"),
+    "mae": (_mae, "minimize"),
+    "accuracy": (_accuracy, "maximize"),
+}
+
+
+def fold_metric(cfg: DictConfig) -> str:
+    """The metric the verdict compares (``cfg.verdict.metric``), checked against ``METRICS``."""
+    verdict = cfg.get("verdict") or {}
+    metric = str(verdict.get("metric", "rmse"))
+    if metric not in METRICS:
+        raise UsageError(
+            f"verdict.metric={metric!r} is not one shorts.evaluate computes; "
+            f"use one of: {', '.join(METRICS)}."
+        )
+    return metric
+
+
+@dataclass
+class CVResult:
+    """Per-fold scores and out-of-fold predictions of a model and its baseline.
+
+    ``predicted`` marks rows that were in a completed fold's test set; the prediction arrays hold
+    NaN elsewhere (a short that stops early has not predicted every row).
+    """
+
+    dataset: Dataset
+    metric: str
+    folds_planned: int
+    prediction: np.ndarray[Any, np.dtype[np.float64]]
+    baseline_prediction: np.ndarray[Any, np.dtype[np.float64]]
+    predicted: np.ndarray[Any, np.dtype[np.bool_]]
+    scores: list[float] = field(default_factory=list)
+    baseline_scores: list[float] = field(default_factory=list)
+    last_model: Any = None
+    last_test: np.ndarray[Any, np.dtype[np.intp]] | None = None
+
+    def summary(self) -> dict[str, float]:
+        """Means over completed folds; ``<metric>_uplift`` < 0 means the model lost."""
+        name = self.metric
+        mean = float(np.mean(self.scores))
+        baseline_mean = float(np.mean(self.baseline_scores))
+        sign = 1.0 if METRICS[name][1] == "minimize" else -1.0
+        scale = abs(baseline_mean) or 1.0
+        return {
+            name: mean,
+            f"{name}_std": float(np.std(self.scores)),
+            f"baseline_{name}": baseline_mean,
+            f"baseline_{name}_std": float(np.std(self.baseline_scores)),
+            f"{name}_uplift": sign * (baseline_mean - mean) / scale,
+            "folds_completed": float(len(self.scores)),
+            "folds_planned": float(self.folds_planned),
+        }
+
+
+def run_folds(cfg: DictConfig, ctx: Context) -> CVResult:
+    """Fit ``cfg.model`` and ``cfg.baseline`` fold by fold, logging both fold scores as it goes.
+
+    The soft deadline is checked before each fold after the first, so a short that runs out of
+    time still reports a verdict over the folds it finished.
+    """
+    metric = fold_metric(cfg)
+    scorer = METRICS[metric][0]
+    data = load_dataset(cfg.dataset)
+    ctx.log_dataset(
+        data.name,
+        data.digest,
+        source=str(cfg.dataset.get("source", "")),
+        n_rows=len(data.y),
+        n_features=data.X.shape[1],
+        target=data.target,
+    )
+    model = instantiate(cfg.model)
+    baseline = instantiate(cfg.baseline)
+    folds = KFold(int(cfg.cv.folds), shuffle=True, random_state=int(cfg.cv.seed))
+    n = len(data.y)
+    result = CVResult(
+        dataset=data,
+        metric=metric,
+        folds_planned=folds.get_n_splits(),
+        prediction=np.full(n, np.nan),
+        baseline_prediction=np.full(n, np.nan),
+        predicted=np.zeros(n, dtype=bool),
+    )
+    for step, (train, test) in enumerate(folds.split(data.X)):
+        if step > 0 and ctx.should_stop():
+            break
+        fitted = clone(model).fit(data.X[train], data.y[train])
+        fitted_baseline = clone(baseline).fit(data.X[train], data.y[train])
+        result.prediction[test] = fitted.predict(data.X[test])
+        result.baseline_prediction[test] = fitted_baseline.predict(data.X[test])
+        result.predicted[test] = True
+        result.last_model = fitted
+        result.last_test = test
+        result.scores.append(scorer(data.y[test], result.prediction[test]))
+        result.baseline_scores.append(scorer(data.y[test], result.baseline_prediction[test]))
+        ctx.log_metrics(
+            {
+                f"fold_{metric}": result.scores[-1],
+                f"baseline_fold_{metric}": result.baseline_scores[-1],
+            },
+            step=step,
+        )
+    ctx.report_folds(metric, result.scores, result.baseline_scores)
+    return result
+
+
+def slice_metrics(result: CVResult) -> dict[str, float]:
+    """The metric for model and baseline within each quartile of the true target (out-of-fold).
+
+    Why: an average hides where a technique helps or hurts; binning typically shrinks the
+    extremes towards the middle, which shows up in the outer quartiles. The retrospective reads
+    these to find slices where a missed short still beat its baseline.
+    """
+    scorer = METRICS[result.metric][0]
+    y = result.dataset.y[result.predicted]
+    prediction = result.prediction[result.predicted]
+    baseline = result.baseline_prediction[result.predicted]
+    quartile = np.searchsorted(np.quantile(y, [0.25, 0.5, 0.75]), y, side="right")
+    metrics: dict[str, float] = {}
+    for q in range(4):
+        rows = quartile == q
+        if not rows.any():
+            continue
+        metrics[f"slice_q{q + 1}_{result.metric}"] = scorer(y[rows], prediction[rows])
+        metrics[f"baseline_slice_q{q + 1}_{result.metric}"] = scorer(y[rows], baseline[rows])
+    return metrics
