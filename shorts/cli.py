@@ -25,6 +25,7 @@ commands:
   run [OVERRIDES]   run a short: shorts run +experiment=NAME [key=value ...]
                     (Hydra grammar: -m for multirun, --cfg job, --info, --help)
   list              the shorts of this project: name, hypothesis, caps
+  new NAME          scaffold a short (YAML + function) that already runs end to end
   ui [--port N]     the MLflow UI over this project's store, on 127.0.0.1
   repair            close runs whose supervisor died (outcome 'lost')
 
@@ -59,13 +60,17 @@ def main(argv: list[str] | None = None) -> int:
             from shorts.ui import serve
 
             return serve(project, rest)
+        if command == "new":
+            from shorts.scaffold import new_short
+
+            return new_short(project, rest)
         if command == "repair":
             from shorts.repair import repair
 
             if _no_arguments(command, rest):
                 return 0
             return repair(project)
-        raise UsageError(f"unknown command {command!r}; use one of: run, list, ui, repair.")
+        raise UsageError(f"unknown command {command!r}; use one of: run, list, new, ui, repair.")
     except UsageError as exc:
         print(f"shorts: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
