@@ -1,0 +1,53 @@
+"""Every shipped short runs under the smallest caps and records an outcome and a verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+from conftest import REPO, ShortsProject
+
+SHIPPED = sorted(p.stem for p in (REPO / "configs" / "experiment").glob("*.yaml"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("experiment", SHIPPED)
+def test_every_shipped_short_completes_under_tiny_caps(
+    project: ShortsProject, experiment: str
+) -> None:
+    done = project.run("run", f"+experiment={experiment}", "caps=tiny", "cv.folds=3")
+
+    assert done.returncode == 0, done.stderr
+    run = project.only_run(experiment)
+    assert run.data.tags["shorts.outcome"] == "completed"
+    assert run.data.tags["shorts.verdict"] in {"hit", "miss", "inconclusive"}
+    assert run.data.tags["shorts.hypothesis"]
+    assert run.inputs.dataset_inputs, "the short should declare its data set"
+
+
+@pytest.mark.slow
+def test_one_hour_build_stops_within_its_cap_with_a_usable_best_model(
+    project: ShortsProject, tmp_path: Path
+) -> None:
+    done = project.run("run", "+experiment=one_hour_build", "caps.wall_time=15s")
+
+    assert done.returncode == 0, done.stderr
+    run = project.only_run("one_hour_build")
+    metrics = run.data.metrics
+    assert run.data.tags["shorts.outcome"] == "completed"
+    assert metrics["shorts.wall_seconds"] < 15
+    assert metrics["candidates_completed"] >= 5  # one probe per family at least
+    curve = project.client().get_metric_history(run.info.run_id, "anytime_best_rmse")
+    values = [m.value for m in sorted(curve, key=lambda m: m.step)]
+    assert values == sorted(values, reverse=True), "the best score can only improve"
+    path = project.client().download_artifacts(
+        run.info.run_id, "harvest/best_model.joblib", str(tmp_path)
+    )
+    model = joblib.load(path)
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    prediction = model.predict(X)
+    assert np.isfinite(prediction).all() and prediction.shape == y.shape
