@@ -1,8 +1,18 @@
-"""Regression reframed as classification: bin the target, classify the bin, decode a number.
+"""Reframing a learning problem as its neighbour: regression as classification and back.
 
-Why a meta-estimator: the reframing is a property of the *target*, not of the learner, so any
-scikit-learn classifier with ``predict_proba`` can be tried (Weka's ``RegressionByDiscretization``
-does the same). The class distribution it predicts also gives an interval for free.
+Two scikit-learn meta-estimators, each wrapping any learner of the *other* kind:
+
+- ``BinnedRegressor`` regresses by binning the target, classifying the bin and decoding the
+  predicted bin distribution into a number (Weka's ``RegressionByDiscretization``; with soft
+  labels, the histogram-loss idea of Imani & White 2018). The distribution also gives intervals.
+- ``OrdinalRegressor`` classifies ordered classes by regressing their rank and cutting the
+  continuous score back into classes.
+
+Why meta-estimators: the reframing is a property of the *target*, not of the learner, so any
+classifier (or regressor) can be tried on the other kind of problem without writing a new model.
+Both pass ``sklearn.utils.estimator_checks.parametrize_with_checks``, with one exception that
+does not apply: wrapping a linear regressor, ``OrdinalRegressor`` cannot reach the training
+accuracy ``check_classifiers_train`` asks on three unordered blobs (no line orders them).
 """
 
 from __future__ import annotations
@@ -12,23 +22,52 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, clone
 from sklearn.dummy import DummyClassifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.utils import Tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import get_tags
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
-__all__ = ["BinnedRegressor"]
+__all__ = ["BinnedRegressor", "OrdinalRegressor"]
 
 FloatArray = NDArray[np.float64]
+IndexArray = NDArray[np.intp]
 
 _KMEANS_MAX_ITER = 100
+_SOFT_LABEL_REACH = 3.0  # soft labels spread a sample over bins within this many sigmas
+
+
+def _follow_input_tags(tags: Tags, inner: Any) -> Tags:
+    """NaN or sparse X is fine for a meta-estimator exactly when its inner learner accepts it."""
+    inner_tags = get_tags(inner)
+    tags.input_tags.allow_nan = inner_tags.input_tags.allow_nan
+    tags.input_tags.sparse = inner_tags.input_tags.sparse
+    return tags
+
+
+def _validate_X_y(
+    estimator: Any, X: ArrayLike, y: ArrayLike | None, *, fitting: bool, y_numeric: bool = False
+) -> Any:
+    """Validate as strictly as the inner learner needs, no stricter (it validates again)."""
+    input_tags = estimator.__sklearn_tags__().input_tags
+    kwargs: dict[str, Any] = {
+        "accept_sparse": ["csr", "csc"] if input_tags.sparse else False,
+        "ensure_all_finite": "allow-nan" if input_tags.allow_nan else True,
+    }
+    if not fitting:
+        return validate_data(estimator, X, reset=False, **kwargs)
+    return validate_data(estimator, X, y, y_numeric=y_numeric, **kwargs)
 
 
 class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     """Regress by classifying the target's bin and decoding the predicted bin distribution.
+
+    Besides ``predict``, the fitted model offers ``predict_bin_proba`` (the class distribution
+    over bins) and ``predict_interval(X, coverage=0.8)``, a central prediction interval read off
+    that distribution (see its docstring).
 
     Args:
         classifier: any classifier with ``predict_proba``; ``None`` means
@@ -37,13 +76,28 @@ class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             values: empty or duplicate bins are merged so every class has a training sample.
         strategy: how bin edges are placed on the training target: ``"quantile"`` (equal
             counts), ``"uniform"`` (equal widths) or ``"kmeans"`` (1-D k-means cluster borders).
-        decode: how a class distribution becomes a number: ``"expected"`` (sum of
-            P(bin) times the bin's mean target), ``"mode"`` (mean of the most probable bin) or
-            ``"median"`` (mean of the bin where the cumulative probability crosses 0.5).
+        decode: how a class distribution becomes a number. ``"expected"``, ``"mode"`` and
+            ``"median"`` are the mean, mode and median of the predicted distribution placed on
+            the bin means (sum of P(bin) times the bin's mean target; the mean of the most
+            probable bin; the mean of the bin where the cumulative probability reaches 0.5).
+            ``"centres"`` is the expected value placed on the bin centres (midpoints of the
+            edges) instead, as a histogram would read it. Every decode stays within the
+            training target's range.
+        soft_labels: ``None`` trains on hard bin labels. A positive number is a Gaussian
+            sigma in units of bin index (the histogram loss idea): each training row is also
+            counted in the bins within 3 sigma of its own, weighted by
+            ``exp(-d**2 / (2 sigma**2))`` for a distance of ``d`` bins, normalised to sum to one
+            per row. It is done by replicating rows with ``sample_weight``, so the classifier's
+            ``fit`` must accept ``sample_weight`` (checked at fit) and sees up to
+            ``2 * floor(3 sigma) + 1`` times the rows: row-count settings such as
+            ``min_samples_leaf``, or automatic early stopping switched on by the row count (as in
+            ``HistGradientBoostingClassifier``, whose validation split would then hold copies of
+            training rows), count the copies.
 
     Attributes:
         bin_edges_: the ``n_bins_ + 1`` edges; the outer two are the training target's min, max.
-        bin_means_: mean training target of each bin (what the decoders average over).
+        bin_means_: mean training target of each bin (what most decoders average over).
+        bin_centres_: midpoint of each bin's edges (what ``decode="centres"`` averages over).
         n_bins_: number of bins actually used.
         classifier_: the fitted clone, trained on bin indices ``0 .. n_bins_ - 1``.
         n_features_in_: number of features seen at fit.
@@ -53,7 +107,8 @@ class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         "classifier": [HasMethods(["fit", "predict_proba"]), None],
         "n_bins": [Interval(Integral, 2, None, closed="left")],
         "strategy": [StrOptions({"quantile", "uniform", "kmeans"})],
-        "decode": [StrOptions({"expected", "mode", "median"})],
+        "decode": [StrOptions({"expected", "centres", "mode", "median"})],
+        "soft_labels": [Interval(Real, 0, None, closed="neither"), None],
     }
 
     def __init__(
@@ -62,33 +117,20 @@ class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         n_bins: int = 10,
         strategy: str = "quantile",
         decode: str = "expected",
+        soft_labels: float | None = None,
     ) -> None:
         self.classifier = classifier
         self.n_bins = n_bins
         self.strategy = strategy
         self.decode = decode
+        self.soft_labels = soft_labels
 
     def _get_classifier(self) -> Any:
         return LogisticRegression(max_iter=1000) if self.classifier is None else self.classifier
 
     def __sklearn_tags__(self) -> Tags:
         """Input tags follow the classifier: NaN or sparse X is fine exactly when it accepts it."""
-        tags = super().__sklearn_tags__()
-        inner = get_tags(self._get_classifier())
-        tags.input_tags.allow_nan = inner.input_tags.allow_nan
-        tags.input_tags.sparse = inner.input_tags.sparse
-        return tags
-
-    def _validate(self, X: ArrayLike, y: ArrayLike | None, *, fitting: bool) -> Any:
-        """Validate as strictly as the classifier needs, no stricter (it validates again)."""
-        input_tags = self.__sklearn_tags__().input_tags
-        kwargs: dict[str, Any] = {
-            "accept_sparse": ["csr", "csc"] if input_tags.sparse else False,
-            "ensure_all_finite": "allow-nan" if input_tags.allow_nan else True,
-        }
-        if not fitting:
-            return validate_data(self, X, reset=False, **kwargs)
-        return validate_data(self, X, y, y_numeric=True, **kwargs)
+        return _follow_input_tags(super().__sklearn_tags__(), self._get_classifier())
 
     @_fit_context(  # type: ignore[untyped-decorator]
         # the classifier is an unvalidated user object: let its own fit validate its params
@@ -97,19 +139,38 @@ class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def fit(self, X: ArrayLike, y: ArrayLike) -> BinnedRegressor:
         """Bin ``y``, then fit a clone of the classifier on the bin indices.
 
+        Raises:
+            ValueError: ``soft_labels`` is set but the classifier's ``fit`` takes no
+                ``sample_weight``.
+
         Returns:
             self, fitted.
         """
-        X, y = self._validate(X, y, fitting=True)
-        y = np.asarray(y, dtype=np.float64)
+        classifier = self._get_classifier()
+        if self.soft_labels is not None and not has_fit_parameter(classifier, "sample_weight"):
+            raise ValueError(
+                f"soft_labels={self.soft_labels!r} needs a classifier whose fit accepts "
+                f"sample_weight, but {type(classifier).__name__}.fit does not (a Pipeline "
+                "takes it only per step). Use soft_labels=None, or a classifier such as "
+                "LogisticRegression or HistGradientBoostingClassifier."
+            )
+        # validated X: an array or sparse matrix, which ArrayLike does not promise to index
+        features, target = _validate_X_y(self, X, y, fitting=True, y_numeric=True)
+        y = np.asarray(target, dtype=np.float64)
         edges = _merge_sparse_bins(_raw_edges(y, self.n_bins, self.strategy), y)
         bins = _assign(edges, y)
         self.bin_edges_: FloatArray = edges
         self.n_bins_: int = len(edges) - 1
         self.bin_means_: FloatArray = np.bincount(bins, weights=y) / np.bincount(bins)
-        # A constant target leaves one class, which most classifiers refuse; the prior is exact.
-        inner = clone(self._get_classifier()) if self.n_bins_ > 1 else DummyClassifier()
-        self.classifier_: Any = inner.fit(X, bins)
+        self.bin_centres_: FloatArray = (edges[:-1] + edges[1:]) / 2.0
+        if self.n_bins_ == 1:
+            # A constant target leaves one class, which most classifiers refuse; the prior is exact.
+            self.classifier_: Any = DummyClassifier().fit(features, bins)
+        elif self.soft_labels is None:
+            self.classifier_ = clone(classifier).fit(features, bins)
+        else:
+            rows, labels, weights = _soft_labels(bins, self.n_bins_, float(self.soft_labels))
+            self.classifier_ = clone(classifier).fit(features[rows], labels, sample_weight=weights)
         return self
 
     def predict_bin_proba(self, X: ArrayLike) -> FloatArray:
@@ -119,7 +180,7 @@ class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         scikit-learn's tooling. Bins the classifier never saw get probability zero.
         """
         check_is_fitted(self)
-        X = self._validate(X, None, fitting=False)
+        X = _validate_X_y(self, X, None, fitting=False)
         proba = np.asarray(self.classifier_.predict_proba(X), dtype=np.float64)
         full = np.zeros((proba.shape[0], self.n_bins_))
         full[:, np.asarray(self.classifier_.classes_, dtype=np.intp)] = proba
@@ -130,6 +191,8 @@ class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         proba = self.predict_bin_proba(X)
         if self.decode == "expected":
             return np.asarray(proba @ self.bin_means_, dtype=np.float64)
+        if self.decode == "centres":
+            return np.asarray(proba @ self.bin_centres_, dtype=np.float64)
         if self.decode == "mode":
             index = np.argmax(proba, axis=1)
         else:  # "median"
@@ -139,10 +202,19 @@ class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def predict_interval(
         self, X: ArrayLike, coverage: float = 0.8
     ) -> tuple[FloatArray, FloatArray]:
-        """A central interval holding ``coverage`` of the predicted distribution.
+        """A central prediction interval holding ``coverage`` of the predicted distribution.
 
-        The distribution is read as uniform inside each bin, so the quantiles interpolate
-        linearly between bin edges; intervals never leave the training target's range.
+        The bounds are the ``(1 - coverage) / 2`` and ``(1 + coverage) / 2`` quantiles of the
+        predicted bin distribution, read as uniform inside each bin, so they interpolate linearly
+        between bin edges; intervals never leave the training target's range. Their observed
+        coverage is only as good as the classifier's probability calibration.
+
+        Args:
+            X: rows to predict, as for ``predict``.
+            coverage: share of probability inside the interval, strictly between 0 and 1.
+
+        Raises:
+            ValueError: ``coverage`` is not strictly between 0 and 1.
 
         Returns:
             ``(lower, upper)``, each of shape ``(n_samples,)``.
@@ -166,6 +238,159 @@ class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         )
         left, right = self.bin_edges_[index], self.bin_edges_[index + 1]
         return np.asarray(left + fraction * (right - left), dtype=np.float64)
+
+
+class OrdinalRegressor(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """Classify ordered classes by regressing their rank, then cutting the score into classes.
+
+    Why the name: "ordinal regression" is the established name of the *task* (predicting an
+    ordered category, e.g. a 1-5 rating), so the name says what the estimator is for, even though
+    it is a classifier (``predict`` returns class labels, ``score`` is accuracy). It is the
+    mirror of ``BinnedRegressor``: there a classifier answers a regression question, here a
+    regressor answers a classification one, and it uses the order that plain classifiers ignore.
+
+    The class order is the sorted order of the labels (``classes_``, as ``numpy.unique`` sorts
+    them): integers or numbers order naturally, but strings sort alphabetically ("high" <
+    "low" < "medium"), so encode string levels as integers first. A single class is allowed:
+    every prediction is then that class.
+
+    Args:
+        regressor: any regressor; ``None`` means ``Ridge()``. It is cloned at fit, fitted on
+            the rank of each label (its position ``0 .. n_classes - 1`` in ``classes_``).
+        threshold: how the continuous rank score becomes a class. ``"round"`` rounds to the
+            nearest rank (cut points at 0.5, 1.5, ...) and clips to the valid ranks.
+            ``"fitted"`` learns the cut points on the training predictions: the non-decreasing
+            cut points with the highest training accuracy, found exactly by dynamic programming
+            over the sorted training scores (ties broken toward the rounding cut points). They
+            can correct a regressor that shrinks scores toward the middle rank, but are fitted
+            on in-sample predictions, so a flexible regressor may make them optimistic.
+
+    Attributes:
+        classes_: the sorted class labels; ``classes_[k]`` is rank ``k``.
+        thresholds_: the ``n_classes - 1`` non-decreasing cut points on the score; a score
+            ``s`` gets rank ``k`` = number of cut points ``<= s``.
+        regressor_: the fitted clone.
+        n_features_in_: number of features seen at fit.
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {  # noqa: RUF012 (sklearn's convention)
+        "regressor": [HasMethods(["fit", "predict"]), None],
+        "threshold": [StrOptions({"round", "fitted"})],
+    }
+
+    def __init__(self, regressor: Any = None, threshold: str = "round") -> None:
+        self.regressor = regressor
+        self.threshold = threshold
+
+    def _get_regressor(self) -> Any:
+        return Ridge() if self.regressor is None else self.regressor
+
+    def __sklearn_tags__(self) -> Tags:
+        """Input tags follow the regressor: NaN or sparse X is fine exactly when it accepts it."""
+        return _follow_input_tags(super().__sklearn_tags__(), self._get_regressor())
+
+    @_fit_context(  # type: ignore[untyped-decorator]
+        # the regressor is an unvalidated user object: let its own fit validate its params
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X: ArrayLike, y: ArrayLike) -> OrdinalRegressor:
+        """Fit a clone of the regressor on the rank of each label, then set the cut points.
+
+        Raises:
+            ValueError: ``y`` is continuous or multi-output, not class labels.
+
+        Returns:
+            self, fitted.
+        """
+        X, y = _validate_X_y(self, X, y, fitting=True)
+        check_classification_targets(y)
+        self.classes_: NDArray[Any]
+        self.classes_, rank = np.unique(y, return_inverse=True)
+        rank = np.asarray(rank, dtype=np.intp).ravel()
+        n_classes = len(self.classes_)
+        self.regressor_: Any = clone(self._get_regressor()).fit(X, rank.astype(np.float64))
+        if self.threshold == "round" or n_classes == 1:
+            self.thresholds_: FloatArray = np.arange(1, n_classes, dtype=np.float64) - 0.5
+        else:
+            score = np.asarray(self.regressor_.predict(X), dtype=np.float64).ravel()
+            self.thresholds_ = _fit_cut_points(score, rank, n_classes)
+        return self
+
+    def predict_rank(self, X: ArrayLike) -> FloatArray:
+        """The regressor's continuous rank score, shape ``(n_samples,)``, not clipped.
+
+        Why not ``decision_function``: scikit-learn expects that to be a per-class score (or a
+        signed binary margin), which a single ordinal score is not.
+        """
+        check_is_fitted(self)
+        X = _validate_X_y(self, X, None, fitting=False)
+        return np.asarray(self.regressor_.predict(X), dtype=np.float64).ravel()
+
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
+        """Class label of each row: the rank its score falls in between the cut points."""
+        score = self.predict_rank(X)  # first: it raises NotFittedError before fit
+        rank = np.searchsorted(self.thresholds_, score, side="right")
+        return np.asarray(self.classes_[rank])
+
+
+def _soft_labels(
+    bins: IndexArray, n_bins: int, sigma: float
+) -> tuple[IndexArray, IndexArray, FloatArray]:
+    """Rows to repeat, their bin labels and Gaussian weights (each row's weights sum to one).
+
+    Weights are truncated to bins that exist and within ``_SOFT_LABEL_REACH`` sigmas, then
+    normalised per row, so every training row keeps a total weight of one.
+    """
+    reach = min(int(np.floor(_SOFT_LABEL_REACH * sigma)), n_bins - 1)
+    offsets = np.arange(-reach, reach + 1)
+    labels = bins[:, None] + offsets[None, :]
+    valid = (labels >= 0) & (labels < n_bins)
+    weights = np.exp(-0.5 * (offsets / sigma) ** 2)[None, :] * valid
+    weights /= weights.sum(axis=1, keepdims=True)
+    rows = np.broadcast_to(np.arange(len(bins))[:, None], labels.shape)
+    return (
+        np.asarray(rows[valid], dtype=np.intp),
+        np.asarray(labels[valid], dtype=np.intp),
+        np.asarray(weights[valid], dtype=np.float64),
+    )
+
+
+def _fit_cut_points(score: FloatArray, rank: IndexArray, n_classes: int) -> FloatArray:
+    """Non-decreasing cut points on ``score`` that maximise the training accuracy.
+
+    Sorting the distinct scores, monotone cut points are exactly a non-decreasing assignment of
+    ranks to them; dynamic programming finds the most accurate one in O(n_distinct * n_classes).
+    A penalty for the distance between score and assigned rank, scaled so its total stays below
+    one correct sample, breaks ties between equally accurate assignments toward rounding.
+    Cut points lie midway between neighbouring scores; a cut with no training score on one
+    side is placed half a rank beyond the scores (or at the rounding cut, if that is further).
+    """
+    values, inverse = np.unique(score, return_inverse=True)
+    counts = np.zeros((len(values), n_classes))
+    np.add.at(counts, (inverse.ravel(), rank), 1.0)
+    distance = np.abs(values[:, None] - np.arange(n_classes)[None, :])
+    scale = 2.0 * (1.0 + len(score) * float(distance.max()))
+    gain = counts - counts.sum(axis=1, keepdims=True) * distance / scale
+    best = np.empty_like(gain)  # best[u, k]: best total over values[:u+1], values[u] -> rank k
+    previous = np.zeros(n_classes)
+    for u in range(len(values)):
+        previous = np.maximum.accumulate(previous) + gain[u]
+        best[u] = previous
+    assigned = np.empty(len(values), dtype=np.intp)
+    k = int(np.argmax(best[-1]))
+    for u in range(len(values) - 1, -1, -1):
+        k = int(np.argmax(best[u, : k + 1]))
+        assigned[u] = k
+    cuts = np.empty(n_classes - 1)
+    for k in range(1, n_classes):
+        first = int(np.searchsorted(assigned, k, side="left"))  # first value with rank >= k
+        if first == 0:
+            cuts[k - 1] = min(k - 0.5, values[0] - 0.5)
+        elif first == len(values):
+            cuts[k - 1] = max(k - 0.5, values[-1] + 0.5)
+        else:
+            cuts[k - 1] = (values[first - 1] + values[first]) / 2.0
+    return cuts
 
 
 def _crossing_bin(cum: FloatArray, q: NDArray[np.float64]) -> NDArray[np.intp]:
