@@ -5,9 +5,11 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from shorts.context import Context
-from shorts.evaluate import run_folds
+from shorts.evaluate import run_folds, slice_metrics
 
 
 def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
     """Cross-validate ``cfg.model`` against ``cfg.baseline`` on the same folds."""
-    return run_folds(cfg, ctx).summary()
+    result = run_folds(cfg, ctx)
+    ctx.log_metrics(slice_metrics(result))
+    return result.summary()

@@ -18,7 +18,7 @@ from sklearn.model_selection import KFold
 
 from shorts.context import Context
 from shorts.datasets import load_dataset
-from shorts.evaluate import METRICS, fold_metric
+from shorts.evaluate import METRICS, fold_metric, quartile_slices
 
 
 def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
@@ -39,6 +39,9 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
     rng = np.random.default_rng(int(cfg.cv.seed))
     folds = KFold(int(cfg.cv.folds), shuffle=True, random_state=int(cfg.cv.seed))
     scores: dict[float, list[float]] = {f: [] for f in grid}
+    claim = float(cfg.fractions.claim)
+    n = len(data.y)
+    at_claim, at_full = np.full(n, np.nan), np.full(n, np.nan)
     for step, (train, test) in enumerate(folds.split(data.X)):
         if step > 0 and ctx.should_stop():
             break
@@ -46,14 +49,20 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
         for fraction in grid:
             rows = shuffled[: max(2, round(fraction * len(train)))]
             fitted = clone(model).fit(data.X[rows], data.y[rows])
-            scores[fraction].append(scorer(data.y[test], fitted.predict(data.X[test])))
+            predicted = fitted.predict(data.X[test])
+            scores[fraction].append(scorer(data.y[test], predicted))
+            if fraction == claim:
+                at_claim[test] = predicted
+            if fraction == 1.0:
+                at_full[test] = predicted
         ctx.log_metric(f"fold_{metric}", scores[1.0][-1], step=step)
     means = {f: float(np.mean(s)) for f, s in scores.items()}
     for fraction, mean in means.items():
         ctx.log_metric(f"curve_{metric}", mean, step=round(fraction * 100))
     full = means[1.0]
-    claim = float(cfg.fractions.claim)
     ctx.report_folds(metric, scores[claim], scores[1.0])
+    done = ~np.isnan(at_full)
+    ctx.log_metrics(quartile_slices(data.y[done], at_claim[done], at_full[done], metric))
     within = [f for f in grid if _within(means[f], full, 0.95, direction)]
     return {
         f"{metric}_at_claim": means[claim],

@@ -34,7 +34,7 @@ from sklearn.preprocessing import StandardScaler
 
 from shorts.context import Context
 from shorts.datasets import load_dataset
-from shorts.evaluate import METRICS, fold_metric
+from shorts.evaluate import METRICS, fold_metric, quartile_slices
 
 SAFETY = 1.5  # estimates are medians; leave room for the slow tail
 # The first candidate of each family is a cheap probe, so every later estimate rests on a
@@ -185,6 +185,14 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
     scores = [scorer(data.y[c], final_fit.predict(data.X[c])) for c in chunks]
     baseline_scores = [scorer(data.y[c], fitted_baseline.predict(data.X[c])) for c in chunks]
     ctx.report_folds(metric, scores, baseline_scores)
+    ctx.log_metrics(
+        quartile_slices(
+            data.y[held_out],
+            final_fit.predict(data.X[held_out]),
+            fitted_baseline.predict(data.X[held_out]),
+            metric,
+        )
+    )
     ctx.harvest(
         "best_model",
         final_fit,

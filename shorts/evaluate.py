@@ -22,7 +22,7 @@ from shorts.context import Context
 from shorts.datasets import Dataset, load_dataset
 from shorts.errors import UsageError
 
-__all__ = ["METRICS", "CVResult", "fold_metric", "run_folds", "slice_metrics"]
+__all__ = ["METRICS", "CVResult", "fold_metric", "quartile_slices", "run_folds", "slice_metrics"]
 
 Scorer = Callable[[np.ndarray[Any, Any], np.ndarray[Any, Any]], float]
 
@@ -154,16 +154,29 @@ def slice_metrics(result: CVResult) -> dict[str, float]:
     extremes towards the middle, which shows up in the outer quartiles. The retrospective reads
     these to find slices where a missed short still beat its baseline.
     """
-    scorer = METRICS[result.metric][0]
-    y = result.dataset.y[result.predicted]
-    prediction = result.prediction[result.predicted]
-    baseline = result.baseline_prediction[result.predicted]
+    rows = result.predicted
+    return quartile_slices(
+        result.dataset.y[rows],
+        result.prediction[rows],
+        result.baseline_prediction[rows],
+        result.metric,
+    )
+
+
+def quartile_slices(
+    y: np.ndarray[Any, Any],
+    prediction: np.ndarray[Any, Any],
+    baseline: np.ndarray[Any, Any],
+    metric: str,
+) -> dict[str, float]:
+    """``slice_q{1..4}_<metric>`` and ``baseline_slice_q{1..4}_<metric>`` by quartile of ``y``."""
+    scorer = METRICS[metric][0]
     quartile = np.searchsorted(np.quantile(y, [0.25, 0.5, 0.75]), y, side="right")
     metrics: dict[str, float] = {}
     for q in range(4):
         rows = quartile == q
         if not rows.any():
             continue
-        metrics[f"slice_q{q + 1}_{result.metric}"] = scorer(y[rows], prediction[rows])
-        metrics[f"baseline_slice_q{q + 1}_{result.metric}"] = scorer(y[rows], baseline[rows])
+        metrics[f"slice_q{q + 1}_{metric}"] = scorer(y[rows], prediction[rows])
+        metrics[f"baseline_slice_q{q + 1}_{metric}"] = scorer(y[rows], baseline[rows])
     return metrics

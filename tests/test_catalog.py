@@ -25,6 +25,8 @@ def test_every_shipped_short_completes_under_tiny_caps(
     assert run.data.tags["shorts.verdict"] in {"hit", "miss", "inconclusive"}
     assert run.data.tags["shorts.hypothesis"]
     assert run.inputs.dataset_inputs, "the short should declare its data set"
+    slices = [k for k in run.data.metrics if k.startswith("slice_q")]
+    assert slices and all(f"baseline_{k}" in run.data.metrics for k in slices)
 
 
 @pytest.mark.slow
