@@ -17,8 +17,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold
 
 from shorts.context import Context
-from shorts.datasets import load_dataset
-from shorts.evaluate import METRICS, fold_metric, quartile_slices
+from shorts.evaluate import METRICS, fold_metric, load_declared, quartile_slices
 
 
 def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
@@ -26,15 +25,7 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
     metric = fold_metric(cfg)
     scorer, direction = METRICS[metric]
     grid = sorted({float(f) for f in cfg.fractions.grid} | {float(cfg.fractions.claim), 1.0})
-    data = load_dataset(cfg.dataset)
-    ctx.log_dataset(
-        data.name,
-        data.digest,
-        source=str(cfg.dataset.get("source", "")),
-        n_rows=len(data.y),
-        n_features=data.X.shape[1],
-        target=data.target,
-    )
+    data = load_declared(cfg, ctx)
     model = instantiate(cfg.model)
     rng = np.random.default_rng(int(cfg.cv.seed))
     folds = KFold(int(cfg.cv.folds), shuffle=True, random_state=int(cfg.cv.seed))

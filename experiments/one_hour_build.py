@@ -33,8 +33,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from shorts.context import Context
-from shorts.datasets import load_dataset
-from shorts.evaluate import METRICS, fold_metric, quartile_slices
+from shorts.evaluate import METRICS, fold_metric, load_declared, quartile_slices
 
 SAFETY = 1.5  # estimates are medians; leave room for the slow tail
 # The first candidate of each family is a cheap probe, so every later estimate rests on a
@@ -109,15 +108,7 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     metric = fold_metric(cfg)
     scorer, direction = METRICS[metric]
-    data = load_dataset(cfg.dataset)
-    ctx.log_dataset(
-        data.name,
-        data.digest,
-        source=str(cfg.dataset.get("source", "")),
-        n_rows=len(data.y),
-        n_features=data.X.shape[1],
-        target=data.target,
-    )
+    data = load_declared(cfg, ctx)
     rng = np.random.default_rng(int(cfg.cv.seed))
     order = rng.permutation(len(data.y))
     n_holdout = max(int(cfg.cv.folds), round(float(cfg.search.holdout) * len(order)))

@@ -22,7 +22,15 @@ from shorts.context import Context
 from shorts.datasets import Dataset, load_dataset
 from shorts.errors import UsageError
 
-__all__ = ["METRICS", "CVResult", "fold_metric", "quartile_slices", "run_folds", "slice_metrics"]
+__all__ = [
+    "METRICS",
+    "CVResult",
+    "fold_metric",
+    "load_declared",
+    "quartile_slices",
+    "run_folds",
+    "slice_metrics",
+]
 
 Scorer = Callable[[np.ndarray[Any, Any], np.ndarray[Any, Any]], float]
 
@@ -95,6 +103,20 @@ class CVResult:
         }
 
 
+def load_declared(cfg: DictConfig, ctx: Context) -> Dataset:
+    """Load ``cfg.dataset`` and declare it to the run (an MLflow dataset input with its digest)."""
+    data = load_dataset(cfg.dataset)
+    ctx.log_dataset(
+        data.name,
+        data.digest,
+        source=data.source,
+        n_rows=len(data.y),
+        n_features=data.X.shape[1],
+        target=data.target,
+    )
+    return data
+
+
 def run_folds(cfg: DictConfig, ctx: Context) -> CVResult:
     """Fit ``cfg.model`` and ``cfg.baseline`` fold by fold, logging both fold scores as it goes.
 
@@ -103,15 +125,7 @@ def run_folds(cfg: DictConfig, ctx: Context) -> CVResult:
     """
     metric = fold_metric(cfg)
     scorer = METRICS[metric][0]
-    data = load_dataset(cfg.dataset)
-    ctx.log_dataset(
-        data.name,
-        data.digest,
-        source=str(cfg.dataset.get("source", "")),
-        n_rows=len(data.y),
-        n_features=data.X.shape[1],
-        target=data.target,
-    )
+    data = load_declared(cfg, ctx)
     model = instantiate(cfg.model)
     baseline = instantiate(cfg.baseline)
     folds = KFold(int(cfg.cv.folds), shuffle=True, random_state=int(cfg.cv.seed))
