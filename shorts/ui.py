@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import socket
@@ -11,8 +10,8 @@ import sys
 import time
 import urllib.request
 from types import FrameType
-from typing import NoReturn
 
+from shorts.arguments import OneLineParser
 from shorts.errors import UsageError
 from shorts.project import Project
 from shorts.tracking.leases import repair_leases
@@ -22,15 +21,8 @@ USAGE = "usage: shorts ui [--port N] [--host ADDRESS] [--tracking-uri URI]"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse whose mistakes are one ``UsageError`` line instead of usage text and an exit."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message}; {USAGE}")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="shorts ui", description=__doc__)
+def _parser() -> OneLineParser:
+    parser = OneLineParser(USAGE, prog="shorts ui", description=__doc__)
     parser.add_argument("--port", type=int, default=5000, help="port to serve on (default 5000)")
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine)"
@@ -41,13 +33,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def serve(project: Project, args: list[str]) -> int:
     """Start ``mlflow server`` over the store, print its URL, serve until interrupted."""
-    parser = _parser()
-    try:
-        options = parser.parse_args(args)
-    except SystemExit as exc:  # --help
-        if exc.code == 0:
-            return 0
-        raise UsageError(USAGE) from None
+    options = _parser().parse_or_help(args)
+    if options is None:
+        return 0
     uri = resolve_tracking_uri(options.tracking_uri, project)
     check_reachable(uri)
     if uri.startswith(("http://", "https://")):
