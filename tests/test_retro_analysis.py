@@ -1,0 +1,679 @@
+"""The retrospective's loading and analysis, on a real (temporary) sqlite MLflow store.
+
+The store holds one quarter of runs shaped like what ``shorts run`` records (every outcome and
+verdict, slice metrics, harvest tags, histories of capped runs), runs from another tool with no
+shorts tags at all, and runs the retrospective must leave out: a deleted run, a run of a deleted
+experiment, a run from the quarter before, and the ``retrospectives`` experiment's own runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from shorts.errors import UsageError
+from shorts.retro.analysis import harvest, metric_direction
+from shorts.retro.load import COLUMNS, _client_histories, load_histories, load_runs
+from shorts.retro.model import Period, Retrospective
+from shorts.retro.period import period_from, week_start, weeks_of
+
+Q4 = datetime(2026, 10, 1, tzinfo=UTC)
+SHORT_CAPS = {"shorts.caps.wall_time": "1m00s", "shorts.caps.memory": "512.0 MiB"}
+BIG_CAPS = {"shorts.caps.wall_time": "10m00s", "shorts.caps.memory": "4.0 GiB"}
+
+
+@dataclass
+class Store:
+    """The temporary store and the ids of the runs the tests talk about."""
+
+    uri: str
+    ids: dict[str, str] = field(default_factory=dict)
+    experiments: dict[str, str] = field(default_factory=dict)
+
+
+def _log(
+    client: Any,
+    experiment_id: str,
+    day: float,
+    *,
+    tags: dict[str, str] | None = None,
+    metrics: dict[str, float] | None = None,
+    history: dict[str, list[float]] | None = None,
+    status: str | None = "FINISHED",
+    wall: float = 30.0,
+) -> str:
+    """One run started ``day`` days into Q4 2026; ``status=None`` leaves it RUNNING."""
+    from mlflow.entities import Metric
+
+    start_ms = int((Q4 + timedelta(days=day)).timestamp() * 1000)
+    run = client.create_run(experiment_id, start_time=start_ms, tags=tags or {})
+    run_id: str = run.info.run_id
+    batch = [Metric(k, v, start_ms, 0) for k, v in (metrics or {}).items()]
+    for key, values in (history or {}).items():
+        batch += [Metric(key, v, start_ms + step, step) for step, v in enumerate(values)]
+    if batch:
+        client.log_batch(run_id, metrics=batch)
+    if status is not None:
+        client.set_terminated(run_id, status, end_time=start_ms + int(wall * 1000))
+    return run_id
+
+
+def _shorts_tags(
+    short: str, outcome: str, techniques: str, dataset: str, **extra: str
+) -> dict[str, str]:
+    tags = {
+        "shorts.short": short,
+        "shorts.outcome": outcome,
+        "shorts.techniques": techniques,
+        "shorts.dataset": dataset,
+        "shorts.model": "hist_gbm",
+        "shorts.hypothesis": f"{short} beats its baseline",
+        "shorts.caps.cpus": "1",
+        "shorts.reason": f"ended as {outcome}",
+    }
+    tags.update(extra)
+    return tags
+
+
+def _resources(wall: float, rss: float, wall_cap: float, memory_cap: float) -> dict[str, float]:
+    return {
+        "shorts.wall_seconds": wall,
+        "shorts.cpu_seconds": wall * 0.9,
+        "shorts.peak_rss_mib": rss,
+        "shorts.cap_used.wall_time": wall / wall_cap,
+        "shorts.cap_used.memory": rss / memory_cap,
+    }
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    from mlflow.tracking import MlflowClient
+
+    root = tmp_path_factory.mktemp("retro")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    s = Store(uri)
+    for name in ("reframe", "fraction", "tiny", "other_tool", "retrospectives", "abandoned"):
+        s.experiments[name] = client.create_experiment(
+            name, artifact_location=(root / "artifacts" / name).as_uri()
+        )
+    reframe, fraction, tiny = (s.experiments[k] for k in ("reframe", "fraction", "tiny"))
+    binning = "reframing, target-binning"
+    harvested = json.dumps(
+        {
+            "kind": "component",
+            "type": "dict",
+            "path": "harvest/binning_scheme.joblib",
+            "evidence": {"rmse": 51.2, "baseline_rmse": 53.0},
+        }
+    )
+
+    # reframe: a hit, a miss with a winning slice, a memout, a timeout still improving, 2 crashes
+    s.ids["hit"] = _log(
+        client,
+        reframe,
+        3,
+        tags=_shorts_tags(
+            "reframe",
+            "completed",
+            binning,
+            "diabetes",
+            **SHORT_CAPS,
+            **{"shorts.verdict": "hit", "shorts.harvest.binning_scheme": harvested},
+        ),
+        metrics={
+            **_resources(40, 300, 60, 512),
+            "shorts.uplift": 0.05,
+            "shorts.p_value": 0.01,
+        },
+        wall=40,
+    )
+    s.ids["miss"] = _log(
+        client,
+        reframe,
+        10,
+        tags=_shorts_tags(
+            "reframe", "completed", binning, "diabetes", **SHORT_CAPS, **{"shorts.verdict": "miss"}
+        ),
+        metrics={
+            **_resources(20, 200, 60, 512),
+            "shorts.uplift": -0.03,
+            "shorts.p_value": 0.02,
+            "slice_q1_rmse": 60.0,
+            "baseline_slice_q1_rmse": 50.0,
+            "slice_q4_rmse": 40.0,
+            "baseline_slice_q4_rmse": 50.0,
+        },
+        wall=20,
+    )
+    s.ids["memout"] = _log(
+        client,
+        reframe,
+        11,
+        tags=_shorts_tags("reframe", "memout", binning, "diabetes", **SHORT_CAPS),
+        metrics=_resources(15, 500, 60, 512),
+        status="FAILED",
+        wall=15,
+    )
+    s.ids["timeout_improving"] = _log(
+        client,
+        reframe,
+        12,
+        tags=_shorts_tags("reframe", "timeout", binning, "diabetes", **SHORT_CAPS),
+        metrics=_resources(61, 250, 60, 512),
+        history={"best_rmse": [10.0, 9.0, 8.0, 7.5], "baseline_best_rmse": [10, 10, 10, 10]},
+        status="FAILED",
+        wall=61,
+    )
+    crash = {"shorts.error.type": "ValueError", "shorts.error.where": "experiments/r.py:41 in run"}
+    for n, day in enumerate((20, 21)):
+        s.ids[f"crash_value_{n}"] = _log(
+            client,
+            reframe,
+            day,
+            tags=_shorts_tags("reframe", "crashed", binning, "diabetes", **SHORT_CAPS, **crash),
+            metrics=_resources(2, 90, 60, 512),
+            status="FAILED",
+            wall=2,
+        )
+    deleted = _log(client, reframe, 22, tags=_shorts_tags("reframe", "completed", binning, "x"))
+    client.delete_run(deleted)
+    s.ids["deleted"] = deleted
+    s.ids["last_quarter"] = _log(
+        client, reframe, -20, tags=_shorts_tags("reframe", "completed", binning, "diabetes")
+    )
+
+    # fraction: inconclusive but ahead (and a slice win), a plateaued timeout, a bare crash,
+    # a miss whose uplift is NaN and whose harvest tag is not JSON
+    s.ids["inconclusive"] = _log(
+        client,
+        fraction,
+        5,
+        tags=_shorts_tags(
+            "fraction",
+            "completed",
+            "data-subsampling",
+            "friedman1",
+            **BIG_CAPS,
+            **{"shorts.verdict": "inconclusive"},
+        ),
+        metrics={
+            **_resources(100, 800, 600, 4096),
+            "shorts.uplift": 0.01,
+            "shorts.p_value": 0.4,
+            "slice_q2_accuracy": 0.8,
+            "baseline_slice_q2_accuracy": 0.7,
+        },
+        wall=100,
+    )
+    s.ids["timeout_plateau"] = _log(
+        client,
+        fraction,
+        30,
+        tags=_shorts_tags("fraction", "timeout", "data-subsampling", "friedman1", **BIG_CAPS),
+        metrics=_resources(600, 900, 600, 4096),
+        history={"best_rmse": [10.0, 9.0, 9.0, 9.0]},
+        status="FAILED",
+        wall=600,
+    )
+    s.ids["crash_bare"] = _log(
+        client,
+        fraction,
+        31,
+        tags=_shorts_tags(
+            "fraction",
+            "crashed",
+            "data-subsampling",
+            "friedman1",
+            **BIG_CAPS,
+            **{"shorts.reason": "the worker was killed by SIGKILL\nsecond line"},
+        ),
+        status="FAILED",
+    )
+    s.ids["nan_miss"] = _log(
+        client,
+        fraction,
+        32,
+        tags=_shorts_tags(
+            "fraction",
+            "completed",
+            "data-subsampling",
+            "friedman1",
+            **BIG_CAPS,
+            **{"shorts.verdict": "miss", "shorts.harvest.broken": "{not json"},
+        ),
+        metrics={**_resources(50, 400, 600, 4096), "shorts.uplift": math.nan},
+        wall=50,
+    )
+
+    # tiny: two runs that used a sliver of their caps, no verdict
+    for n, day in enumerate((40, 41)):
+        s.ids[f"tiny_{n}"] = _log(
+            client,
+            tiny,
+            day,
+            tags=_shorts_tags(
+                "tiny",
+                "completed",
+                "linear-baseline",
+                "wine",
+                **BIG_CAPS,
+                **{"shorts.verdict": "none"},
+            ),
+            metrics=_resources(5, 100, 600, 4096),
+            wall=5,
+        )
+
+    # another tool: no shorts tags; finished, failed, and still running (no end time)
+    other = s.experiments["other_tool"]
+    s.ids["other_finished"] = _log(client, other, 50, metrics={"loss": 0.3}, wall=120)
+    s.ids["other_failed"] = _log(client, other, 51, status="FAILED", wall=10)
+    s.ids["other_running"] = _log(client, other, 52, status=None)
+
+    # left out: the retrospectives' own runs and a deleted experiment's runs
+    s.ids["retro_own"] = _log(client, s.experiments["retrospectives"], 60)
+    s.ids["abandoned"] = _log(client, s.experiments["abandoned"], 60)
+    client.delete_experiment(s.experiments["abandoned"])
+    yield s
+
+
+@pytest.fixture(scope="module")
+def runs(store: Store) -> pd.DataFrame:
+    return load_runs(store.uri, period_from("2026Q4"))
+
+
+@pytest.fixture(scope="module")
+def retro(store: Store, runs: pd.DataFrame) -> Retrospective:
+    return harvest(runs, period_from("2026Q4"), store.uri)
+
+
+def _row(runs: pd.DataFrame, run_id: str) -> pd.Series:
+    return runs.set_index("run_id").loc[run_id]
+
+
+# -- period ------------------------------------------------------------------------------------
+
+
+def test_quarter_is_a_half_open_utc_window() -> None:
+    period = period_from("2026Q4")
+
+    assert period == Period(
+        datetime(2026, 10, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC), "2026Q4"
+    )
+    assert period_from("2026-q1").start == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_default_period_is_the_current_quarter() -> None:
+    period = period_from(now=datetime(2026, 8, 15, 12, tzinfo=UTC))
+
+    assert period.label == "2026Q3"
+    assert period.start == datetime(2026, 7, 1, tzinfo=UTC)
+    assert period.end == datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def test_until_date_includes_that_whole_day() -> None:
+    period = period_from(since="2026-10-01", until="2026-10-31")
+
+    assert period.start == datetime(2026, 10, 1, tzinfo=UTC)
+    assert period.end == datetime(2026, 11, 1, tzinfo=UTC)
+    assert period.label == "2026-10-01 to 2026-10-31"
+
+
+def test_since_alone_runs_until_now() -> None:
+    now = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+    assert period_from(since="2026-11-01", now=now).end == now
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"quarter": "2026Q5"},
+        {"quarter": "Q4"},
+        {"quarter": "last quarter"},
+        {"since": "2026-13-01"},
+        {"since": "01/10/2026"},
+        {"until": "yesterday"},
+        {"quarter": "2026Q4", "since": "2026-10-01"},
+        {"since": "2026-12-01", "until": "2026-11-01"},
+    ],
+)
+def test_malformed_period_is_a_usage_error_naming_the_forms(kwargs: dict[str, str]) -> None:
+    with pytest.raises(UsageError) as caught:
+        period_from(**kwargs, now=datetime(2026, 11, 26, tzinfo=UTC))
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "YYYYQn" in message or "--since must come before --until" in message
+
+
+def test_weeks_start_on_monday_and_cover_the_period() -> None:
+    weeks = weeks_of(period_from("2026Q4"))
+
+    assert weeks[0] == datetime(2026, 9, 28, tzinfo=UTC)  # the Monday before 1 October
+    assert weeks[-1] == datetime(2026, 12, 28, tzinfo=UTC)
+    assert all(w.weekday() == 0 for w in weeks)
+    assert week_start(datetime(2026, 10, 4, 23, 59, tzinfo=UTC)) == weeks[0]
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+
+def test_load_runs_keeps_live_runs_of_the_period_only(store: Store, runs: pd.DataFrame) -> None:
+    left_out = {store.ids[k] for k in ("deleted", "last_quarter", "retro_own", "abandoned")}
+
+    assert list(runs.columns) == list(COLUMNS)
+    assert set(runs["run_id"]) == {v for v in store.ids.values() if v not in left_out}
+    assert runs["run_id"].is_unique
+    assert runs["start_time"].is_monotonic_increasing
+    assert str(runs["start_time"].dt.tz) == "UTC"
+
+
+def test_load_runs_reads_shorts_tags_and_metrics(store: Store, runs: pd.DataFrame) -> None:
+    hit = _row(runs, store.ids["hit"])
+
+    assert (hit["short"], hit["outcome"], hit["verdict"]) == ("reframe", "completed", "hit")
+    assert hit["techniques"] == ["reframing", "target-binning"]
+    assert hit["caps_wall_seconds"] == 60.0
+    assert hit["caps_memory_mib"] == 512.0
+    assert hit["caps_cpus"] == 1.0
+    assert hit["uplift"] == pytest.approx(0.05)
+    assert hit["harvest"]["binning_scheme"]["evidence"] == {"rmse": 51.2, "baseline_rmse": 53.0}
+    assert hit["metrics"]["shorts.peak_rss_mib"] == 300.0
+
+
+def test_runs_of_other_tools_get_outcomes_from_their_status(
+    store: Store, runs: pd.DataFrame
+) -> None:
+    finished = _row(runs, store.ids["other_finished"])
+    running = _row(runs, store.ids["other_running"])
+
+    assert (finished["short"], finished["outcome"], finished["verdict"]) == (
+        "other_tool",
+        "completed",
+        "none",
+    )
+    assert finished["wall_seconds"] == pytest.approx(120.0)  # end - start, no shorts metric
+    assert finished["techniques"] == [] and finished["harvest"] == {}
+    assert math.isnan(finished["cpu_seconds"]) and math.isnan(finished["caps_wall_seconds"])
+    assert _row(runs, store.ids["other_failed"])["outcome"] == "crashed"
+    assert running["outcome"] == "running"
+    assert pd.isna(running["end_time"]) and math.isnan(running["wall_seconds"])
+
+
+def test_nan_metrics_and_malformed_harvest_tags_do_not_break_loading(
+    store: Store, runs: pd.DataFrame
+) -> None:
+    row = _row(runs, store.ids["nan_miss"])
+
+    assert math.isnan(row["uplift"])
+    assert row["harvest"]["broken"]["raw"] == "{not json"
+    assert row["harvest"]["broken"]["evidence"] == {}
+
+
+def test_histories_come_from_the_sqlite_metrics_table_in_step_order(store: Store) -> None:
+    ids = [store.ids["timeout_improving"], store.ids["timeout_plateau"]]
+
+    histories = load_histories(store.uri, ids, keys=["best_rmse"])
+
+    assert histories[ids[0]] == {"best_rmse": [(0, 10.0), (1, 9.0), (2, 8.0), (3, 7.5)]}
+    assert [v for _, v in histories[ids[1]]["best_rmse"]] == [10.0, 9.0, 9.0, 9.0]
+    assert load_histories(store.uri, ids) == _client_histories(store.uri, ids, None)
+
+
+# -- analysis: portfolio and ledger ------------------------------------------------------------
+
+
+def test_portfolio_counts_runs_by_short_outcome_and_verdict(
+    store: Store, runs: pd.DataFrame, retro: Retrospective
+) -> None:
+    counts = {(c.short, c.outcome, c.verdict): c.runs for c in retro.portfolio.counts}
+
+    assert retro.portfolio.total_runs == len(runs) == 15
+    assert counts[("reframe", "crashed", "")] == [
+        store.ids["crash_value_0"],
+        store.ids["crash_value_1"],
+    ]
+    assert counts[("reframe", "completed", "hit")] == [store.ids["hit"]]
+    assert counts[("tiny", "completed", "none")] == [store.ids["tiny_0"], store.ids["tiny_1"]]
+    assert counts[("other_tool", "running", "")] == [store.ids["other_running"]]
+    assert sum(len(c.runs) for c in retro.portfolio.counts) == 15
+
+
+def test_failed_share_prices_exploration_in_cpu_hours(retro: Retrospective) -> None:
+    p = retro.portfolio
+    # failed: miss(20) memout(15) timeout(61) 2 crashes(2+2) plateau(600) nan_miss(50) seconds
+    failed_cpu_hours = 0.9 * (20 + 15 + 61 + 2 + 2 + 600 + 50) / 3600
+
+    assert p.failed_cpu_hours == pytest.approx(failed_cpu_hours)
+    assert p.failed_share == pytest.approx(p.failed_cpu_hours / p.cpu_hours)
+    assert 0 < p.failed_share < 1
+    assert sum(w.runs for w in p.weeks) == p.total_runs
+    assert sum(w.failed for w in p.weeks) == 9  # + the bare crash and other tool's failure
+    assert [w.week_start for w in p.weeks] == sorted(w.week_start for w in p.weeks)
+
+
+def test_ledger_counts_each_technique_across_runs(store: Store, retro: Retrospective) -> None:
+    rows = {row.technique: row for row in retro.ledger}
+    reframing = rows["reframing"]
+
+    assert reframing.hits == [store.ids["hit"]]
+    assert reframing.misses == [store.ids["miss"]]
+    assert reframing.capped == [store.ids["memout"], store.ids["timeout_improving"]]
+    assert len(reframing.crashed) == 2
+    assert reframing.best_uplift == pytest.approx(0.05)
+    assert reframing.best_run == store.ids["hit"]
+    assert reframing.datasets == ["diabetes"] and reframing.shorts == ["reframe"]
+    subsampling = rows["data-subsampling"]
+    assert subsampling.inconclusive == [store.ids["inconclusive"]]
+    assert subsampling.misses == [store.ids["nan_miss"]]
+    assert subsampling.best_uplift == pytest.approx(0.01)  # the NaN uplift is ignored
+    assert rows["linear-baseline"].best_uplift is None
+
+
+# -- analysis: harvest -------------------------------------------------------------------------
+
+
+def test_harvested_items_carry_their_evidence(store: Store, retro: Retrospective) -> None:
+    items = {(i.run, i.name): i for i in retro.harvested}
+    scheme = items[(store.ids["hit"], "binning_scheme")]
+
+    assert scheme.kind == "component"
+    assert scheme.artifact_path == "harvest/binning_scheme.joblib"
+    assert scheme.evidence["rmse"] == 51.2
+    assert (scheme.outcome, scheme.verdict) == ("completed", "hit")
+    assert (store.ids["nan_miss"], "broken") in items
+
+
+def test_slice_wins_of_missed_shorts_respect_the_metric_direction(
+    store: Store, retro: Retrospective
+) -> None:
+    wins = {(w.run, w.slice, w.metric): w for w in retro.slice_wins}
+
+    assert set(wins) == {
+        (store.ids["miss"], "q4", "rmse"),  # 40 < 50: lower rmse wins
+        (store.ids["inconclusive"], "q2", "accuracy"),  # 0.8 > 0.7: higher accuracy wins
+    }
+    assert wins[(store.ids["miss"], "q4", "rmse")].uplift == pytest.approx(0.2)
+    assert wins[(store.ids["inconclusive"], "q2", "accuracy")].techniques == ["data-subsampling"]
+
+
+def test_near_misses_are_within_noise_or_improving_at_the_cap(
+    store: Store, retro: Retrospective
+) -> None:
+    found = {(m.run, m.kind): m for m in retro.near_misses}
+
+    assert set(found) == {
+        (store.ids["inconclusive"], "within-noise"),
+        (store.ids["timeout_improving"], "improving-at-cap"),
+    }  # the plateaued timeout is not a near miss
+    improving = found[(store.ids["timeout_improving"], "improving-at-cap")]
+    assert improving.metric == "best_rmse"
+    assert improving.last_values == [10.0, 9.0, 8.0, 7.5]
+
+
+def test_given_histories_are_used_instead_of_reading_the_store(
+    store: Store, runs: pd.DataFrame
+) -> None:
+    plateau = {store.ids["timeout_plateau"]: {"val_accuracy": [(0, 0.5), (1, 0.6), (2, 0.7)]}}
+
+    retro = harvest(runs, period_from("2026Q4"), "sqlite:////nonexistent.db", histories=plateau)
+
+    capped = [m for m in retro.near_misses if m.kind == "improving-at-cap"]
+    assert [(m.run, m.metric) for m in capped] == [(store.ids["timeout_plateau"], "val_accuracy")]
+
+
+def test_crashes_group_into_fingerprints(store: Store, retro: Retrospective) -> None:
+    prints = {(f.error_type, f.where): f for f in retro.fingerprints}
+    value_error = prints[("ValueError", "experiments/r.py:41 in run")]
+
+    assert value_error.count == 2
+    assert value_error.shorts == ["reframe"]
+    assert value_error.example_run in value_error.runs
+    bare = prints[("", "the worker was killed by SIGKILL")]  # first line of the reason
+    assert bare.runs == [store.ids["crash_bare"]]
+    assert sum(f.count for f in retro.fingerprints) == 4  # + the other tool's FAILED run
+
+
+def test_cap_lessons_recommend_headroom_over_the_observed_peak(retro: Retrospective) -> None:
+    lessons = {c.short: c for c in retro.cap_lessons}
+    reframe, fraction = lessons["reframe"], lessons["fraction"]
+
+    assert "other_tool" not in lessons  # no caps recorded, nothing to learn
+    assert len(reframe.memouts) == 1 and len(reframe.timeouts) == 1
+    assert reframe.memory_cap_mib == 512.0
+    assert reframe.observed_peak_memory_mib == 512.0  # a memout peaked at least at its cap
+    assert reframe.recommended_memory_mib is not None and reframe.recommended_memory_mib >= 768
+    assert reframe.recommended_wall_seconds == 90.0  # 1.5 x the 60 s cap it timed out at
+    assert "memout" in reframe.note and "timeout" in reframe.note
+    assert fraction.recommended_wall_seconds == 900.0
+    assert not reframe.underused and not fraction.underused
+
+
+def test_shorts_using_under_a_tenth_of_their_caps_are_underused(retro: Retrospective) -> None:
+    tiny = next(c for c in retro.cap_lessons if c.short == "tiny")
+
+    assert tiny.underused
+    assert tiny.recommended_wall_seconds == 8.0  # ceil(1.5 x 5 s)
+    assert tiny.recommended_memory_mib == 150.0
+    assert "under 10%" in tiny.note
+
+
+def test_suggestions_name_untried_datasets_for_techniques_with_evidence(
+    store: Store, retro: Retrospective
+) -> None:
+    suggestions = {s.technique: s for s in retro.suggestions}
+
+    assert suggestions["reframing"].untried_datasets == ["friedman1", "wine"]
+    assert suggestions["reframing"].tried_on == ["diabetes"]
+    assert store.ids["hit"] in suggestions["reframing"].runs
+    assert suggestions["data-subsampling"].untried_datasets == ["diabetes", "wine"]
+    assert "slice win" in suggestions["data-subsampling"].evidence
+    assert "linear-baseline" not in suggestions  # no hit, slice win or positive uplift
+
+
+def test_run_links_point_at_the_ui_when_known(store: Store, runs: pd.DataFrame) -> None:
+    hit = store.ids["hit"]
+    plain = harvest(runs, period_from("2026Q4"), store.uri, histories={})
+    linked = harvest(
+        runs, period_from("2026Q4"), store.uri, histories={}, ui_url="http://127.0.0.1:5000/"
+    )
+
+    assert plain.run_links[hit] == hit
+    assert linked.run_links[hit] == (
+        f"http://127.0.0.1:5000/#/experiments/{store.experiments['reframe']}/runs/{hit}"
+    )
+    assert set(linked.run_links) == set(runs["run_id"])
+
+
+def test_notes_mention_other_tools_and_running_runs(retro: Retrospective) -> None:
+    assert any("3 runs from other tools" in note for note in retro.notes)
+    assert any("still marked running" in note for note in retro.notes)
+
+
+def test_an_empty_period_gives_empty_sections_and_a_note(store: Store) -> None:
+    period = period_from("2025Q1")
+
+    retro = harvest(load_runs(store.uri, period), period, store.uri)
+
+    assert retro.notes == ["No runs in 2025Q1."]
+    assert retro.portfolio.total_runs == 0 and retro.portfolio.failed_share == 0.0
+    assert retro.portfolio.counts == [] and retro.portfolio.weeks == []
+    sections = [
+        retro.ledger,
+        retro.harvested,
+        retro.slice_wins,
+        retro.near_misses,
+        retro.fingerprints,
+        retro.cap_lessons,
+        retro.suggestions,
+    ]
+    assert all(section == [] for section in sections)
+
+
+def test_a_missing_sqlite_store_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no MLflow store"):
+        load_runs(f"sqlite:///{tmp_path / 'absent.db'}", period_from("2026Q4"))
+
+
+@pytest.mark.parametrize(
+    ("name", "direction"),
+    [
+        ("rmse", "minimize"),
+        ("fold_mae", "minimize"),
+        ("val_loss", "minimize"),
+        ("accuracy", "maximize"),
+        ("r2", "maximize"),
+        ("rmse_uplift", "maximize"),
+        ("rmse_std", None),
+        ("n_bins", None),
+    ],
+)
+def test_metric_direction_follows_the_name(name: str, direction: str | None) -> None:
+    assert metric_direction(name) == direction
+
+
+def test_ten_thousand_runs_are_analysed_in_seconds() -> None:
+    n = 10_000
+    base = pd.Timestamp("2026-10-01", tz="UTC")
+    outcomes = ["completed", "timeout", "memout", "crashed"]
+    frame = pd.DataFrame(
+        {
+            "run_id": [f"r{i}" for i in range(n)],
+            "experiment_id": "1",
+            "experiment": "s",
+            "short": [f"short_{i % 7}" for i in range(n)],
+            "outcome": [outcomes[i % 4] for i in range(n)],
+            "verdict": [
+                ("hit", "miss", "inconclusive")[i % 3] if i % 4 == 0 else "" for i in range(n)
+            ],
+            "start_time": [base + pd.Timedelta(minutes=13 * i) for i in range(n)],
+            "wall_seconds": 30.0,
+            "cpu_seconds": 25.0,
+            "peak_rss_mib": 100.0,
+            "caps_wall_seconds": 60.0,
+            "caps_memory_mib": 512.0,
+            "uplift": [(i % 11 - 5) / 100 for i in range(n)],
+            "techniques": [[f"t{i % 5}", f"t{i % 3 + 5}"] for i in range(n)],
+            "dataset": [f"d{i % 4}" for i in range(n)],
+            "error_type": "ValueError",
+            "metrics": [{"slice_q1_rmse": 1.0, "baseline_slice_q1_rmse": 2.0} for _ in range(n)],
+        }
+    )  # missing columns (harvest, tags, ...) are tolerated
+
+    started = time.perf_counter()
+    retro = harvest(frame, period_from("2026Q4"), "sqlite:////unused.db", histories={})
+    elapsed = time.perf_counter() - started
+
+    assert retro.portfolio.total_runs == n
+    assert sum(len(row.hits) for row in retro.ledger if row.technique.startswith("t")) > 0
+    assert elapsed < 5.0
