@@ -1,4 +1,4 @@
-"""The ``shorts`` command: ``run`` (Hydra's full grammar), ``list``, ``ui`` and ``repair``.
+"""The ``shorts`` command: ``run`` (Hydra's full grammar), ``list``, ``ui``, ``repair``, ``retro``.
 
 Hydra has no subcommands (hydra#409), so ``shorts run ARGS`` strips ``run`` and hands ``ARGS`` to a
 ``@hydra.main`` function built at call time around the project's ``configs/`` folder; ``-m``,
@@ -28,6 +28,9 @@ commands:
   new NAME          scaffold a short (YAML + function) that already runs end to end
   ui [--port N]     the MLflow UI over this project's store, on 127.0.0.1
   repair            close runs whose supervisor died (outcome 'lost')
+  retro [OPTIONS]   a retrospective of a period's shorts, as HTML/Markdown/JSON, logged to
+                    MLflow: [--quarter 2026Q4 | --since DATE --until DATE] [--ui-url URL]
+                    [--headroom 1.5] [--out DIR] [--tracking-uri URI]
 
 exit status: 0 completed, 1 the short failed (recorded), 2 usage or config error, 130 interrupted
 """
@@ -70,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
             if _no_arguments(command, rest):
                 return 0
             return repair(project)
-        raise UsageError(f"unknown command {command!r}; use one of: run, list, new, ui, repair.")
+        if command == "retro":
+            return _retro(project, rest)
+        raise UsageError(
+            f"unknown command {command!r}; use one of: run, list, new, ui, repair, retro."
+        )
     except UsageError as exc:
         print(f"shorts: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -141,6 +148,18 @@ def _run(project: Project, overrides: list[str]) -> int:
     finally:
         sys.argv = saved_argv
     return _worst(outcomes)
+
+
+def _retro(project: Project, args: list[str]) -> int:
+    """``shorts retro``: a bug in the analysis is one line here and a traceback in a file."""
+    from shorts.retro.command import retro
+
+    try:
+        return retro(project, args)
+    except (UsageError, BrokenPipeError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        return _internal_error(project, exc)
 
 
 def _no_arguments(command: str, rest: list[str]) -> bool:

@@ -1,0 +1,54 @@
+"""Retrospectives: what a period of shorts cost, what worked, and what the failed ones teach.
+
+The public API, re-exported from the modules that hold it: ``period_from`` (period.py) names the
+window, ``load_runs``/``load_histories`` (load.py) read MLflow, ``harvest`` (analysis.py) turns the
+runs into a ``Retrospective`` (model.py), and ``render`` (render.py) writes it as HTML, Markdown
+and JSON. The data classes are imported eagerly (they are plain dataclasses); the functions are
+resolved on first use, because their modules import pandas and matplotlib: ``import shorts.retro``
+stays cheap, and ``shorts --help`` never pays for it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from shorts.retro.model import Period, Retrospective
+
+if TYPE_CHECKING:
+    from shorts.retro.analysis import harvest
+    from shorts.retro.load import load_histories, load_runs
+    from shorts.retro.period import period_from
+    from shorts.retro.render import render
+
+__all__ = [
+    "Period",
+    "Retrospective",
+    "harvest",
+    "load_histories",
+    "load_runs",
+    "period_from",
+    "render",
+]
+
+_LAZY = {
+    "period_from": "shorts.retro.period",
+    "load_runs": "shorts.retro.load",
+    "load_histories": "shorts.retro.load",
+    "harvest": "shorts.retro.analysis",
+    "render": "shorts.retro.render",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public function's module the first time the function is asked for."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

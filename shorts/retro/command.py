@@ -1,0 +1,213 @@
+"""``shorts retro``: read a period's runs, harvest what they teach, write and log the report.
+
+The report goes to ``<out>/retro-<period>/`` (default ``<project root>/reports``) as HTML,
+Markdown and JSON, and is logged as one run of the MLflow experiment ``retrospectives`` in the
+same store, so the retrospective sits beside the runs it reads (``load_runs`` leaves that
+experiment out, so a retrospective never counts an earlier one).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shorts.arguments import OneLineParser
+from shorts.errors import UsageError
+from shorts.project import Project
+
+if TYPE_CHECKING:
+    from shorts.retro.model import Retrospective
+
+USAGE = (
+    "usage: shorts retro [--quarter YYYYQn | --since YYYY-MM-DD --until YYYY-MM-DD] "
+    "[--tracking-uri URI] [--ui-url URL] [--headroom 1.5] [--out DIR]"
+)
+FAILED_OUTCOMES = ("timeout", "memout", "crashed", "lost")
+CAPPED_OUTCOMES = ("timeout", "memout")
+
+
+def _parser() -> OneLineParser:
+    parser = OneLineParser(
+        USAGE,
+        prog="shorts retro",
+        description="A retrospective of the shorts run in a period: what it cost, what worked, "
+        "and what the failed shorts leave to harvest. Writes report.html, report.md and "
+        "report.json and logs them to the MLflow experiment 'retrospectives'.",
+    )
+    parser.add_argument("--quarter", help="calendar quarter, e.g. 2026Q4 (default: this one)")
+    parser.add_argument("--since", help="first day included, YYYY-MM-DD")
+    parser.add_argument("--until", help="last day included, YYYY-MM-DD")
+    parser.add_argument("--tracking-uri", help="MLflow store to read (default: the project's)")
+    parser.add_argument("--ui-url", help="MLflow UI address for links to runs")
+    parser.add_argument(
+        "--headroom",
+        default="1.5",
+        help="recommended cap = observed peak x headroom (default 1.5)",
+    )
+    parser.add_argument("--out", help="folder for reports (default: <project>/reports)")
+    return parser
+
+
+def retro(project: Project, args: list[str]) -> int:
+    """Run ``shorts retro ARGS`` in ``project``; returns the exit status.
+
+    Raises:
+        UsageError: a malformed option, period, headroom or unreachable store (exit 2).
+    """
+    options = _parser().parse_or_help(args)
+    if options is None:
+        return 0
+    headroom = _headroom(options.headroom)
+    ui_url = _ui_url(options.ui_url)
+
+    from shorts.retro.period import period_from
+    from shorts.tracking.store import check_reachable, resolve_tracking_uri
+
+    # Every mistake of the user's is refused before the heavy imports and before any work.
+    period = period_from(quarter=options.quarter, since=options.since, until=options.until)
+    uri = resolve_tracking_uri(options.tracking_uri, project)
+    check_reachable(uri)
+    out_root = Path(options.out).expanduser().resolve() if options.out else project.root / "reports"
+    if out_root.exists() and not out_root.is_dir():
+        raise UsageError(f"--out {out_root} is a file; pass a folder for the reports.")
+
+    from shorts.console import stderr_console
+    from shorts.retro.analysis import harvest
+    from shorts.retro.load import load_histories, load_runs
+    from shorts.retro.render import render
+    from shorts.tracking.leases import repair_leases
+
+    repair_leases(project)  # runs of dead supervisors count as lost, not as running
+
+    console = stderr_console()
+    runs = load_runs(uri, period, progress=console.is_terminal)
+    capped = runs.loc[runs["outcome"].isin(CAPPED_OUTCOMES), "run_id"].tolist()
+    histories = load_histories(uri, capped) if capped else {}
+    retrospective = harvest(
+        runs, period, uri, histories=histories, headroom=headroom, ui_url=ui_url
+    )
+    folder = out_root / f"retro-{folder_name(period.label)}"
+    paths = render(retrospective, folder)
+    run_id = _log(project, uri, retrospective, headroom, paths)
+
+    print("report   " + str(paths["html"]))
+    for kind in ("md", "json"):
+        print("         " + str(paths[kind]))
+    for line in summary_lines(retrospective):
+        print(line)
+    print(f"logged   run {run_id} in the MLflow experiment 'retrospectives'")
+    sys.stdout.flush()
+    return 0
+
+
+def folder_name(label: str) -> str:
+    """A period label as a folder name: ``2026Q4``, ``2026-10-01_to_2026-12-31``."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", label).strip("_") or "period"
+
+
+def summary_lines(retro: Retrospective) -> list[str]:
+    """Three lines for the terminal: the runs and outcomes, the compute, the harvest."""
+    p = retro.portfolio
+    rows = [c for c in p.counts if c.short != "*"] or list(p.counts)
+    by: dict[str, int] = {}
+    for c in rows:
+        key = c.verdict if c.outcome == "completed" and c.verdict else c.outcome
+        by[key] = by.get(key, 0) + len(c.runs)
+    failed = sum(by.get(o, 0) for o in FAILED_OUTCOMES)
+    kinds = ", ".join(f"{by[o]} {o}" for o in FAILED_OUTCOMES if by.get(o))
+    label = retro.period.label
+    if p.total_runs == 0:
+        first = f"{label}: no runs in this period"
+    else:
+        first = (
+            f"{label}: {p.total_runs} runs, {by.get('hit', 0)} hit, {by.get('miss', 0)} miss, "
+            f"{by.get('inconclusive', 0)} inconclusive, {failed} failed"
+            + (f" ({kinds})" if kinds else "")
+        )
+    from shorts.retro.render import format_hours
+
+    second = (
+        f"compute: {format_hours(p.cpu_hours)} CPU-hours, {format_hours(p.wall_hours)} "
+        "wall-hours; "
+        f"{p.failed_share:.0%} spent on failures (the price of exploration)"
+    )
+    third = (
+        f"harvest: {len(retro.harvested)} components/notes, {len(retro.slice_wins)} slice wins, "
+        f"{len(retro.near_misses)} near misses, {len(retro.fingerprints)} failure fingerprints, "
+        f"{len(retro.suggestions)} things to try next"
+    )
+    return [first, second, third]
+
+
+def _headroom(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 1.0 or value > 100.0:
+        raise UsageError(
+            f"--headroom {text!r} is not a factor from 1 to 100; the recommended cap is the "
+            f"observed peak times it (e.g. --headroom 1.5)."
+        )
+    return value
+
+
+def _ui_url(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if not re.match(r"^https?://[^\s/]+", text):
+        raise UsageError(f"--ui-url {text!r} is not an http(s) address, e.g. http://127.0.0.1:5000")
+    return text.rstrip("/")
+
+
+def _log(
+    project: Project, uri: str, retro: Retrospective, headroom: float, paths: dict[str, Path]
+) -> str:
+    """One FINISHED run ``retro-<label>`` in ``retrospectives`` with the figures and the files."""
+    from shorts.retro.load import RETRO_EXPERIMENT
+    from shorts.tracking.store import experiment_id, open_client
+
+    p = retro.portfolio
+    rows = [c for c in p.counts if c.short != "*"] or list(p.counts)
+    hits = sum(len(c.runs) for c in rows if c.outcome == "completed" and c.verdict == "hit")
+    misses = sum(len(c.runs) for c in rows if c.outcome == "completed" and c.verdict == "miss")
+    client = open_client(uri)
+    exp = experiment_id(client, RETRO_EXPERIMENT, uri, project.default_artifact_root)
+    run = client.create_run(
+        exp,
+        run_name=f"retro-{retro.period.label}",
+        tags={
+            "shorts.kind": "retrospective",
+            "shorts.retro.period": retro.period.label,
+            "mlflow.note.content": f"Retrospective of {retro.period.label}: "
+            + " ".join(summary_lines(retro)),
+        },
+    )
+    run_id = str(run.info.run_id)
+    try:
+        for key, value in {
+            "period_start": retro.period.start.isoformat(),
+            "period_end": retro.period.end.isoformat(),
+            "period_label": retro.period.label,
+            "headroom": str(headroom),
+        }.items():
+            client.log_param(run_id, key, value)
+        for key, number in {
+            "total_runs": float(p.total_runs),
+            "failed_share": float(p.failed_share),
+            "hits": float(hits),
+            "misses": float(misses),
+            "cpu_hours": float(p.cpu_hours),
+            "failed_cpu_hours": float(p.failed_cpu_hours),
+        }.items():
+            client.log_metric(run_id, key, number if math.isfinite(number) else 0.0)
+        for path in paths.values():
+            client.log_artifact(run_id, str(path))
+    except BaseException:
+        client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id, "FINISHED")
+    return run_id
