@@ -4,7 +4,8 @@ Builds (once, then reuses) a sqlite store of 10,000 runs with a realistic mix of
 metric histories (``shorts.retro.synthetic``), then times, in the same process and run:
 
 * reference: ``mlflow.search_runs`` fetching every run of the period (all experiments);
-* the retrospective: load runs + histories of capped runs + analysis + rendering HTML/MD/JSON.
+* the retrospective: what ``shorts retro --quarter 2026Q4`` does after Python starts (load runs,
+  histories of capped runs, analysis, HTML/Markdown/JSON, logging the report to MLflow).
 
 Prints the ratio retrospective / reference. Goal: <= 1.5.
 
@@ -14,13 +15,17 @@ Usage: python benchmarks/retro_scale.py [--runs 10000] [--store PATH] [--repeats
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shorts.retro import harvest, load_histories, load_runs, period_from, render
+from shorts.project import find_project
+from shorts.retro import period_from
+from shorts.retro.command import retro
 from shorts.retro.synthetic import timed_build
 
 QUARTER = "2026Q4"
@@ -47,25 +52,23 @@ def main() -> None:
     start_ms, end_ms = int(period.start.timestamp() * 1000), int(period.end.timestamp() * 1000)
     where = f"attributes.start_time >= {start_ms} AND attributes.start_time < {end_ms}"
     reference, retro_times = [], []
-    out = Path(tempfile.mkdtemp(prefix="shorts-retro-bench-"))
+    out = tempfile.mkdtemp(prefix="shorts-retro-bench-")
+    project = find_project(Path(__file__).resolve().parent)
     for _ in range(args.repeats):
         began = time.perf_counter()
         frame = mlflow.search_runs(experiment_ids, filter_string=where, max_results=100_000)
         reference.append(time.perf_counter() - began)
 
         began = time.perf_counter()
-        runs = load_runs(uri, period)
-        capped = runs.loc[runs["outcome"].isin(["timeout", "memout"]), "run_id"].tolist()
-        histories = load_histories(uri, capped)
-        retro = harvest(runs, period, uri, histories=histories)
-        render(retro, out)
+        with contextlib.redirect_stdout(io.StringIO()) as printed:
+            status = retro(project, ["--quarter", QUARTER, "--tracking-uri", uri, "--out", out])
         retro_times.append(time.perf_counter() - began)
+        if status != 0:
+            raise SystemExit(f"shorts retro failed ({status}): {printed.getvalue()}")
     ref, ours = statistics.median(reference), statistics.median(retro_times)
     print(f"mlflow.search_runs, {len(frame)} runs: median {ref:.2f}s ({_list(reference)})")
-    print(
-        f"shorts retro (load, histories, analysis, render): median {ours:.2f}s "
-        f"({_list(retro_times)})"
-    )
+    print(f"shorts retro --quarter {QUARTER}: median {ours:.2f}s ({_list(retro_times)})")
+    print(printed.getvalue().rstrip())
     print(f"ratio retro / search_runs: {ours / ref:.2f}  (goal <= 1.5)")
 
 
