@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
@@ -132,6 +133,13 @@ def live(pids: list[int]) -> list[int]:
     return alive
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def wait_until(predicate: Any, timeout: float = 30.0, interval: float = 0.1) -> bool:
     """Poll ``predicate`` until true or ``timeout``; returns its last value."""
     end = time.monotonic() + timeout
@@ -142,10 +150,9 @@ def wait_until(predicate: Any, timeout: float = 30.0, interval: float = 0.1) -> 
     return bool(predicate())
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Iterator[ShortsProject]:
-    """A fresh shorts project (real configs and shorts, plus fault shorts) with its own store."""
-    root = tmp_path / "proj"
+def make_project(folder: Path) -> ShortsProject:
+    """A fresh shorts project under ``folder``: real configs and shorts, plus fault shorts."""
+    root = folder / "proj"
     root.mkdir()
     shutil.copytree(REPO / "configs", root / "configs")
     shutil.copytree(
@@ -153,9 +160,15 @@ def project(tmp_path: Path) -> Iterator[ShortsProject]:
     )
     for source in FAULT_SHORTS.glob("*.py"):
         shutil.copy(source, root / "experiments" / source.name)
-    pid_dir = tmp_path / "pids"
+    pid_dir = folder / "pids"
     pid_dir.mkdir()
-    proj = ShortsProject(root, pid_dir)
+    return ShortsProject(root, pid_dir)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[ShortsProject]:
+    """A fresh shorts project (real configs and shorts, plus fault shorts) with its own store."""
+    proj = make_project(tmp_path)
     yield proj
     # Never leak compute from a failed test: kill whatever the shorts recorded.
     for pid in live(proj.recorded_pids()):

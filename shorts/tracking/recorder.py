@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 HEARTBEAT_SECONDS = 15.0
 FLUSH_SECONDS = 0.5
+DATASET_ATTEMPTS = 3  # see _log_dataset
 HEARTBEAT_TAG = "shorts.heartbeat"
 
 
@@ -175,6 +176,7 @@ class RunRecorder:
         import json
 
         from mlflow.entities import Dataset, DatasetInput, InputTag
+        from mlflow.exceptions import MlflowException
 
         assert self._client is not None and self.run_id is not None
         schema = {"mlflow_colspec": [{"name": k, "type": v} for k, v in event["schema"].items()]}
@@ -188,7 +190,17 @@ class RunRecorder:
             profile=json.dumps(profile),
         )
         tags = [InputTag("mlflow.data.context", "training"), InputTag("target", event["target"])]
-        self._client.log_inputs(self.run_id, datasets=[DatasetInput(dataset, tags)])
+        # MLflow looks the dataset up, then inserts it: two runs of one experiment logging the
+        # same data set at once race for its primary key on a server's database ("dataset_pk").
+        # The loser's retry finds the winner's row and only links it.
+        for attempt in range(DATASET_ATTEMPTS):
+            try:
+                self._client.log_inputs(self.run_id, datasets=[DatasetInput(dataset, tags)])
+                return
+            except MlflowException:
+                if attempt == DATASET_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     def _tag_harvest(self, event: dict[str, Any]) -> None:
         import json
