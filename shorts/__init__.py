@@ -7,7 +7,7 @@ the ``shorts`` command. Heavy libraries (MLflow, scikit-learn) are imported only
 
 from __future__ import annotations
 
-from shorts.context import Context
+from shorts.context import Context, TrialPruned
 
-__all__ = ["Context", "__version__"]
+__all__ = ["Context", "TrialPruned", "__version__"]
 __version__ = "0.1.0"

@@ -21,7 +21,8 @@ class OneLineParser(argparse.ArgumentParser):
     def parse_or_help(self, args: list[str]) -> argparse.Namespace | None:
         """The parsed options, or None once ``--help`` has printed (the caller returns 0)."""
         try:
-            return self.parse_args(args)
+            # Intermixed: positional Hydra overrides may come before or after the options.
+            return self.parse_intermixed_args(args)
         except SystemExit as exc:
             if exc.code == 0:
                 return None

@@ -40,13 +40,19 @@ def stderr_console() -> Console:
 
 
 class RunDisplay:
-    """Live status and echo for one run; a context manager around the supervisor's wait."""
+    """Live status and echo for one run; a context manager around the supervisor's wait.
 
-    def __init__(self, name: str, caps: Caps, console: Console | None = None) -> None:
+    ``live=False`` (parallel jobs, sweep trials) shows nothing: several live displays on one
+    terminal would overwrite each other.
+    """
+
+    def __init__(
+        self, name: str, caps: Caps, console: Console | None = None, live: bool = True
+    ) -> None:
         self.name = name
         self.caps = caps
         self.console = console or stderr_console()
-        self.interactive = self.console.is_terminal
+        self.interactive = live and self.console.is_terminal
         self._live: Live | None = None
         self._partial = b""
         self._echo_window = (0.0, 0)

@@ -18,6 +18,14 @@ from pathlib import Path
 from typing import Any
 
 _HARVEST_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+INTERMEDIATE_METRIC = "shorts.intermediate"
+
+
+class TrialPruned(Exception):
+    """Raise it when ``ctx.should_prune()`` is true: the run ends as ``pruned``, not ``crashed``.
+
+    ``optuna.TrialPruned`` is accepted too.
+    """
 
 
 class Context:
@@ -31,6 +39,8 @@ class Context:
         cpus: the CPU cap (cores); already applied to this process's affinity and thread pools.
         memory: the memory cap in bytes, for the whole worker process tree.
         event_fd: pipe to the supervisor, or ``None`` to keep events in memory (in-process use).
+        trial: when the run is a sweep's trial, where its Optuna study lives (``storage``,
+            ``study``, ``trial_id``, ``pruner``); ``None`` for a plain run.
     """
 
     def __init__(
@@ -42,6 +52,7 @@ class Context:
         cpus: int = 1,
         memory: int = 0,
         event_fd: int | None = None,
+        trial: Mapping[str, Any] | None = None,
     ) -> None:
         self.artifact_dir = artifact_dir
         self.started_at = started_at
@@ -54,6 +65,8 @@ class Context:
         self._stop_requested = threading.Event()
         self.events: list[dict[str, Any]] = []
         self.artifact_dir.mkdir(parents=True, exist_ok=True)
+        self.trial = dict(trial) if trial else None
+        self._optuna_trial: Any = None
 
     @property
     def deadline(self) -> float:
@@ -93,6 +106,34 @@ class Context:
         """Record several metric values at the same step."""
         for name, value in metrics.items():
             self.log_metric(name, value, step)
+
+    def report(self, value: float, step: int) -> None:
+        """An intermediate value of the objective (e.g. the running mean over folds) at ``step``.
+
+        Logged as the metric ``shorts.intermediate``; in a sweep it also goes to the trial, so
+        the sweep's pruner can compare it with other trials at the same step.
+        """
+        self.log_metric(INTERMEDIATE_METRIC, value, step)
+        if self.trial is not None:
+            self._study_trial().report(_as_float(value), int(step))
+
+    def should_prune(self) -> bool:
+        """True when the sweep's pruner judges this trial unpromising; a plain run: never.
+
+        A short that polls it stops by raising ``TrialPruned`` (its run ends as ``pruned``).
+        """
+        if self.trial is None:
+            return False
+        return bool(self._study_trial().should_prune())
+
+    def _study_trial(self) -> Any:
+        """The Optuna trial this run is, opened on the sweep's storage (the worker's side)."""
+        if self._optuna_trial is None:
+            from shorts.sweep.study import open_trial
+
+            assert self.trial is not None
+            self._optuna_trial = open_trial(self.trial)
+        return self._optuna_trial
 
     def report_folds(
         self, metric: str, scores: Sequence[float], baseline_scores: Sequence[float]

@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 from sklearn.base import clone
 from sklearn.model_selection import KFold
 
-from shorts.context import Context
+from shorts.context import Context, TrialPruned
 from shorts.datasets import Dataset, load_dataset
 from shorts.errors import UsageError
 
@@ -121,7 +121,8 @@ def run_folds(cfg: DictConfig, ctx: Context) -> CVResult:
     """Fit ``cfg.model`` and ``cfg.baseline`` fold by fold, logging both fold scores as it goes.
 
     The soft deadline is checked before each fold after the first, so a short that runs out of
-    time still reports a verdict over the folds it finished.
+    time still reports a verdict over the folds it finished. The running mean is reported after
+    each fold (``ctx.report``), so in a sweep a hopeless trial is pruned instead of finished.
     """
     metric = fold_metric(cfg)
     scorer = METRICS[metric][0]
@@ -157,6 +158,11 @@ def run_folds(cfg: DictConfig, ctx: Context) -> CVResult:
             },
             step=step,
         )
+        ctx.report(float(np.mean(result.scores)), step)
+        if ctx.should_prune():
+            raise TrialPruned(
+                f"mean {metric} {np.mean(result.scores):.4g} after {step + 1} fold(s)"
+            )
     ctx.report_folds(metric, result.scores, result.baseline_scores)
     return result
 

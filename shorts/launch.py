@@ -8,22 +8,21 @@ before the worker starts, so a user's mistake never leaves a half-created run be
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from shorts.caps import parse_caps, preflight
+from shorts.caps import Caps, parse_caps, preflight
 from shorts.config import ShortDeclaration, declaration, flatten, redact, redact_overrides
 from shorts.console import RunDisplay, print_summary, stderr_console
 from shorts.errors import UsageError
+from shorts.interrupts import interrupts_to
 from shorts.outcome import Outcome
 from shorts.project import Project
 from shorts.runner import Observation, Supervisor, Tick, WorkerSpec
@@ -32,26 +31,107 @@ from shorts.tracking.recorder import RunClosing, RunRecorder
 from shorts.tracking.store import check_reachable, resolve_tracking_uri
 from shorts.verdict import Judgement, VerdictRule, judge, parse_rule
 
-INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+NOT_PARAMS = ("short", "sweep")  # already tags (hypothesis) or the sweep's, not the run's
 
 
 class RecordingError(Exception):
     """The short ran but MLflow could not record it; the evidence stays in the staging folder."""
 
 
+@dataclass(frozen=True)
+class RunRequest:
+    """One composed short to run, as Hydra (or a sweep) decided it."""
+
+    cfg: DictConfig
+    name: str | None  # the chosen experiment
+    choices: dict[str, Any]  # config group choices (experiment, model, dataset, ...)
+    overrides: list[str]  # the command-line overrides that made ``cfg``
+    staging: Path  # this run's own folder for evidence and artifacts
+
+
+@dataclass
+class RunOptions:
+    """How a run sits among others: nested under a parent, a sweep's trial, or on its own."""
+
+    parent_run_id: str | None = None
+    run_name: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    trial: dict[str, Any] | None = None  # where the trial's Optuna study lives (ctx.report)
+    quiet: bool = False  # no live display and no summary: the caller reports the run itself
+    on_start: Callable[[Supervisor], None] | None = None  # e.g. so a sweep can interrupt it
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended, as recorded."""
+
+    outcome: Outcome
+    reason: str
+    run_id: str
+    metrics: dict[str, float]
+    verdict: str | None
+    wall_seconds: float
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A request that passed every check; nothing exists in MLflow yet."""
+
+    request: RunRequest
+    short: ShortDeclaration
+    caps: Caps
+    rule: VerdictRule
+    uri: str
+    config: dict[str, Any]
+    project: Project
+
+
 def run_short(cfg: DictConfig, project: Project) -> Outcome:
-    """Run the short ``cfg`` describes (inside a Hydra job) and return its outcome."""
+    """Run the short ``cfg`` describes (inside a Hydra job) and return its outcome.
+
+    In a ``shorts run -m`` the job may run in another process or on another machine (joblib,
+    Ray, submitit): it finds its parent run and any interrupt in the multirun's sweep folder,
+    and leaves its outcome there for the launching process (``shorts.multirun``).
+    """
     from hydra.core.hydra_config import HydraConfig
+
+    from shorts.multirun import MultirunJob
 
     hydra_cfg = HydraConfig.get()
     choices = dict(hydra_cfg.runtime.choices)
-    name = choices.get("experiment")
-    if not name:
+    request = RunRequest(
+        cfg=cfg,
+        name=choices.get("experiment"),
+        choices=choices,
+        overrides=list(hydra_cfg.overrides.task),
+        staging=Path(hydra_cfg.runtime.output_dir),
+    )
+    job = MultirunJob.of(hydra_cfg)
+    if job is None:
+        return execute(prepare(request, project), RunOptions()).outcome
+    with job.recording(), job.environment():
+        prepared = prepare(request, project)
+        if job.interrupted():
+            return job.not_started()
+        options = RunOptions(
+            parent_run_id=job.parent_run_id(prepared.short.name, prepared.uri),
+            quiet=job.parallel,  # side-by-side jobs: one line each instead of a live display
+            on_start=job.watch,
+        )
+        result = execute(prepared, options)
+        job.finished(result)
+    return result.outcome
+
+
+def prepare(request: RunRequest, project: Project) -> PreparedRun:
+    """Every check that can refuse the run (``UsageError``), before anything is created."""
+    cfg = request.cfg
+    if not request.name:
         raise UsageError(
             "no short chosen; add +experiment=NAME, one of: "
             + ", ".join(project.experiment_names())
         )
-    short = declaration(str(name), cfg.short, project)
+    short = declaration(str(request.name), cfg.short, project)
     caps = parse_caps(cfg.caps)
     preflight(caps)
     rule = parse_rule(cfg.get("verdict"))
@@ -62,13 +142,25 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
         config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     except OmegaConfBaseException as exc:
         raise UsageError(f"the config does not resolve: {str(exc).splitlines()[0]}") from None
+    return PreparedRun(request, short, caps, rule, uri, config, project)
+
+
+def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
+    """Supervise the worker, record the run in MLflow, and (unless quiet) print the summary."""
+    request, short, caps, project = (
+        prepared.request,
+        prepared.short,
+        prepared.caps,
+        prepared.project,
+    )
+    uri, config, choices = prepared.uri, prepared.config, request.choices
     repair_leases(project)
 
-    staging = Path(hydra_cfg.runtime.output_dir)
-    spec = WorkerSpec(short.fn, config, caps, project.root, staging)
+    staging = request.staging
+    spec = WorkerSpec(short.fn, config, caps, project.root, staging, trial=options.trial)
     console = stderr_console()
     recorder = RunRecorder(uri, short.name, project.default_artifact_root)
-    display = RunDisplay(short.name, caps, console)
+    display = RunDisplay(short.name, caps, console, live=not options.quiet)
 
     folds: list[dict[str, Any]] = []
 
@@ -86,28 +178,38 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
     supervisor = Supervisor(
         spec,
         on_metric=recorder.metric,
-        on_output=display.output,
+        on_output=None if options.quiet else display.output,
         on_tick=on_tick,
         on_record=on_record,
     )
-    overrides = " ".join(redact_overrides(list(hydra_cfg.overrides.task)))
+    overrides = " ".join(redact_overrides(request.overrides))
+    tags = {
+        **_opening_tags(short, caps.as_tags(), overrides, choices, project.root),
+        **options.tags,
+    }
+    if options.parent_run_id:
+        tags["mlflow.parentRunId"] = options.parent_run_id
     leases: list[Path] = []
     # Interrupts stay with the supervisor until the run is closed: a Ctrl-C while MLflow is
-    # being written must not leave the run RUNNING.
-    with _interrupts_to(supervisor):
+    # being written must not leave the run RUNNING. (Off the main thread, e.g. a sweep's
+    # parallel trials, the caller owns the signals and interrupts through ``on_start``.)
+    with interrupts_to(lambda signum, frame: supervisor.request_interrupt()):
         with display:
             supervisor.start()
+            if options.on_start is not None:
+                options.on_start(supervisor)
+            started = time.strftime("%m%d-%H%M%S", time.localtime(supervisor.started_at))
             recorder.open(
-                run_name=f"{short.name}-{choices.get('model', 'model')}-"
-                f"{time.strftime('%m%d-%H%M%S', time.localtime(supervisor.started_at))}",
-                params=flatten(redact({k: v for k, v in config.items() if k != "short"})),
-                tags=_opening_tags(short, caps.as_tags(), overrides, choices, project.root),
+                run_name=options.run_name
+                or f"{short.name}-{choices.get('model', 'model')}-{started}",
+                params=flatten(redact({k: v for k, v in config.items() if k not in NOT_PARAMS})),
+                tags=tags,
                 start_time=supervisor.started_at,
                 on_open=lambda run_id: leases.append(write_lease(project, run_id, uri)),
             )
             observation = supervisor.wait()
         _write_evidence(spec, observation, config)
-        judgement = _judge(rule, observation, folds)
+        judgement = _judge(prepared.rule, observation, folds)
         closing = _closing(observation, judgement, caps.wall_time, caps.memory, caps.cpus)
         try:
             run_id = recorder.close(closing)
@@ -119,18 +221,27 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
             ) from exc
     for lease in leases:
         lease.unlink(missing_ok=True)
-    experiment_id = recorder.experiment_id or "?"
-    print_summary(
-        console,
-        short.name,
-        observation,
-        run_id,
-        experiment_id,
-        _ui_hint(uri, experiment_id, run_id),
-        verdict=closing.tags.get("shorts.verdict"),
-        verdict_reason=closing.tags.get("shorts.verdict.reason"),
+    verdict = closing.tags.get("shorts.verdict")
+    if not options.quiet:
+        experiment_id = recorder.experiment_id or "?"
+        print_summary(
+            console,
+            short.name,
+            observation,
+            run_id,
+            experiment_id,
+            _ui_hint(uri, experiment_id, run_id),
+            verdict=verdict,
+            verdict_reason=closing.tags.get("shorts.verdict.reason"),
+        )
+    return RunResult(
+        outcome=observation.outcome,
+        reason=observation.reason,
+        run_id=run_id,
+        metrics=dict(observation.result or {}),
+        verdict=verdict,
+        wall_seconds=observation.wall_seconds,
     )
-    return observation.outcome
 
 
 def _check_user_file(cfg: DictConfig) -> None:
@@ -145,21 +256,6 @@ def _check_user_file(cfg: DictConfig) -> None:
     from shorts.datasets import load_dataset
 
     load_dataset(dataset)
-
-
-@contextmanager
-def _interrupts_to(supervisor: Supervisor) -> Iterator[None]:
-    """Ctrl-C, SIGTERM and SIGHUP to ``shorts`` stop the short (a second one: no more grace)."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        supervisor.request_interrupt()
-
-    previous = {sig: signal.signal(sig, handler) for sig in INTERRUPT_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _opening_tags(

@@ -14,11 +14,13 @@ class Outcome(StrEnum):
     CRASHED = "crashed"
     INTERRUPTED = "interrupted"
     LOST = "lost"
+    PRUNED = "pruned"  # the short stopped itself: a sweep's pruner judged it unpromising
 
     @property
     def mlflow_status(self) -> str:
-        """FINISHED if completed; FAILED if a cap or a crash stopped it; KILLED otherwise."""
-        if self is Outcome.COMPLETED:
+        """FINISHED if completed or pruned (it stopped by design); FAILED if a cap or a crash
+        stopped it; KILLED otherwise."""
+        if self in (Outcome.COMPLETED, Outcome.PRUNED):
             return "FINISHED"
         if self in (Outcome.TIMEOUT, Outcome.MEMOUT, Outcome.CRASHED):
             return "FAILED"
@@ -26,8 +28,8 @@ class Outcome(StrEnum):
 
     @property
     def exit_status(self) -> int:
-        """0 completed, 130 interrupted, 1 for every other recorded failure."""
-        if self is Outcome.COMPLETED:
+        """0 completed or pruned, 130 interrupted, 1 for every other recorded failure."""
+        if self in (Outcome.COMPLETED, Outcome.PRUNED):
             return 0
         if self is Outcome.INTERRUPTED:
             return 130

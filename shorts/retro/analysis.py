@@ -46,7 +46,16 @@ FAILED_OUTCOMES = frozenset({"timeout", "memout", "crashed", "lost"})
 CAPPED_OUTCOMES = frozenset({"timeout", "memout"})
 UNDERUSED_FRACTION = 0.10
 IMPROVING_POINTS = 3  # a capped run "was still improving" over at least its last 3 points
-OUTCOME_ORDER = ("completed", "timeout", "memout", "crashed", "interrupted", "lost", "running")
+OUTCOME_ORDER = (
+    "completed",
+    "pruned",
+    "timeout",
+    "memout",
+    "crashed",
+    "interrupted",
+    "lost",
+    "running",
+)
 VERDICT_ORDER = ("hit", "miss", "inconclusive", "none", "")
 
 _MINIMISED = frozenset({"rmse", "mse", "mae", "mape", "error", "err", "loss", "logloss", "nll"})

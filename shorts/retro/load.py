@@ -90,6 +90,7 @@ _FLOAT_METRICS = {
 }
 _COMPOUND_DURATION = re.compile(r"^\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d*\.?\d+)s)?\s*$")
 _NAN = math.nan
+PARENT_KINDS = ("sweep", "multirun")
 
 
 def load_runs(tracking_uri: str, period: Period, progress: bool = False) -> pd.DataFrame:
@@ -253,6 +254,8 @@ def _fill(
                 continue
             seen.add(run_id)
             tags: dict[str, str] = data.tags
+            if tags.get("shorts.kind") in PARENT_KINDS:
+                continue  # a sweep's or multirun's parent: its children are the shorts run
             metrics: dict[str, float] = data.metrics
             experiment = experiments.get(str(info.experiment_id), "")
             status = str(info.status)

@@ -29,6 +29,7 @@ from typing import Any
 from shorts.caps import Caps, format_duration, format_size
 from shorts.outcome import Outcome
 from shorts.runner import _guardian
+from shorts.runner.cores import CoreClaim
 from shorts.runner.output import BoundedLog
 from shorts.runner.tree import ProcessTree
 
@@ -52,6 +53,7 @@ class WorkerSpec:
     caps: Caps
     project_root: Path
     staging: Path
+    trial: dict[str, Any] | None = None  # a sweep's trial: where the study lives (ctx.report)
 
     @property
     def artifact_dir(self) -> Path:
@@ -144,6 +146,7 @@ class Supervisor:
         self._guardian: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
         self._t0 = 0.0
+        self._cores = CoreClaim(spec.caps.cpus)
 
     # -- start ---------------------------------------------------------------------------------
 
@@ -170,6 +173,7 @@ class Supervisor:
             "cpus": spec.caps.cpus,
             "memory": spec.caps.memory,
             "event_fd": event_w,
+            "trial": spec.trial,
         }
         spec_path = spec.staging / "worker.json"
         spec_path.write_text(json.dumps(worker_spec, default=str))
@@ -180,7 +184,7 @@ class Supervisor:
             "pass_fds": [event_w],
             "argv": [sys.executable, "-m", "shorts.runner.worker", str(spec_path)],
             "env": self._worker_env(),
-            "cpus": sorted(os.sched_getaffinity(0))[: spec.caps.cpus],
+            "cpus": self._cores.acquire(),
         }
         self._guardian = subprocess.Popen(
             [sys.executable, "-I", "-S", _guardian.__file__, json.dumps(guardian_args)],
@@ -277,7 +281,7 @@ class Supervisor:
                         kind = event.get("t")
                         if kind == "metric" and self.on_metric:
                             self.on_metric(event)
-                        elif kind in ("result", "bad_result"):
+                        elif kind in ("result", "bad_result", "pruned"):
                             result_event, result_at = event, time.monotonic()
                         elif kind == "error":
                             error_event = event
@@ -391,6 +395,7 @@ class Supervisor:
         return observation
 
     def _close_guardian(self) -> None:
+        self._cores.release()
         os.close(self._ctrl_w)
         assert self._guardian is not None
         try:
@@ -442,6 +447,9 @@ def _decide(
         return Outcome.CRASHED, f"the worker exited with status {code} without a result"
     if result is None:
         return Outcome.CRASHED, "the worker exited with status 0 without returning a result"
+    if result.get("t") == "pruned":
+        why = f" ({result['why']})" if result.get("why") else ""
+        return Outcome.PRUNED, f"the sweep's pruner stopped it early{why}"
     if result.get("t") == "bad_result":
         return Outcome.CRASHED, (
             f"the short {result.get('why')}; a short must return a dict of metric name to number"

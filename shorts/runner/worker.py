@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
-from shorts.context import Context
+from shorts.context import Context, TrialPruned
 
 EXIT_ERROR = 1
 EXIT_TERMINATED = 143
@@ -69,6 +69,14 @@ def clean_result(result: Any) -> dict[str, Any]:
     return {"t": "result", "metrics": metrics, "non_finite": non_finite}
 
 
+def _is_pruned(exc: BaseException) -> bool:
+    """``shorts.TrialPruned`` or Optuna's own ``TrialPruned`` (without importing Optuna)."""
+    if isinstance(exc, TrialPruned):
+        return True
+    kind = type(exc)
+    return kind.__name__ == "TrialPruned" and kind.__module__.startswith("optuna")
+
+
 def main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text())
     project_root = Path(spec["project_root"])
@@ -81,6 +89,7 @@ def main(spec_path: str) -> int:
         cpus=int(spec["cpus"]),
         memory=int(spec["memory"]),
         event_fd=event_fd,
+        trial=spec.get("trial"),
     )
 
     terminated = False
@@ -105,6 +114,9 @@ def main(spec_path: str) -> int:
         ctx._send({"t": "terminated"})
         return EXIT_TERMINATED
     except Exception as exc:
+        if _is_pruned(exc):
+            ctx._send({"t": "pruned", "why": str(exc)[:500]})
+            return 0
         Path(spec["traceback_path"]).write_text(traceback.format_exc())
         ctx._send(
             {

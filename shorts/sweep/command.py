@@ -1,0 +1,610 @@
+"""``shorts sweep``: search a short's declared space with Optuna 5, every trial a capped run.
+
+Optuna is driven directly (ask/tell), not through Hydra's Optuna sweeper, which pins optuna<3 and
+cannot prune or resume (FIELD_NOTES). Each trial is composed with Hydra exactly as ``shorts run``
+would compose its overrides, checked, then supervised and recorded by the same code as a single
+run, nested under one parent sweep run in MLflow. Up to ``--jobs`` trials run at once, each in its
+own capped worker tree; ``--budget`` bounds the whole sweep, running trials included (a trial's
+wall-time cap is cut to what the budget has left).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from shorts.arguments import OneLineParser
+from shorts.caps import format_duration, parse_duration
+from shorts.console import stderr_console
+from shorts.errors import UsageError
+from shorts.outcome import Outcome
+from shorts.project import ROOT_ENV, Project
+from shorts.sweep.space import SearchSpace, parse_space
+from shorts.sweep.study import make_pruner, make_sampler, make_storage, storage_url
+
+if TYPE_CHECKING:
+    import optuna
+    from mlflow.tracking import MlflowClient
+
+    from shorts.launch import PreparedRun, RunRequest, RunResult
+    from shorts.runner import Supervisor
+
+USAGE = (
+    "usage: shorts sweep +experiment=NAME [--trials N] [--budget DURATION] [--jobs K] "
+    "[--resume] [--study NAME] [--storage URL] [OVERRIDES ...]"
+)
+RECORD_MARGIN = 2.0  # seconds of a budget kept for closing the last trials' runs
+MIN_TRIAL_SECONDS = 3.0  # a trial with less time than this left in the budget is not started
+STATE_OF = {
+    Outcome.COMPLETED: "COMPLETE",
+    Outcome.PRUNED: "PRUNED",
+}
+
+
+def _parser() -> OneLineParser:
+    parser = OneLineParser(USAGE, prog="shorts sweep", description=__doc__)
+    parser.add_argument("--trials", type=int, default=20, help="trials in the study (default 20)")
+    parser.add_argument(
+        "--budget", default=None, help="wall time for the whole sweep, e.g. 90s, 10m, 1h"
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="trials at once (default 1)")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the study (default: the short's latest)"
+    )
+    parser.add_argument("--study", default=None, help="study name (default NAME-YYYYmmdd-HHMMSS)")
+    parser.add_argument(
+        "--storage",
+        default=None,
+        help="Optuna storage: a database URL or a journal file (default: beside the store)",
+    )
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for shorts run")
+    return parser
+
+
+@dataclass
+class TrialRecord:
+    """One finished trial, as the summary and the parent run report it."""
+
+    number: int
+    params: dict[str, Any]
+    outcome: str
+    state: str
+    value: float | None
+    run_id: str | None
+    wall_seconds: float
+    reason: str
+
+
+def sweep(project: Project, args: list[str]) -> int:
+    """Run (or resume) a sweep; exit 0 if a trial completed, 1 if none did, 130 interrupted."""
+    options = _parser().parse_or_help(args)
+    if options is None:
+        return 0
+    if options.trials < 1:
+        raise UsageError(f"--trials {options.trials}: use a whole number of trials, at least 1.")
+    if options.jobs < 1:
+        raise UsageError(f"--jobs {options.jobs}: use a whole number of parallel trials, >= 1.")
+    budget = parse_duration(options.budget, "--budget") if options.budget else None
+    overrides = [arg for arg in options.overrides if arg]
+    bad = [arg for arg in overrides if arg.startswith("-")]
+    if bad:
+        raise UsageError(f"unknown option {bad[0]!r}; {USAGE}.")
+    from shorts.cli import _check_experiment_choice
+
+    _check_experiment_choice(project, overrides)
+    os.environ[ROOT_ENV] = str(project.root)
+
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(
+        config_dir=str(project.configs), version_base="1.3", job_name="shorts"
+    ):
+        return Sweep(project, overrides, options, budget).run()
+
+
+class Sweep:
+    """One session of a sweep: a study, its parent run, and the trials of this session."""
+
+    def __init__(
+        self, project: Project, overrides: list[str], options: Any, budget: float | None
+    ) -> None:
+        self.project = project
+        self.overrides = overrides
+        self.options = options
+        self.budget = budget
+        self.console = stderr_console()
+        self.records: list[TrialRecord] = []
+        self.interrupted = False
+        self.stopped_by_budget = False
+        self._active: set[Supervisor] = set()
+        self._lock = threading.Lock()
+        self.started = time.monotonic()
+
+    # -- set-up --------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        from shorts.launch import prepare
+
+        base = self._compose([], self.project.state / "sweeps" / "check")
+        name = str(base.name)
+        space = parse_space(base.cfg.get("sweep"), name)
+        prepared = prepare(base, self.project)
+        settings = base.cfg.get("sweep") or {}
+        metric = str(settings.get("metric") or prepared.rule.metric)
+        direction = str(settings.get("direction") or prepared.rule.direction)
+        if direction not in ("minimize", "maximize"):
+            raise UsageError(f"sweep.direction={direction!r}; use minimize or maximize.")
+        storage_location = storage_url(self.project, prepared.uri, self.options.storage)
+        study = self._study(name, storage_location, direction, settings)
+        self.name, self.metric, self.space, self.study = name, metric, space, study
+        self.storage_location = storage_location
+        self.pruner_spec = dict(settings.get("pruner") or {})
+        self.uri = prepared.uri
+        self.grace = prepared.caps.grace
+        self.folder = self.project.state / "sweeps" / study.study_name
+        client = self._client()
+        self.parent_id, self.experiment_id = self._parent_run(client, study, space)
+        from shorts.tracking.leases import write_lease
+
+        lease = write_lease(self.project, self.parent_id, self.uri)
+        try:
+            with self._signals():
+                self._loop()
+        finally:
+            self._close_parent(client)
+            lease.unlink(missing_ok=True)
+        self._print_summary()
+        if self.interrupted:
+            return Outcome.INTERRUPTED.exit_status
+        completed = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+        return 0 if completed else 1
+
+    def _compose(self, extra: list[str], staging: Path) -> RunRequest:
+        """The trial's config, composed by Hydra from the base and the trial's overrides."""
+        from hydra import compose
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.errors import HydraException
+        from omegaconf import open_dict
+        from omegaconf.errors import OmegaConfBaseException
+
+        from shorts.cli import _one_line
+        from shorts.launch import RunRequest
+
+        all_overrides = [*self.overrides, *extra]
+        try:
+            cfg = compose("shorts", overrides=all_overrides, return_hydra_config=True)
+        except (HydraException, OmegaConfBaseException, ValueError) as exc:
+            raise UsageError(_one_line(str(exc))) from None
+        HydraConfig.instance().set_config(cfg)  # ${hydra:runtime.cwd} and friends resolve
+        choices = dict(cfg.hydra.runtime.choices)
+        with open_dict(cfg):
+            del cfg["hydra"]
+        return RunRequest(cfg, choices.get("experiment"), choices, all_overrides, staging)
+
+    def _study(self, name: str, location: str, direction: str, settings: Any) -> optuna.study.Study:
+        """Create this sweep's study, or load the one ``--resume`` continues."""
+        import optuna
+
+        storage = make_storage(location)
+        sampler = make_sampler(settings.get("sampler"), self.options.jobs)
+        pruner = make_pruner(settings.get("pruner"))
+        studies = {s.study_name: s for s in optuna.get_all_study_summaries(storage)}
+        if self.options.resume:
+            study_name = self.options.study or _latest(studies, name)
+            if study_name is None or study_name not in studies:
+                raise UsageError(
+                    f"no sweep of {name!r} to resume in {location}"
+                    + (f" named {self.options.study!r}" if self.options.study else "")
+                    + "; start one without --resume."
+                )
+            study = optuna.load_study(
+                study_name=study_name, storage=storage, sampler=sampler, pruner=pruner
+            )
+            if study.user_attrs.get("short") != name:
+                raise UsageError(
+                    f"study {study_name!r} belongs to the short "
+                    f"{study.user_attrs.get('short')!r}, not {name!r}."
+                )
+            self._close_stale_trials(study)
+            if study.direction.name.lower() != direction:
+                raise UsageError(
+                    f"study {study_name!r} was created to {study.direction.name.lower()}, "
+                    f"but the short now says {direction}."
+                )
+        else:
+            study_name = self.options.study or f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+            if study_name in studies:
+                raise UsageError(
+                    f"a study named {study_name!r} exists; pass --resume to continue it, or "
+                    "another --study name."
+                )
+            study = optuna.create_study(
+                study_name=study_name,
+                storage=storage,
+                sampler=sampler,
+                pruner=pruner,
+                direction=optuna.study.StudyDirection[direction.upper()],
+            )
+            study.set_user_attr("short", name)
+            study.set_user_attr("overrides", self.overrides)
+        study.set_user_attr("sweeper", {"pid": os.getpid(), "started": time.time()})
+        study.set_user_attr("sessions", int(study.user_attrs.get("sessions", 0)) + 1)
+        return study
+
+    def _close_stale_trials(self, study: optuna.study.Study) -> None:
+        """RUNNING trials of a sweep process that died: FAIL, outcome ``lost``."""
+        from optuna.trial import TrialState
+
+        sweeper = study.user_attrs.get("sweeper") or {}
+        if _alive(int(sweeper.get("pid", 0))):
+            raise UsageError(
+                f"study {study.study_name!r} is being swept by process {sweeper.get('pid')}; "
+                "wait for it or stop it first."
+            )
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            study._storage.set_trial_user_attr(trial._trial_id, "outcome", "lost")
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+
+    def _client(self) -> MlflowClient:
+        from shorts.tracking.store import open_client
+
+        return open_client(self.uri)
+
+    def _parent_run(
+        self, client: MlflowClient, study: optuna.study.Study, space: SearchSpace
+    ) -> tuple[str, str]:
+        """The sweep's parent run: reopened on resume, created otherwise."""
+        from mlflow.entities import Param
+
+        from shorts.tracking.store import experiment_id
+
+        exp_id = experiment_id(client, self.name, self.uri, self.project.default_artifact_root)
+        existing = study.user_attrs.get("mlflow_parent_run_id")
+        if self.options.resume and existing:
+            client.update_run(existing, status="RUNNING")
+            client.set_tag(existing, "shorts.sweep.sessions", str(study.user_attrs["sessions"]))
+            return str(existing), exp_id
+        tags = {
+            "shorts.kind": "sweep",
+            "shorts.short": self.name,
+            "shorts.sweep.study": study.study_name,
+            "shorts.sweep.storage": self.storage_location,
+            "shorts.overrides": " ".join(self.overrides),
+            "shorts.sweep.sessions": "1",
+            "mlflow.source.name": "shorts sweep",
+            "mlflow.note.content": f"Optuna sweep of {self.name}: {study.study_name}",
+        }
+        run = client.create_run(exp_id, run_name=study.study_name, tags=tags)
+        params = {
+            "sweep.metric": self.metric,
+            "sweep.direction": study.direction.name.lower(),
+            "sweep.trials": str(self.options.trials),
+            "sweep.budget": self.options.budget or "none",
+            "sweep.jobs": str(self.options.jobs),
+            "sweep.sampler": type(study.sampler).__name__,
+            "sweep.pruner": type(study.pruner).__name__,
+            "sweep.space": json.dumps({k: repr(v) for k, v in space.distributions.items()})[:6000],
+        }
+        client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in params.items()])
+        study.set_user_attr("mlflow_parent_run_id", run.info.run_id)
+        return run.info.run_id, exp_id
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        from optuna.trial import TrialState
+
+        done_states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        finished_before = len(self.study.get_trials(deepcopy=False, states=done_states))
+        to_run = max(0, self.options.trials - finished_before)
+        self.finished_before = finished_before
+        if to_run == 0:
+            self.console.print(
+                f"study {self.study.study_name} already has {finished_before} finished trials "
+                f"(--trials {self.options.trials}); raise --trials to run more."
+            )
+            return
+        self.console.print(
+            f"sweep {self.study.study_name}: {to_run} trial(s) of {self.name}, "
+            f"{self.options.jobs} at a time"
+            + (f", budget {format_duration(self.budget)}" if self.budget else "")
+            + f"; {self.metric} to {self.study.direction.name.lower()}",
+            soft_wrap=True,
+        )
+        launched = 0
+        running: dict[Future[RunResult], tuple[optuna.Trial, float]] = {}
+        with ThreadPoolExecutor(self.options.jobs, thread_name_prefix="shorts-trial") as pool:
+            while True:
+                while (
+                    not self.interrupted and launched < to_run and len(running) < self.options.jobs
+                ):
+                    left = self._budget_left()
+                    if left is not None and left - self.grace - RECORD_MARGIN < MIN_TRIAL_SECONDS:
+                        self.stopped_by_budget = True
+                        break
+                    trial = self.study.ask(self.space.distributions)
+                    launched += 1
+                    future = self._submit(pool, trial, left)
+                    if future is not None:
+                        running[future] = (trial, time.monotonic())
+                if not running:
+                    break
+                finished, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    trial, began = running.pop(future)
+                    self._tell(trial, future, time.monotonic() - began)
+
+    def _budget_left(self) -> float | None:
+        if self.budget is None:
+            return None
+        return self.budget - (time.monotonic() - self.started)
+
+    def _submit(
+        self, pool: ThreadPoolExecutor, trial: optuna.Trial, left: float | None
+    ) -> Future[RunResult] | None:
+        """Compose, check and start one trial; a refused point of the space fails at once."""
+        from shorts.launch import RunOptions, execute, prepare
+
+        overrides = self.space.overrides(trial.params)
+        staging = self.folder / f"trial-{trial.number:03d}"
+        try:
+            prepared = prepare(self._compose(overrides, staging), self.project)
+        except UsageError as exc:
+            self._finish(trial, Outcome.CRASHED.value, None, None, 0.0, f"refused: {exc}")
+            return None
+        clipped = self._clip_to_budget(prepared, left)
+        trial.set_user_attr("overrides", " ".join(overrides))
+        budget_tags = {}
+        if clipped.caps.wall_time < prepared.caps.wall_time:
+            budget_tags["shorts.sweep.budget_clipped"] = (
+                f"wall-time cap cut from {format_duration(prepared.caps.wall_time)} to "
+                f"{format_duration(clipped.caps.wall_time)}: what the sweep's budget had left"
+            )
+        options = RunOptions(
+            parent_run_id=self.parent_id,
+            run_name=f"{self.study.study_name}-t{trial.number:03d}",
+            tags={
+                "shorts.sweep.study": self.study.study_name,
+                "shorts.sweep.trial": str(trial.number),
+                "shorts.sweep.params": " ".join(overrides)[:8000],
+                **budget_tags,
+            },
+            trial={
+                "storage": self.storage_location,
+                "study": self.study.study_name,
+                "trial_id": trial._trial_id,
+                "pruner": self.pruner_spec,
+            },
+            quiet=True,
+            on_start=self._started,
+        )
+        return pool.submit(execute, clipped, options)
+
+    def _clip_to_budget(self, prepared: PreparedRun, left: float | None) -> PreparedRun:
+        """Each trial's deadline is the earlier of its own cap and what the budget has left."""
+        caps = prepared.caps
+        if left is None:
+            return prepared
+        allowed = left - caps.grace - RECORD_MARGIN
+        if allowed >= caps.wall_time:
+            return prepared
+        return replace(prepared, caps=replace(caps, wall_time=allowed))
+
+    def _started(self, supervisor: Supervisor) -> None:
+        with self._lock:
+            self._active.add(supervisor)
+            if self.interrupted:
+                supervisor.request_interrupt()
+
+    def _tell(self, trial: optuna.Trial, future: Future[RunResult], seconds: float) -> None:
+        """Map the run's outcome to the trial's state: COMPLETE, PRUNED or FAIL (+ outcome)."""
+        from shorts.launch import RecordingError
+
+        try:
+            result = future.result()
+        except RecordingError as exc:
+            self._finish(trial, "unrecorded", None, None, seconds, str(exc))
+            self.interrupted = True  # the store is failing: stop instead of losing more runs
+            return
+        except UsageError as exc:
+            self._finish(trial, Outcome.CRASHED.value, None, None, seconds, f"refused: {exc}")
+            return
+        value = result.metrics.get(self.metric)
+        reason = result.reason
+        outcome = result.outcome
+        if outcome is Outcome.COMPLETED and (value is None or not math.isfinite(value)):
+            reason = f"the short returned no finite {self.metric!r}; {reason}"
+            value = None
+        self._finish(trial, outcome.value, value, result.run_id, result.wall_seconds, reason)
+
+    def _finish(
+        self,
+        trial: optuna.Trial,
+        outcome: str,
+        value: float | None,
+        run_id: str | None,
+        seconds: float,
+        reason: str,
+    ) -> None:
+        from optuna.trial import TrialState
+
+        known = outcome in {o.value for o in Outcome}
+        state = STATE_OF.get(Outcome(outcome), "FAIL") if known else "FAIL"
+        if state == "COMPLETE" and value is None:
+            state = "FAIL"
+        trial.set_user_attr("outcome", outcome)
+        trial.set_user_attr("reason", reason[:500])
+        if run_id:
+            trial.set_user_attr("mlflow_run_id", run_id)
+        self.study.tell(
+            trial,
+            values=value if state == "COMPLETE" else None,
+            state=TrialState[state],
+        )
+        record = TrialRecord(
+            trial.number, dict(trial.params), outcome, state, value, run_id, seconds, reason
+        )
+        self.records.append(record)
+        shown = f"{self.metric}={value:.4g}" if value is not None else reason[:70]
+        self.console.print(
+            f"  trial {trial.number:>3}  {outcome:<11} {state:<8} {shown}  "
+            f"[dim]{' '.join(self.space.overrides(trial.params))}  "
+            f"{format_duration(seconds)}[/]",
+            soft_wrap=True,
+        )
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        """Ctrl-C / SIGTERM: stop launching, interrupt running trials, record them, then stop."""
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            with self._lock:
+                self.interrupted = True
+                active = list(self._active)
+            for supervisor in active:
+                supervisor.request_interrupt()
+
+        signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        previous = {sig: signal.signal(sig, handler) for sig in signals}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    # -- the end -------------------------------------------------------------------------------
+
+    def _close_parent(self, client: MlflowClient) -> None:
+        """Best trial, outcomes and importances on the parent run, then its status."""
+        from mlflow.entities import Metric, RunTag
+
+        trials = self.study.get_trials(deepcopy=False)
+        counts = Counter(str(t.user_attrs.get("outcome", t.state.name.lower())) for t in trials)
+        now = int(time.time() * 1000)
+        tags = {"shorts.outcomes": ", ".join(f"{k}:{v}" for k, v in sorted(counts.items()))}
+        metrics = {"sweep.trials_finished": float(len(trials))}
+        best = self._best()
+        if best is not None:
+            overrides = " ".join(self.space.overrides(best.params))
+            tags["shorts.sweep.best_trial"] = str(best.number)
+            tags["shorts.sweep.best_overrides"] = overrides
+            tags["shorts.sweep.best_run_id"] = str(best.user_attrs.get("mlflow_run_id", ""))
+            metrics[f"best_{self.metric}"] = float(best.value)  # type: ignore[arg-type]
+        self.importances = self._importances()
+        for key, value in self.importances.items():
+            metrics[f"importance.{key}"[:250]] = value
+        client.log_batch(
+            self.parent_id,
+            metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
+            tags=[RunTag(k, v[:8000]) for k, v in tags.items()],
+        )
+        summary = [
+            {
+                "number": t.number,
+                "state": t.state.name,
+                "outcome": t.user_attrs.get("outcome"),
+                "value": t.value,
+                "params": t.params,
+                "run_id": t.user_attrs.get("mlflow_run_id"),
+                "reason": t.user_attrs.get("reason"),
+            }
+            for t in trials
+        ]
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / "sweep_summary.json"
+        path.write_text(json.dumps({"study": self.study.study_name, "trials": summary}, indent=2))
+        client.log_artifact(self.parent_id, str(path))
+        client.set_terminated(self.parent_id, status="KILLED" if self.interrupted else "FINISHED")
+
+    def _best(self) -> optuna.trial.FrozenTrial | None:
+        try:
+            return self.study.best_trial
+        except ValueError:
+            return None
+
+    def _importances(self) -> dict[str, float]:
+        """Parameter importances (fANOVA) when Optuna can compute them: 2+ completed trials."""
+        import optuna
+
+        if len(self.space.distributions) < 2:
+            return {}
+        try:
+            return {
+                k: float(v) for k, v in optuna.importance.get_param_importances(self.study).items()
+            }
+        except (ValueError, RuntimeError, ZeroDivisionError):
+            return {}
+
+    def _print_summary(self) -> None:
+        from optuna.trial import TrialState
+
+        trials = self.study.get_trials(deepcopy=False)
+        finished = [
+            t
+            for t in trials
+            if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        ]
+        counts = Counter(str(t.user_attrs.get("outcome", t.state.name.lower())) for t in finished)
+        elapsed = time.monotonic() - self.started
+        print(
+            f"sweep {self.study.study_name}: {len(finished)} trial(s) finished, "
+            f"{len(self.records)} this session in {format_duration(elapsed)}"
+            + ("; stopped by the budget" if self.stopped_by_budget else "")
+            + ("; interrupted" if self.interrupted else "")
+        )
+        print("  outcomes   " + ", ".join(f"{k} {v}" for k, v in counts.most_common()))
+        best = self._best()
+        if best is None:
+            print(f"  best       none: no trial completed with a finite {self.metric}")
+        else:
+            print(
+                f"  best       trial {best.number}: {self.metric} {best.value:.4g} "
+                f"(run {best.user_attrs.get('mlflow_run_id', '?')})"
+            )
+            print(
+                "  override   shorts run "
+                + " ".join([*self.overrides, *self.space.overrides(best.params)])
+            )
+        if self.importances:
+            print("  importance " + ", ".join(f"{k} {v:.2f}" for k, v in self.importances.items()))
+        elif len(self.space.distributions) >= 2:
+            print("  importance not computable yet (needs 2+ completed trials that differ)")
+        print(f"  parent run {self.parent_id} (experiment {self.name}, id {self.experiment_id})")
+        if self.interrupted or self.stopped_by_budget:
+            print(
+                f"  resume     shorts sweep {' '.join(self.overrides)} --resume "
+                f"--study {self.study.study_name} --trials {self.options.trials}"
+            )
+
+
+def _latest(studies: dict[str, Any], short: str) -> str | None:
+    """The most recently started study of ``short`` (its name starts with the short's)."""
+    mine = [s for s in studies.values() if s.user_attrs.get("short") == short]
+    if not mine:
+        return None
+    newest = max(mine, key=lambda s: s.datetime_start.timestamp() if s.datetime_start else 0.0)
+    return str(newest.study_name)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
