@@ -8,6 +8,7 @@ answer without loading MLflow or scikit-learn.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
@@ -24,9 +25,15 @@ Cheap, capped ML experiments ("shorts") recorded in MLflow.
 commands:
   run [OVERRIDES]   run a short: shorts run +experiment=NAME [key=value ...]
                     (Hydra grammar: -m for multirun, --cfg job, --info, --help)
+  sweep [OPTIONS] [OVERRIDES]
+                    search a short's declared space with Optuna, every trial a capped run:
+                    shorts sweep +experiment=NAME [--trials N] [--budget 1h] [--jobs K]
+                    [--resume] [--study NAME]
   list              the shorts of this project: name, hypothesis, caps
   new NAME          scaffold a short (YAML + function) that already runs end to end
   ui [--port N]     the MLflow UI over this project's store, on 127.0.0.1
+  server OPTIONS    a team tracking server (mlflow server on PostgreSQL), on 127.0.0.1:
+                    --backend-store-uri postgresql://... [--port N] [--host ADDRESS]
   repair            close runs whose supervisor died (outcome 'lost')
   retro [OPTIONS]   a retrospective of a period's shorts, as HTML/Markdown/JSON, logged to
                     MLflow: [--quarter 2026Q4 | --since DATE --until DATE] [--ui-url URL]
@@ -48,10 +55,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"shorts {__version__}")
         return 0
     command, rest = args[0], args[1:]
+    # MLflow 3's usage telemetry starts a sender thread per client that races its own shutdown
+    # against http tracking URIs and phones home from machines that are often offline; set it
+    # to "false" to opt back in.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     try:
         project = find_project()
         if command == "run":
             return _run(project, rest)
+        if command == "sweep":
+            from shorts.sweep.command import sweep
+
+            return sweep(project, rest)
         if command == "list":
             from shorts.catalog import print_catalog
 
@@ -75,8 +90,13 @@ def main(argv: list[str] | None = None) -> int:
             return repair(project)
         if command == "retro":
             return _retro(project, rest)
+        if command == "server":
+            from shorts.server import serve_team
+
+            return serve_team(project, rest)
         raise UsageError(
-            f"unknown command {command!r}; use one of: run, list, new, ui, repair, retro."
+            f"unknown command {command!r}; use one of: run, sweep, list, new, ui, server, repair, "
+            "retro."
         )
     except UsageError as exc:
         print(f"shorts: error: {exc}", file=sys.stderr)
@@ -93,7 +113,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(project: Project, overrides: list[str]) -> int:
-    """``shorts run``: Hydra parses ``overrides``; each composed job goes to the launcher."""
+    """``shorts run``: Hydra parses ``overrides``; each composed job goes to the launcher.
+
+    A multirun's jobs may run in other processes or machines (joblib by default, Ray,
+    submitit), so their outcomes come back through the sweep folder (``shorts.multirun``),
+    not through this process's memory; jobs the basic launcher runs here also land in
+    ``outcomes``/``failures``.
+    """
     _check_experiment_choice(project, overrides)
     os.environ[ROOT_ENV] = str(project.root)
     os.environ["HYDRA_FULL_ERROR"] = "1"  # we turn Hydra's errors into one line ourselves
@@ -104,15 +130,19 @@ def _run(project: Project, overrides: list[str]) -> int:
     from omegaconf import DictConfig
     from omegaconf.errors import OmegaConfBaseException
 
+    from shorts import multirun
     from shorts.launch import RecordingError, run_short
 
+    is_multirun = multirun.requested(overrides)
+    if is_multirun:
+        overrides = multirun.with_sweep_dir(project, overrides)
     outcomes: list[Outcome] = []
     failures: list[Exception] = []
 
     def task(cfg: DictConfig) -> None:
         # An exception escaping a job makes Hydra print its own "Error executing job" line on
-        # stderr; keep it here and raise it once Hydra has returned. A multirun stops at the
-        # first job that could not run.
+        # stderr; keep it here and raise it once Hydra has returned. Jobs run in this process
+        # (the basic launcher) stop at the first that could not run.
         if failures:
             return
         try:
@@ -125,15 +155,27 @@ def _run(project: Project, overrides: list[str]) -> int:
     )(task)
     saved_argv = sys.argv
     sys.argv = ["shorts run", *overrides]
+    report: multirun.MultirunReport | None = None
     try:
         try:
-            main_fn()
+            with multirun.interrupts() if is_multirun else contextlib.nullcontext():
+                aborted = True
+                try:
+                    main_fn()
+                    aborted = False
+                except multirun.StopMultirun as stop:
+                    aborted = False  # nothing was launched
+                    raise stop.error from None
+                finally:
+                    report = multirun.conclude(aborted=aborted)
         except (ValueError, yaml.YAMLError) as exc:
             # The jobs catch their own errors, so this is Hydra refusing an override (``=3``)
             # or a config file that is not YAML.
             raise UsageError(_one_line(str(exc))) from None
         if failures:
             raise failures[0]
+        if report is not None and report.refusal:
+            raise UsageError(report.refusal)
     except (HydraException, OmegaConfBaseException) as exc:
         raise UsageError(_one_line(str(exc))) from None
     except RecordingError as exc:
@@ -147,7 +189,7 @@ def _run(project: Project, overrides: list[str]) -> int:
         return _internal_error(project, exc)
     finally:
         sys.argv = saved_argv
-    return _worst(outcomes)
+    return _worst(outcomes if report is None else report.outcomes)
 
 
 def _retro(project: Project, args: list[str]) -> int:
