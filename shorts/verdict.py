@@ -1,10 +1,14 @@
 """Verdicts: did a short beat its baseline, lose to it, or is the difference fold-to-fold noise?
 
 The short and its baseline are scored on the same cross-validation folds, so the comparison is
-paired: a t-test on the per-fold differences. A short is a ``hit`` when it improves on the
-baseline by at least the declared minimum uplift and the improvement is unlikely to be noise, a
-``miss`` when the difference is real but falls short (or goes the wrong way), and
-``inconclusive`` when the folds cannot tell the two apart.
+paired: a t-test on the per-fold differences, measured against the declared minimum uplift (the
+margin). A short is a ``hit`` when its uplift over the baseline is beyond the margin and that is
+unlikely to be noise, a ``miss`` when it is short of the margin (or goes the wrong way) and that
+is unlikely to be noise, and ``inconclusive`` when the folds cannot tell it from the margin.
+
+A margin of 0 asks "better at all?"; a positive one "better by at least this much?"; a negative
+one is a non-inferiority claim ("within 5% of the full model": ``min_uplift: -0.05``), where being
+a little worse but surely within the margin is a hit.
 """
 
 from __future__ import annotations
@@ -84,20 +88,23 @@ def judge(rule: VerdictRule, short: Sequence[float], baseline: Sequence[float]) 
     gains = [sign * (b - s) for s, b in pairs]  # positive: the short did better on that fold
     scale = abs(baseline_mean) if n and baseline_mean != 0 else 1.0
     uplift = (sum(gains) / n) / scale if n else math.nan
-    p_value = _paired_p_value(gains)
+    # The test is of the uplift against the margin, fold by fold, not against zero.
+    p_value = _paired_p_value([g / scale - rule.min_uplift for g in gains])
     better = "better" if uplift > 0 else "worse"
+    margin = f" (margin {rule.min_uplift:+.1%})" if rule.min_uplift else ""
     figures = (
         f"{rule.metric} {short_mean:.4g} vs baseline {baseline_mean:.4g} "
-        f"({uplift:+.1%}, paired p={p_value:.2g}, {n} folds)"
+        f"({uplift:+.1%}{margin}, paired p={p_value:.2g}, {n} folds)"
     )
     if n < 2:
         verdict, why = Verdict.INCONCLUSIVE, f"fewer than 2 comparable folds: {figures}"
     elif p_value >= rule.alpha:
         verdict, why = Verdict.INCONCLUSIVE, f"within fold-to-fold noise: {figures}"
     elif uplift >= rule.min_uplift:
-        verdict, why = Verdict.HIT, f"beat the baseline: {figures}"
+        what = "beat the baseline" if uplift > 0 else "worse than the baseline, within the margin"
+        verdict, why = Verdict.HIT, f"{what}: {figures}"
     else:
-        needed = f"; needed {rule.min_uplift:+.1%}" if uplift > 0 else ""
+        needed = f"; needed {rule.min_uplift:+.1%}" if rule.min_uplift else ""
         verdict, why = Verdict.MISS, f"{better} than the baseline: {figures}{needed}"
     return Judgement(verdict, uplift, p_value, n, short_mean, baseline_mean, why)
 

@@ -100,3 +100,34 @@ def test_non_finite_folds_are_left_out_of_the_comparison() -> None:
 def test_malformed_rules_are_usage_errors(raw: object, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         parse_rule(raw)
+
+
+def test_a_negative_margin_is_a_non_inferiority_claim() -> None:
+    """``min_uplift: -0.05``: surely within 5% is a hit even when a little worse; surely beyond
+    5% worse is a miss; a noisy result near the margin cannot decide."""
+    rule = VerdictRule(metric="rmse", min_uplift=-0.05)
+    baseline = [50.0, 52.0, 48.0, 51.0, 49.0]
+    a_little_worse = [b * 1.02 + 0.05 * i for i, b in enumerate(baseline)]
+    much_worse = [b * 1.15 + 0.05 * i for i, b in enumerate(baseline)]
+    around_the_margin = [
+        b * f for b, f in zip(baseline, [1.0, 1.12, 1.02, 1.09, 1.01], strict=True)
+    ]
+
+    within = judge(rule, a_little_worse, baseline)
+    assert within.verdict is Verdict.HIT, within.reason
+    assert within.uplift < 0
+    assert "within the margin" in within.reason
+    assert judge(rule, much_worse, baseline).verdict is Verdict.MISS
+    assert judge(rule, around_the_margin, baseline).verdict is Verdict.INCONCLUSIVE
+
+
+def test_a_positive_margin_must_be_cleared_beyond_noise() -> None:
+    """Better by 12% on average against a 10% margin, but the folds straddle it: inconclusive."""
+    rule = VerdictRule(metric="rmse", min_uplift=0.10)
+    baseline = [50.0, 52.0, 48.0, 51.0, 49.0]
+    short = [b * (1 - f) for b, f in zip(baseline, [0.05, 0.19, 0.08, 0.16, 0.12], strict=True)]
+
+    judgement = judge(rule, short, baseline)
+
+    assert judgement.uplift > 0.10
+    assert judgement.verdict is Verdict.INCONCLUSIVE
