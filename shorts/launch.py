@@ -25,6 +25,7 @@ from shorts.errors import UsageError
 from shorts.interrupts import interrupts_to
 from shorts.outcome import Outcome
 from shorts.project import Project
+from shorts.requirements import check_requirements
 from shorts.runner import Observation, Supervisor, Tick, WorkerSpec
 from shorts.tracking.leases import repair_leases, write_lease
 from shorts.tracking.recorder import RunClosing, RunRecorder
@@ -132,6 +133,7 @@ def prepare(request: RunRequest, project: Project) -> PreparedRun:
             + ", ".join(project.experiment_names())
         )
     short = declaration(str(request.name), cfg.short, project)
+    check_requirements(short.name, cfg, project.configs, request.choices)
     caps = parse_caps(cfg.caps)
     preflight(caps)
     rule = parse_rule(cfg.get("verdict"))

@@ -153,6 +153,25 @@ def test_bad_override(quick: ShortsProject, override: str) -> None:
     assert_usage_error(quick.run(*args), quick)
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["+experiment=reframe_classification", "model=ridge"], "model=binned_hist_gbm"),
+        (["+experiment=reframe_classification", "dataset=fair_rating"], "dataset=diabetes"),
+        (["+experiment=reframe_ordinal", "dataset=friedman1"], "dataset=diabetes_ordinal"),
+        (["+experiment=reframe_ordinal", "model=hist_gbm"], "model=ordinal_ridge"),
+    ],
+)
+def test_a_short_refuses_a_model_or_data_set_it_does_not_take(
+    project: ShortsProject, args: list[str], expected: str
+) -> None:
+    """``short.requires``: a usage mistake, one line naming what is accepted, not a crashed run."""
+    line = assert_usage_error(project.run("run", *args), project)
+
+    assert "needs a" in line
+    assert expected in line
+
+
 def test_short_fn_naming_a_missing_function(project: ShortsProject) -> None:
     project.add_short("fault_missing", "does_not_exist")
 
