@@ -47,9 +47,14 @@ def _compose(experiment: str, *overrides: str) -> DictConfig:
         )
 
 
-def _context(tmp_path: Path, soft_time: float = 50.0) -> Context:
+def _context(tmp_path: Path, soft_time: float = 3600.0) -> Context:
+    """A context whose soft deadline never comes by default: these tests are not about time
+    (a loaded shared machine must not stop a short after one fold)."""
     return Context(
-        artifact_dir=tmp_path / "a", started_at=time.time(), wall_time=60, soft_time=soft_time
+        artifact_dir=tmp_path / "a",
+        started_at=time.time(),
+        wall_time=soft_time + 60,
+        soft_time=soft_time,
     )
 
 

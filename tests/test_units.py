@@ -323,6 +323,7 @@ def test_every_outcome_is_mapped_and_tags_as_its_value() -> None:
         "crashed",
         "interrupted",
         "lost",
+        "pruned",
     }
     for outcome in Outcome:
         assert outcome.mlflow_status in {"FINISHED", "FAILED", "KILLED"}
