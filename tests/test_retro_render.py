@@ -2,14 +2,15 @@
 
 A hand-built retrospective (every section filled, hostile text included) and an empty one are
 rendered; the HTML is checked for its sections, embedded plots, escaping and run links, then opened
-in headless Chromium. The end-to-end test runs real shorts and ``shorts retro`` in a fresh project.
+in headless Chromium. The end-to-end test is a new user's trial: real shorts under tight caps in a
+fresh project, ``shorts retro``, then the recommended cap put to the test.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
+import math
 import re
 import subprocess
 from datetime import UTC, datetime
@@ -70,9 +71,11 @@ def _filled() -> Retrospective:
     weeks = [
         WeekPoint(datetime(2026, 9, 28, tzinfo=UTC), 4, 2, 2.6, 2.1),
         WeekPoint(datetime(2026, 10, 5, tzinfo=UTC), 0, 0, 0.0, 0.0),
-        WeekPoint(datetime(2026, 10, 12, tzinfo=UTC), 4, 4, 0.9, 0.8),
+        WeekPoint(datetime(2026, 10, 12, tzinfo=UTC), 4, 4, 0.9, 0.9),
+        WeekPoint(datetime(2026, 10, 19, tzinfo=UTC), 0, 0, 0.004, 0.0),  # "<0.01" CPU-hours
     ]
-    portfolio = Portfolio(8, counts, weeks, 3.5, 2.5, 2.9, 2.9 / 3.5)
+    # failed: miss 0.4 + inconclusive 0.2 + timeout 2.0 + memout 0.3 + crashed 0.1 CPU-hours
+    portfolio = Portfolio(8, counts, weeks, 3.5, 2.5, 3.0, 3.0 / 3.5)
     ledger = [
         LedgerRow(
             "reframing",
@@ -125,6 +128,8 @@ def _filled() -> Retrospective:
             0.1246,
             ["reframing", "target-binning"],
             "diabetes",
+            "completed",
+            "miss",
         )
     ]
     near_misses = [
@@ -144,7 +149,7 @@ def _filled() -> Retrospective:
             "experiments/data_fraction.py:30 in run",
             3,
             ["data_fraction"],
-            CRASH,
+            NO_URL,
             f"the short raised ValueError: {HOSTILE}",
             [CRASH, CRASH2, NO_URL],
         )
@@ -152,29 +157,67 @@ def _filled() -> Retrospective:
     cap_lessons = [
         CapLesson(
             "one_hour_build",
+            "diabetes",
             [TIMEOUT, MEMOUT],
             [TIMEOUT],
             [MEMOUT],
-            3600.0,
-            1024.0,
+            [],
+            [3600.0],
+            [1024.0],
             3600.0,
             1030.0,
-            5400.0,
+            1.0,
+            1030.0 / 1024.0,
+            None,
+            None,
             1545.0,
+            "it runs until its wall-time cap by design",
+            "a memout's peak is at least the 1.0 GiB cap it ran out at",
+            True,
             False,
-            "raise both caps",
+            "1 memout at 1.0 GiB; try 1.5 GiB; no wall-time advice: by design",
         ),
         CapLesson(
             "reframe_classification",
+            "friedman1 (n_samples=20000)",
             [HIT, MISS],
+            [MISS],
             [],
             [],
-            600.0,
-            4096.0,
+            [3.0, 10.0],
+            [4096.0],
+            10.0,
+            150.0,
+            1.0,
+            150.0 / 4096.0,
+            47.0,
+            71.0,
+            225.0,
+            "a run timed out after 1 of 5 folds",
+            "the highest peak was 150.0 MiB",
+            False,
+            False,
+            "1 timeout at 10.0s; try 1m11s",
+        ),
+        CapLesson(
+            "baseline_regression",
+            "diabetes",
+            [INCONCLUSIVE],
+            [],
+            [],
+            [],
+            [600.0],
+            [4096.0],
             6.0,
             150.0,
+            0.01,
+            150.0 / 4096.0,
+            6.0,
             9.0,
             225.0,
+            "a completed run took 6.0s",
+            "the highest peak was 150.0 MiB",
+            False,
             True,
             "used under 10% of its caps",
         ),
@@ -182,10 +225,11 @@ def _filled() -> Retrospective:
     suggestions = [
         Suggestion(
             "reframing",
-            "hit on diabetes (+12.0%)",
+            "1 hit on diabetes, best uplift +12.0% on diabetes",
             [HIT],
             ["diabetes"],
             ["friedman1", "randhie"],
+            ["regression"],
         )
     ]
     links = {run: UI + run for run in (HIT, MISS, INCONCLUSIVE, TIMEOUT, MEMOUT, CRASH, CRASH2)}
@@ -203,6 +247,7 @@ def _filled() -> Retrospective:
         cap_lessons,
         suggestions,
         links,
+        headroom=1.5,
     )
 
 
@@ -283,11 +328,11 @@ def test_html_links_numbers_to_their_runs(filled: dict[str, Path]) -> None:
 def test_html_says_what_the_quarter_cost(filled: dict[str, Path]) -> None:
     text = filled["html"].read_text()
     summary = text[text.index('class="para summary"') :].split("</div>")[0]
-    for figure in ("8 runs", "1 hit", "1 miss", "1 inconclusive", "5 failures"):
+    for figure in ("8 runs", "1 hit", "1 miss", "1 inconclusive", "7 failed"):
         assert f"<summary>{figure}</summary>" in summary or f">{figure}</a>" in summary, figure
-    assert "(1 timeout, 1 memout, 3 crashed)" in summary
+    assert "(1 timeout, 1 memout, 3 crashed, 1 miss, 1 inconclusive)" in summary
     assert "Share of compute spent on failures" in text and "the price of exploration" in text
-    assert "83%" in text  # 2.9 of 3.5 CPU-hours
+    assert "86%" in text  # 3.0 of 3.5 CPU-hours
     assert "s3cret" not in text
 
 
@@ -308,7 +353,8 @@ def test_markdown_has_the_same_sections_and_runs(filled: dict[str, Path]) -> Non
         "## Portfolio",
         "## Technique ledger",
         "## Harvest from failed shorts",
-        "### Slices where a missed short beat its baseline",
+        "### Components and notes saved by failed shorts",
+        "### Slices where a failed short beat its baseline",
         "### Near misses",
         "### Failure fingerprints",
         "### Cap lessons",
@@ -319,8 +365,60 @@ def test_markdown_has_the_same_sections_and_runs(filled: dict[str, Path]) -> Non
     for run in (HIT, MISS, TIMEOUT, CRASH):
         assert f"]({UI}{run})" in text
     assert f"`{NO_URL}`" in text
-    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "<script>" not in text and "\\<script\\>" in text  # escaped the Markdown way
     assert "| short | outcome | verdict | runs | CPU-h | wall-h |" in text
+
+
+def test_markdown_escapes_for_markdown_not_html(filled: dict[str, Path]) -> None:
+    text = filled["md"].read_text()
+
+    assert "&lt;" not in text and "&amp;" not in text
+    assert "| \\<0.01 |" in text  # a viewer shows "<0.01"
+
+
+def test_markdown_names_a_couple_of_runs_and_counts_the_rest(filled: dict[str, Path]) -> None:
+    text = filled["md"].read_text()
+    # 8 runs: the first two linked, the others counted
+    line = next(ln for ln in text.splitlines() if ln.startswith("**8 runs"))
+
+    first = line.split(" · ")[0]
+
+    assert first.startswith("**8 runs (") and first.endswith(", +6 more in report.json)")
+    assert len(re.findall(r"\[`[0-9a-f]{8}`\]", first)) == 2
+
+
+def test_slice_wins_say_once_what_the_quartiles_are_and_name_the_run_once(
+    filled: dict[str, Path],
+) -> None:
+    text = filled["md"].read_text()
+    section = text[text.index("### Slices") : text.index("### Near misses")]
+    row = next(ln for ln in section.splitlines() if ln.startswith("| reframe_classification"))
+
+    assert text.count("quartiles of the true target") == 1
+    assert "| +12.5% |" in row and row.count("](") == 1  # the uplift is not a second run link
+    assert "completed miss" in row
+
+
+def test_the_failed_short_is_defined_once(filled: dict[str, Path]) -> None:
+    from shorts.retro.model import FAILED_DEFINITION
+
+    for kind in ("html", "md"):
+        text = filled[kind].read_text()
+        assert text.count("did not end as a hit") == 1, kind
+    assert "did not end as a hit" in FAILED_DEFINITION
+
+
+def test_cap_lessons_show_each_runs_own_cap_and_the_range_of_caps(
+    filled: dict[str, Path],
+) -> None:
+    text = filled["md"].read_text()
+    section = text[text.index("### Cap lessons") : text.index("## What to try next")]
+
+    assert (
+        "cap 3.0s\N{EN DASH}10.0s · peak 10.0s · at most 100% of its own cap → **1m11s**" in section
+    )
+    assert "no advice (anytime)" in section
+    assert "friedman1 (n_samples=20000)" in section
 
 
 def test_markdown_of_an_empty_period_says_so(empty: dict[str, Path]) -> None:
@@ -439,44 +537,119 @@ def _pixels_near(image: object, colour: str) -> int:
 
 # -- end to end -----------------------------------------------------------------------------------
 
-needs_analysis = pytest.mark.skipif(
-    importlib.util.find_spec("shorts.retro.analysis") is None,
-    reason="shorts.retro.analysis is not written yet",
-)
+PACED_SHORT = '''"""A fixed time per fold: a stand-in for a model too slow for its cap."""
+
+import time
 
 
-@needs_analysis
-def test_retro_command_reports_real_runs_and_logs_the_report(project: ShortsProject) -> None:
-    project.add_short("fault_quick", "quick")
+def run(cfg, ctx):
+    folds, scores, baseline = int(cfg.cv.folds), [], []
+    for step in range(folds):  # never stops early: only the cap stops it
+        time.sleep(float(cfg.pace))
+        scores.append(1.0 + 0.01 * step)
+        baseline.append(1.0)
+        ctx.log_metrics({"fold_rmse": scores[-1], "baseline_fold_rmse": 1.0}, step=step)
+    ctx.report_folds("rmse", scores, baseline)
+    n = float(len(scores))
+    return {"rmse": sum(scores) / n, "folds_completed": n, "folds_planned": float(folds)}
+'''
+PACED_CONFIG = """# @package _global_
+defaults:
+  - override /caps: tiny
+short:
+  fn: experiments.paced:run
+  hypothesis: a fixed pace per fold
+  techniques: [fixed-pace]
+pace: 1.0
+"""
+PACED_DATA = ("dataset=friedman1", "dataset.n_samples=20000")
+
+
+def test_a_new_users_trial_gives_lessons_that_let_capped_runs_finish(
+    project: ShortsProject, tmp_path: Path
+) -> None:
+    """Catalog shorts and a too-slow short under tight caps, ``shorts retro``, then its advice.
+
+    What a new user does: run shorts until some time out, run out of memory, crash or miss, then
+    read the retrospective. The report must name the real techniques and slices, recommend a
+    wall-time cap the timed-out short then finishes under, and open cleanly in a browser.
+    """
+    (project.root / "experiments" / "paced.py").write_text(PACED_SHORT)
+    (project.root / "configs" / "experiment" / "paced.yaml").write_text(PACED_CONFIG)
+    project.add_short("fault_memory", "grow_memory", caps={"memory": "300MiB"})
     project.add_short("fault_raise", "raise_error")
-    assert project.run("run", "+experiment=fault_quick").returncode == 0
-    assert project.run("run", "+experiment=fault_raise").returncode == 1
+    runs = [
+        ("+experiment=reframe_classification", "cv.folds=3"),  # deterministic: inconclusive
+        ("+experiment=fault_raise",),
+        ("+experiment=fault_memory",),
+        ("+experiment=paced", *PACED_DATA, "caps.wall_time=4s"),
+    ]
+    for args in runs:
+        done = project.run("run", *args)
+        assert done.returncode in (0, 1), (args, done.stderr[-2000:])
 
     done = project.run("retro")
 
     assert done.returncode == 0, done.stderr
-    folders = list((project.root / "reports").glob("retro-*"))
-    assert len(folders) == 1, folders
-    folder = folders[0]
-    for name in ("report.html", "report.md", "report.json"):
-        assert (folder / name).is_file()
-        assert str(folder / name) in done.stdout
+    (folder,) = (project.root / "reports").glob("retro-*")
     data = json.loads((folder / "report.json").read_text())
-    assert folder.name == f"retro-{data['period']['label']}"
-    assert data["portfolio"]["total_runs"] == 2
-    crashed = [c for c in data["portfolio"]["counts"] if c["outcome"] == "crashed"]
-    assert sum(len(c["runs"]) for c in crashed if c["short"] != "*") == 1
+    outcomes = sorted(c["outcome"] for c in data["portfolio"]["counts"] for _ in c["runs"])
+    assert outcomes == ["completed", "crashed", "memout", "timeout"]
+    # Harvest: real techniques and slices from the failed runs.
+    reframe = [w for w in data["slice_wins"] if w["short"] == "reframe_classification"]
+    assert reframe and all("reframing" in w["techniques"] for w in reframe)
+    assert {w["slice"] for w in reframe} <= {"q1", "q2", "q3", "q4"}
+    assert {"binning_scheme", "interval_calibration"} <= {i["name"] for i in data["harvested"]}
+    (crash,) = data["fingerprints"]
+    assert crash["error_type"] == "ValueError"
+    assert crash["where"].startswith("experiments/faults.py:") and "raise_error" in crash["where"]
+    # Cap lessons: the memout's and the paced short's, with advice that fits.
+    lessons = {(c["short"], c["dataset"]): c for c in data["cap_lessons"]}
+    memory = lessons[("fault_memory", "diabetes")]
+    assert memory["memory_caps_mib"] == [300.0] and memory["recommended_memory_mib"] >= 450
+    paced = lessons[("paced", "friedman1 (n_samples=20000)")]
+    assert len(paced["timeouts"]) == 1
+    recommended = paced["recommended_wall_seconds"]
+    assert recommended is not None and recommended > 4
+    assert "folds" in paced["note"] or "no progress logged" in paced["note"]
+    # The summary agrees with the report: one definition of a failed short.
+    failed = [c for c in data["portfolio"]["counts"] if c["outcome"] != "completed"]
+    failed += [c for c in data["portfolio"]["counts"] if c["verdict"] in ("miss", "inconclusive")]
+    n_failed = sum(len(c["runs"]) for c in failed)
+    assert f"; {n_failed} failed (" in done.stdout
+    assert "1 failure fingerprint," in done.stdout
     run = project.only_run("retrospectives")
-    assert run.info.run_name == f"retro-{data['period']['label']}"
-    assert run.info.status == "FINISHED"
-    assert run.data.metrics["total_runs"] == 2
+    assert run.info.status == "FINISHED" and run.data.metrics["total_runs"] == 4
     artifacts = {a.path for a in project.client().list_artifacts(run.info.run_id)}
     assert artifacts >= {"report.html", "report.md", "report.json"}
+    # The advice works: the short that timed out finishes under the recommended cap.
+    cap = f"caps.wall_time={math.ceil(recommended)}s"
+    rerun = project.run("run", "+experiment=paced", *PACED_DATA, cap)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert project.runs("paced")[0].data.tags["shorts.outcome"] == "completed"
+    # And the report opens cleanly in a browser.
+    opened = _chromium(tmp_path, "--dump-dom", (folder / "report.html").as_uri())
+    assert opened.returncode == 0, opened.stderr[-2000:]
+    assert 'id="cap-lessons"' in opened.stdout and _page_errors(opened.stderr) == []
+
+
+def test_summary_lines_count_as_the_report_does() -> None:
+    from shorts.retro.command import summary_lines
+
+    first, second, third = summary_lines(_filled())
+
+    assert first == (
+        "2026Q4: 8 runs, 1 hit, 1 miss, 1 inconclusive; 7 failed "
+        "(1 timeout, 1 memout, 3 crashed, 1 miss, 1 inconclusive)"
+    )
+    assert "86% spent on failed shorts" in second
+    assert third == (
+        "harvest: 1 component/note, 1 slice win, 2 near misses, 1 failure fingerprint, "
+        "1 thing to try next"
+    )
 
 
 def test_retro_command_refuses_a_bad_quarter_in_one_line(project: ShortsProject) -> None:
-    if importlib.util.find_spec("shorts.retro.period") is None:
-        pytest.skip("shorts.retro.period is not written yet")
     done = project.run("retro", "--quarter", "2026Q9")
 
     assert done.returncode == 2

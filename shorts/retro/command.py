@@ -25,8 +25,6 @@ USAGE = (
     "usage: shorts retro [--quarter YYYYQn | --since YYYY-MM-DD --until YYYY-MM-DD] "
     "[--tracking-uri URI] [--ui-url URL] [--headroom 1.5] [--out DIR]"
 )
-FAILED_OUTCOMES = ("timeout", "memout", "crashed", "lost")
-CAPPED_OUTCOMES = ("timeout", "memout")
 
 
 def _parser() -> OneLineParser:
@@ -45,7 +43,7 @@ def _parser() -> OneLineParser:
     parser.add_argument(
         "--headroom",
         default="1.5",
-        help="recommended cap = observed peak x headroom (default 1.5)",
+        help="recommended cap = what the runs needed x headroom (default 1.5)",
     )
     parser.add_argument("--out", help="folder for reports (default: <project>/reports)")
     return parser
@@ -75,7 +73,7 @@ def retro(project: Project, args: list[str]) -> int:
         raise UsageError(f"--out {out_root} is a file; pass a folder for the reports.")
 
     from shorts.console import stderr_console
-    from shorts.retro.analysis import harvest
+    from shorts.retro.analysis import harvest, history_runs
     from shorts.retro.load import load_histories, load_runs
     from shorts.retro.render import render
     from shorts.tracking.leases import repair_leases
@@ -84,8 +82,8 @@ def retro(project: Project, args: list[str]) -> int:
 
     console = stderr_console()
     runs = load_runs(uri, period, progress=console.is_terminal)
-    capped = runs.loc[runs["outcome"].isin(CAPPED_OUTCOMES), "run_id"].tolist()
-    histories = load_histories(uri, capped) if capped else {}
+    wanted = history_runs(runs)  # the runs a cap stopped: near misses, and how far they got
+    histories = load_histories(uri, wanted) if wanted else {}
     retrospective = harvest(
         runs, period, uri, histories=histories, headroom=headroom, ui_url=ui_url
     )
@@ -109,37 +107,51 @@ def folder_name(label: str) -> str:
 
 
 def summary_lines(retro: Retrospective) -> list[str]:
-    """Three lines for the terminal: the runs and outcomes, the compute, the harvest."""
+    """Three lines for the terminal: the runs and outcomes, the compute, the harvest.
+
+    Failed runs are counted as everywhere else (``shorts.retro.model.is_failed``), so the count
+    here, the report's headline and its failed share of compute agree.
+    """
+    from shorts.retro.model import FAILED_OUTCOMES, FAILED_VERDICTS, is_failed
+
     p = retro.portfolio
     rows = [c for c in p.counts if c.short != "*"] or list(p.counts)
     by: dict[str, int] = {}
+    failed = 0
     for c in rows:
         key = c.verdict if c.outcome == "completed" and c.verdict else c.outcome
         by[key] = by.get(key, 0) + len(c.runs)
-    failed = sum(by.get(o, 0) for o in FAILED_OUTCOMES)
-    kinds = ", ".join(f"{by[o]} {o}" for o in FAILED_OUTCOMES if by.get(o))
+        if is_failed(c.outcome, c.verdict):
+            failed += len(c.runs)
+    kinds = ", ".join(f"{by[o]} {o}" for o in (*FAILED_OUTCOMES, *FAILED_VERDICTS) if by.get(o))
     label = retro.period.label
     if p.total_runs == 0:
         first = f"{label}: no runs in this period"
     else:
         first = (
-            f"{label}: {p.total_runs} runs, {by.get('hit', 0)} hit, {by.get('miss', 0)} miss, "
-            f"{by.get('inconclusive', 0)} inconclusive, {failed} failed"
-            + (f" ({kinds})" if kinds else "")
+            f"{label}: {_count(p.total_runs, 'run')}, {by.get('hit', 0)} hit, "
+            f"{by.get('miss', 0)} miss, {by.get('inconclusive', 0)} inconclusive; "
+            f"{failed} failed" + (f" ({kinds})" if kinds else "")
         )
     from shorts.retro.render import format_hours
 
     second = (
         f"compute: {format_hours(p.cpu_hours)} CPU-hours, {format_hours(p.wall_hours)} "
         "wall-hours; "
-        f"{p.failed_share:.0%} spent on failures (the price of exploration)"
+        f"{p.failed_share:.0%} spent on failed shorts (the price of exploration)"
     )
     third = (
-        f"harvest: {len(retro.harvested)} components/notes, {len(retro.slice_wins)} slice wins, "
-        f"{len(retro.near_misses)} near misses, {len(retro.fingerprints)} failure fingerprints, "
-        f"{len(retro.suggestions)} things to try next"
+        f"harvest: {_count(len(retro.harvested), 'component/note', 'components/notes')}, "
+        f"{_count(len(retro.slice_wins), 'slice win')}, "
+        f"{_count(len(retro.near_misses), 'near miss', 'near misses')}, "
+        f"{_count(len(retro.fingerprints), 'failure fingerprint')}, "
+        f"{_count(len(retro.suggestions), 'thing', 'things')} to try next"
     )
     return [first, second, third]
+
+
+def _count(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
 
 
 def _headroom(text: str) -> float:

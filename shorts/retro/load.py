@@ -7,9 +7,10 @@ analysis reads; nothing asks MLflow about a single run. Runs from other tools la
 ``shorts.*`` tag and metric: their outcome follows from the MLflow status instead, and the rest is
 left empty (NaN, ``""``, ``[]``, ``{}``) rather than guessed.
 
-Metric histories are read only for the few runs that need them (capped runs, for near-miss
-detection): straight from the ``metrics`` table of a sqlite store in one query, else per run and
-key through the client.
+Metric histories are read only for the few runs that need them (runs stopped by a cap, for
+near misses and for how far they got): straight from the ``metrics`` table of a sqlite store in
+one query, else per run and key through the client. Tracebacks (``shorts/traceback.txt``) are read
+only for crashes whose recorded location is not in the short's own code.
 """
 
 from __future__ import annotations
@@ -30,12 +31,24 @@ if TYPE_CHECKING:
     import pandas as pd
     from mlflow.tracking import MlflowClient
 
-__all__ = ["COLUMNS", "RETRO_EXPERIMENT", "load_histories", "load_runs", "parse_cap_duration"]
+__all__ = [
+    "COLUMNS",
+    "RETRO_EXPERIMENT",
+    "TRACEBACK_ARTIFACT",
+    "Histories",
+    "load_histories",
+    "load_runs",
+    "load_tracebacks",
+    "parse_cap_duration",
+]
 
 RETRO_EXPERIMENT = "retrospectives"
 PAGE_SIZE = 1000
 SQLITE_CHUNK = 900  # ids per IN clause: under sqlite's historical limit of 999 parameters
 HARVEST_PREFIX = "shorts.harvest."
+TRACEBACK_ARTIFACT = "shorts/traceback.txt"
+# {run_id: {metric key: [(step, value, timestamp in ms since the epoch), ...]}}
+Histories = dict[str, dict[str, list[tuple[int, float, int]]]]
 
 COLUMNS = (
     "run_id",
@@ -65,6 +78,7 @@ COLUMNS = (
     "error_where",
     "harvest",
     "metrics",
+    "params",
     "tags",
 )
 _STATUS_OUTCOME = {
@@ -104,7 +118,8 @@ def load_runs(tracking_uri: str, period: Period, progress: bool = False) -> pd.D
     Returns:
         One row per run, oldest first, with the columns in ``COLUMNS``: datetimes in UTC, NaN for
         a figure the run did not record, ``techniques`` a list, ``harvest`` a dict of name to the
-        parsed tag (``{"kind", "type", "path", "evidence"}``), ``metrics`` and ``tags`` dicts.
+        parsed tag (``{"kind", "type", "path", "evidence"}``), ``metrics``, ``params`` (the
+        flattened config, e.g. ``dataset.n_samples``, ``cv.folds``) and ``tags`` dicts.
 
     Raises:
         UsageError: a sqlite store whose file does not exist.
@@ -131,10 +146,12 @@ def load_runs(tracking_uri: str, period: Period, progress: bool = False) -> pd.D
 
 def load_histories(
     tracking_uri: str, run_ids: Iterable[str], keys: Sequence[str] | None = None
-) -> dict[str, dict[str, list[tuple[int, float]]]]:
-    """Every logged value of the runs' metrics, as ``{run_id: {key: [(step, value), ...]}}``.
+) -> Histories:
+    """Every logged value of the runs' metrics: ``{run_id: {key: [(step, value, ms), ...]}}``.
 
-    Values are ordered by step, then time; a value MLflow stored as NaN comes back as NaN. For a
+    ``ms`` is when the value was logged (milliseconds since the epoch, as MLflow stores it), so
+    a run's progress can be read against its start. Values are ordered by step, then time; a
+    value MLflow stored as NaN comes back as NaN. For a
     sqlite store the ``metrics`` table is read directly (one query per 900 runs); for other
     stores the client is asked per run and key.
 
@@ -150,6 +167,32 @@ def load_histories(
     if path is not None and path.is_file():
         return _sqlite_histories(path.resolve().as_uri(), ids, keys)
     return _client_histories(tracking_uri, ids, keys)
+
+
+def load_tracebacks(tracking_uri: str, run_ids: Iterable[str]) -> dict[str, str]:
+    """The traceback each run's worker saved (``shorts/traceback.txt``), for runs that have one.
+
+    A run without the artifact, or whose artifacts cannot be read, is left out: a traceback only
+    sharpens a crash's fingerprint, it never decides whether the run is counted.
+    """
+    import tempfile
+    from pathlib import Path
+
+    ids = list(dict.fromkeys(run_ids))
+    if not ids:
+        return {}
+    client = _client(tracking_uri)
+    found: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="shorts-retro-") as folder:
+        for n, run_id in enumerate(ids):
+            target = Path(folder) / str(n)
+            target.mkdir()
+            try:
+                path = client.download_artifacts(run_id, TRACEBACK_ARTIFACT, str(target))
+                found[run_id] = Path(path).read_text(encoding="utf-8", errors="replace")
+            except Exception:  # no such artifact, an unreachable artifact store, ...
+                continue
+    return found
 
 
 def parse_cap_duration(text: str) -> float:
@@ -288,6 +331,7 @@ def _fill(
                 append[column](tags.get(key, ""))
             append["harvest"](_harvest(tags))
             append["metrics"](metrics)
+            append["params"](data.params)
             append["tags"](tags)
 
 
@@ -370,10 +414,8 @@ def _harvest(tags: dict[str, str]) -> dict[str, dict[str, Any]]:
 # -- histories ---------------------------------------------------------------------------------
 
 
-def _sqlite_histories(
-    database_uri: str, ids: list[str], keys: Sequence[str] | None
-) -> dict[str, dict[str, list[tuple[int, float]]]]:
-    histories: dict[str, dict[str, list[tuple[int, float]]]] = {run_id: {} for run_id in ids}
+def _sqlite_histories(database_uri: str, ids: list[str], keys: Sequence[str] | None) -> Histories:
+    histories: Histories = {run_id: {} for run_id in ids}
     key_list = list(dict.fromkeys(keys)) if keys is not None else None
     if key_list is not None and not key_list:
         return histories
@@ -386,7 +428,7 @@ def _sqlite_histories(
         for i in range(0, len(ids), chunk):
             part = ids[i : i + chunk]
             sql = (
-                "SELECT run_uuid, key, step, value, is_nan FROM metrics "
+                "SELECT run_uuid, key, step, value, is_nan, timestamp FROM metrics "
                 f"WHERE run_uuid IN ({','.join('?' * len(part))})"
             )
             params: list[str] = list(part)
@@ -394,30 +436,28 @@ def _sqlite_histories(
                 sql += f" AND key IN ({','.join('?' * len(key_list))})"
                 params += key_list
             sql += " ORDER BY run_uuid, key, step, timestamp"
-            for run_uuid, key, step, value, is_nan in connection.execute(sql, params):
+            for run_uuid, key, step, value, is_nan, stamp in connection.execute(sql, params):
                 if wanted is not None and key not in wanted:
                     continue
                 histories[run_uuid].setdefault(key, []).append(
-                    (int(step or 0), _NAN if is_nan else float(value))
+                    (int(step or 0), _NAN if is_nan else float(value), int(stamp or 0))
                 )
     finally:
         connection.close()
     return histories
 
 
-def _client_histories(
-    tracking_uri: str, ids: list[str], keys: Sequence[str] | None
-) -> dict[str, dict[str, list[tuple[int, float]]]]:
+def _client_histories(tracking_uri: str, ids: list[str], keys: Sequence[str] | None) -> Histories:
     client = _client(tracking_uri)
-    histories: dict[str, dict[str, list[tuple[int, float]]]] = {}
+    histories: Histories = {}
     for run_id in ids:
         run_keys = list(keys) if keys is not None else list(client.get_run(run_id).data.metrics)
-        per_key: dict[str, list[tuple[int, float]]] = {}
+        per_key: dict[str, list[tuple[int, float, int]]] = {}
         for key in run_keys:
             points = sorted(
                 client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp)
             )
             if points:
-                per_key[key] = [(int(m.step), float(m.value)) for m in points]
+                per_key[key] = [(int(m.step), float(m.value), int(m.timestamp)) for m in points]
         histories[run_id] = per_key
     return histories

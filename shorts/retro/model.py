@@ -2,6 +2,10 @@
 
 Every figure carries the run ids behind it (``runs``), so a report can link each number back to
 the MLflow runs it came from.
+
+What counts as a *failed short* is defined once, here (``is_failed``, ``FAILED_DEFINITION``), and
+the portfolio, the weekly trend, the headline, the CLI summary and the harvest all use it, so
+their counts agree.
 """
 
 from __future__ import annotations
@@ -9,6 +13,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+# Outcomes that are failures whatever the verdict: the short produced no usable result.
+FAILED_OUTCOMES = ("timeout", "memout", "crashed", "lost", "interrupted")
+# Verdicts of a completed short that are failures: it did not show what it set out to show.
+FAILED_VERDICTS = ("miss", "inconclusive")
+FAILED_DEFINITION = (
+    "A failed short, here and throughout this report, is a run that did not end as a hit: it "
+    "timed out, ran out of memory, crashed, was lost or interrupted, or it completed with the "
+    "verdict miss or inconclusive. Runs without a verdict, pruned sweep trials and runs still "
+    "going are not counted as failed."
+)
+
+
+def is_failed(outcome: str, verdict: str) -> bool:
+    """Whether a run with this outcome and verdict is a failed short (``FAILED_DEFINITION``)."""
+    return outcome in FAILED_OUTCOMES or (outcome == "completed" and verdict in FAILED_VERDICTS)
 
 
 @dataclass(frozen=True)
@@ -38,7 +58,7 @@ class WeekPoint:
 
     week_start: datetime
     runs: int
-    failed: int  # timeout, memout, crashed, lost, or completed with verdict miss
+    failed: int  # failed shorts (``is_failed``)
     cpu_hours: float
     failed_cpu_hours: float
 
@@ -71,11 +91,14 @@ class LedgerRow:
     best_uplift: float | None
     best_run: str | None
     datasets: list[str]
+    # A tag naming the baseline side of a comparison (``linear-baseline``): the uplift of its
+    # runs belongs to the technique they tried, not to it, so it gets none and is never suggested.
+    baseline_tag: bool = False
 
 
 @dataclass
 class HarvestedItem:
-    """A component or note a short saved with ``ctx.harvest``, with its evidence."""
+    """A component or note a failed short saved with ``ctx.harvest``, with its evidence."""
 
     short: str
     run: str
@@ -90,7 +113,10 @@ class HarvestedItem:
 
 @dataclass
 class SliceWin:
-    """A slice where a short that missed (or was inconclusive) still beat its baseline."""
+    """A slice where a failed short still beat its baseline.
+
+    Slices ``q1``..``q4`` are the quartiles of the true target (``q1`` the lowest values).
+    """
 
     short: str
     run: str
@@ -101,6 +127,8 @@ class SliceWin:
     uplift: float  # relative improvement on the slice, positive = better than the baseline
     techniques: list[str]
     dataset: str
+    outcome: str = "completed"
+    verdict: str = ""
 
 
 @dataclass
@@ -130,31 +158,49 @@ class Fingerprint:
 
 @dataclass
 class CapLesson:
-    """Observed use against the caps of one short, and a cap with headroom that would have fit."""
+    """Observed use against the caps of one short on one data set, and caps that would have fit.
+
+    Runs are grouped by short and data set (with its size knobs, e.g. ``friedman1
+    (n_samples=20000)``), because what a run needs depends on the data far more than on the short.
+    Each run is compared with its own caps (``peak_*_share``); the caps may differ between runs.
+    """
 
     short: str
+    dataset: str
     runs: list[str]
     timeouts: list[str]
     memouts: list[str]
-    wall_cap_seconds: float | None
-    memory_cap_mib: float | None
+    stopped_early: list[str]  # completed, but the soft deadline stopped it before all its folds
+    wall_caps_seconds: list[float]  # the distinct wall-time caps of the runs, ascending
+    memory_caps_mib: list[float]
     observed_peak_wall_seconds: float | None
     observed_peak_memory_mib: float | None
+    peak_wall_share: float | None  # the highest wall time / that run's own cap
+    peak_memory_share: float | None
+    needed_wall_seconds: float | None  # what the runs needed (estimated from progress if capped)
     recommended_wall_seconds: float | None
     recommended_memory_mib: float | None
+    wall_basis: str  # what the wall-time recommendation rests on, in words
+    memory_basis: str
+    anytime: bool  # runs until its wall-time cap by design: no wall-time advice
     underused: bool  # every run used under 10% of its wall and memory caps
     note: str
 
 
 @dataclass
 class Suggestion:
-    """A technique with positive evidence somewhere that has not been tried elsewhere yet."""
+    """A technique with positive evidence somewhere that has not been tried elsewhere yet.
+
+    ``untried_datasets`` are only data sets of the task kinds (``tasks``: regression,
+    classification) where the evidence was measured.
+    """
 
     technique: str
     evidence: str
     runs: list[str]
     tried_on: list[str]
     untried_datasets: list[str]
+    tasks: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -174,3 +220,4 @@ class Retrospective:
     suggestions: list[Suggestion]
     run_links: dict[str, str]  # run id -> MLflow UI URL (when a server URL is known) or run id
     notes: list[str] = field(default_factory=list)  # e.g. "no runs in this period"
+    headroom: float = 1.5  # recommended cap = headroom x what the runs needed

@@ -31,6 +31,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from shorts.caps import format_duration, format_size
 from shorts.retro.model import (
+    FAILED_DEFINITION,
+    FAILED_OUTCOMES,
+    FAILED_VERDICTS,
     CapLesson,
     Fingerprint,
     HarvestedItem,
@@ -40,6 +43,7 @@ from shorts.retro.model import (
     Retrospective,
     SliceWin,
     Suggestion,
+    is_failed,
 )
 
 if TYPE_CHECKING:
@@ -47,8 +51,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 T = TypeVar("T")
-FAILED_OUTCOMES = ("timeout", "memout", "crashed", "lost")
 VERDICTS = ("hit", "miss", "inconclusive")
+# Categories (verdicts of completed runs, else outcomes) that are failed shorts, in report order.
+FAILED_CATEGORIES = (*FAILED_OUTCOMES, *FAILED_VERDICTS)
 # Stacking order of the outcome plot and the tables: successes first, then failures.
 CATEGORIES = (
     "hit",
@@ -80,7 +85,8 @@ NONE = "\N{EN DASH}"  # a figure that does not apply
 # Run links under one figure: enough to open a few, not a 10,000-run quarter's worth in every
 # cell (the page would weigh megabytes). The full lists are in report.json.
 HTML_RUN_LIMIT = 40
-MD_RUN_LIMIT = 10
+# Markdown has no folding: a figure names its first runs inline and counts the rest.
+MD_RUN_LIMIT = 2
 ROW_LIMIT = 50  # rows of a per-run table (best first, as the analysis orders them)
 FILES = {"html": "report.html", "md": "report.md", "json": "report.json"}
 
@@ -252,13 +258,15 @@ def _summary(retro: Retrospective) -> _Para:
     if p.total_runs == 0:
         return _Para(["No runs in this period."], kind="summary")
     cats = _by_category(_per_short(p.counts))
-    failures = [run for outcome in FAILED_OUTCOMES for run in _runs_of(cats, outcome)]
-    kinds = ", ".join(f"{len(_runs_of(cats, o))} {o}" for o in FAILED_OUTCOMES if _runs_of(cats, o))
+    failures = _failed_runs(p.counts)
+    kinds = ", ".join(
+        f"{len(_runs_of(cats, c))} {c}" for c in FAILED_CATEGORIES if _runs_of(cats, c)
+    )
     parts: list[Inline] = [_Runs(_plural(p.total_runs, "run"), _all_runs(p.counts))]
     for key, plural in (("hit", "hits"), ("miss", "misses"), ("inconclusive", "inconclusive")):
         runs = _runs_of(cats, key)
         parts += [" · ", _Runs(_plural(len(runs), key, plural), runs)]
-    parts += [" · ", _Runs(_plural(len(failures), "failure"), failures)]
+    parts += [" · ", _Runs(f"{len(failures):,} failed", failures)]
     if kinds:
         parts.append(f" ({kinds})")
     parts.append(
@@ -279,9 +287,9 @@ def _portfolio(retro: Retrospective) -> _Section:
                 _Strong("Share of compute spent on failures: "),
                 _Runs(_pct(p.failed_share), _failed_runs(p.counts)),
                 " — the price of exploration. ",
-                f"{_hours(p.failed_cpu_hours)} of {_hours(p.cpu_hours)} CPU-hours went to shorts "
-                "that timed out, ran out of memory, crashed, were lost or completed with the "
-                f"verdict miss; {_hours(p.wall_hours)} wall-hours in all.",
+                f"{_hours(p.failed_cpu_hours)} of {_hours(p.cpu_hours)} CPU-hours went to failed "
+                f"shorts; {_hours(p.wall_hours)} wall-hours in all. ",
+                FAILED_DEFINITION,
             ],
             kind="price",
         )
@@ -355,7 +363,9 @@ def _ledger(rows: list[LedgerRow]) -> _Section:
     intro = _Para(
         [
             "Each technique tag across every short that tried it: how often it hit, missed, was "
-            "capped or crashed, and its best relative uplift over a baseline."
+            "capped or crashed, and its best relative uplift over a baseline. A tag of the "
+            'baseline side (a word "baseline" in it) gets no uplift: that belongs to the '
+            "technique its runs tried."
         ]
     )
     if not rows:
@@ -375,7 +385,9 @@ def _ledger(rows: list[LedgerRow]) -> _Section:
         ],
         [
             [
-                _Strong(r.technique),
+                [_Strong(r.technique), " (baseline side)"]
+                if r.baseline_tag
+                else _Strong(r.technique),
                 ", ".join(r.shorts),
                 _Runs(str(len(r.runs)), r.runs),
                 _Runs(str(len(r.hits)), r.hits),
@@ -399,27 +411,34 @@ def _harvest(retro: Retrospective) -> _Section:
     blocks: list[Block] = [
         _Para(
             [
-                "A failed short still teaches: the parts it saved, the slices it won, how close "
-                "it came, how it broke and what its caps should have been."
+                "A failed short (as defined under Portfolio) still teaches: the parts it "
+                "saved, the slices it won, how close it came, how it broke and what its caps "
+                "should have been. Every row below comes from failed shorts, except the cap "
+                "lessons, which also learn from the runs that fitted their caps."
             ]
         ),
-        _Section("harvest-items", "Components and notes", 3, _harvested(retro.harvested)),
+        _Section(
+            "harvest-items",
+            "Components and notes saved by failed shorts",
+            3,
+            _harvested(retro.harvested),
+        ),
         _Section(
             "slice-wins",
-            "Slices where a missed short beat its baseline",
+            "Slices where a failed short beat its baseline",
             3,
             _slice_wins(retro.slice_wins),
         ),
         _Section("near-misses", "Near misses", 3, _near_misses(retro.near_misses)),
         _Section("fingerprints", "Failure fingerprints", 3, _fingerprints(retro.fingerprints)),
-        _Section("cap-lessons", "Cap lessons", 3, _cap_lessons(retro.cap_lessons)),
+        _Section("cap-lessons", "Cap lessons", 3, _cap_lessons(retro.cap_lessons, retro.headroom)),
     ]
     return _Section("harvest", "Harvest from failed shorts", 2, blocks)
 
 
 def _harvested(items: list[HarvestedItem]) -> list[Block]:
     if not items:
-        return [_empty("No short saved a component or note with ctx.harvest.")]
+        return [_empty("No failed short saved a component or note with ctx.harvest.")]
     items, more = _shown(items, ROW_LIMIT, "components and notes")
     return [
         _Table(
@@ -443,10 +462,18 @@ def _harvested(items: list[HarvestedItem]) -> list[Block]:
 
 
 def _slice_wins(wins: list[SliceWin]) -> list[Block]:
+    intro = _Para(
+        [
+            "Slices q1 to q4 are the quartiles of the true target (q1 its lowest quarter of "
+            "values, q4 its highest), scored out of fold for the short and its baseline; the "
+            "uplift is the short's relative improvement over the baseline on that slice."
+        ]
+    )
     if not wins:
-        return [_empty("No slice where a missed or inconclusive short beat its baseline.")]
+        return [intro, _empty("No slice where a failed short beat its baseline.")]
     wins, more = _shown(wins, ROW_LIMIT, "slice wins, largest uplift first")
     return [
+        intro,
         _Table(
             [
                 "short",
@@ -457,6 +484,7 @@ def _slice_wins(wins: list[SliceWin]) -> list[Block]:
                 "uplift",
                 "dataset",
                 "techniques",
+                "run ended",
                 "run",
             ],
             [
@@ -466,9 +494,10 @@ def _slice_wins(wins: list[SliceWin]) -> list[Block]:
                     w.metric,
                     _num(w.value),
                     _num(w.baseline),
-                    _Runs(_uplift(w.uplift), [w.run]),
+                    _uplift(w.uplift),
                     w.dataset,
                     ", ".join(w.techniques),
+                    _outcome_cell(w.outcome, w.verdict),
                     _run(w.run),
                 ]
                 for w in wins
@@ -509,10 +538,18 @@ def _near_misses(misses: list[NearMiss]) -> list[Block]:
 
 
 def _fingerprints(prints: list[Fingerprint]) -> list[Block]:
+    intro = _Para(
+        [
+            "Crashes grouped by exception type and the innermost frame of the short's own code "
+            "(library frames are skipped), with an example run each. Timeouts and memouts are "
+            "under Cap lessons."
+        ]
+    )
     if not prints:
-        return [_empty("No crash to group.")]
+        return [intro, _empty("No crash to group.")]
     prints, more = _shown(prints, ROW_LIMIT, "fingerprints, most frequent first")
     return [
+        intro,
         _Table(
             ["error", "where", "runs", "shorts", "example reason", "example run"],
             [
@@ -532,29 +569,49 @@ def _fingerprints(prints: list[Fingerprint]) -> list[Block]:
     ]
 
 
-def _cap_lessons(lessons: list[CapLesson]) -> list[Block]:
+def _cap_lessons(lessons: list[CapLesson], headroom: float) -> list[Block]:
     if not lessons:
         return [_empty("No cap figures recorded.")]
-    blocks: list[Block] = []
+    blocks: list[Block] = [
+        _Para(
+            [
+                "Runs grouped by short and data set (with its size), each run measured against "
+                "its own caps. ",
+                _Strong("The recommended cap"),
+                f" is {headroom:g}x what the runs needed: a completed run needed its wall time; a "
+                "run a cap stopped (a timeout, or a completion the soft deadline cut short) "
+                "needed its elapsed time plus its remaining folds at its own pace (elapsed ÷ "
+                "share of folds done when no fold times were logged); a timeout with no "
+                f"progress logged gets a guess of {max(headroom, 2.0):g}x what it ran. A "
+                "memout's peak is at least its cap. Shorts that run until their cap by design "
+                "(anytime) get no wall-time advice.",
+            ]
+        )
+    ]
     plot = _cap_plot(lessons)
     if plot is not None:
         blocks.append(plot)
     blocks.append(
         _Table(
-            ["short", "runs", "timeouts", "memouts", "wall time", "memory", "note"],
+            ["short", "data set", "runs", "timeouts", "memouts", "wall time", "memory", "note"],
             [
                 [
                     c.short,
+                    c.dataset or NONE,
                     _Runs(str(len(c.runs)), c.runs),
                     _Runs(str(len(c.timeouts)), c.timeouts),
                     _Runs(str(len(c.memouts)), c.memouts),
                     _cap_cell(
-                        _seconds(c.wall_cap_seconds),
+                        _cap_range([_seconds(x) for x in c.wall_caps_seconds]),
+                        c.peak_wall_share,
                         _seconds(c.observed_peak_wall_seconds),
-                        _seconds(c.recommended_wall_seconds),
+                        "no advice (anytime)"
+                        if c.anytime
+                        else _seconds(c.recommended_wall_seconds),
                     ),
                     _cap_cell(
-                        _mib(c.memory_cap_mib),
+                        _cap_range([_mib(x) for x in c.memory_caps_mib]),
+                        c.peak_memory_share,
                         _mib(c.observed_peak_memory_mib),
                         _mib(c.recommended_memory_mib),
                     ),
@@ -562,15 +619,16 @@ def _cap_lessons(lessons: list[CapLesson]) -> list[Block]:
                 ]
                 for c in lessons
             ],
-            numeric=frozenset({1, 2, 3}),
+            numeric=frozenset({2, 3, 4}),
         )
     )
     blocks.append(
         _Para(
             [
-                "Each cap reads: the cap, the observed peak over the short's runs, and ",
+                "Each cap reads: the cap (the range, when the runs had different caps), the "
+                "highest use by any run, the highest share of its own cap a run used, then ",
                 _Strong("the recommended cap"),
-                " (the peak with headroom).",
+                ".",
             ],
             kind="empty",
         )
@@ -583,14 +641,24 @@ def _cap_lessons(lessons: list[CapLesson]) -> list[Block]:
             "recommended caps would queue and fail faster: ",
         ]
         for n, c in enumerate(underused):
-            parts += [", " if n else "", _Runs(c.short, c.runs)]
+            label = f"{c.short} on {c.dataset}" if c.dataset else c.short
+            parts += [", " if n else "", _Runs(label, c.runs)]
         parts.append(".")
         blocks.append(_Para(parts))
     return blocks
 
 
-def _cap_cell(cap: str, peak: str, recommended: str) -> list[Inline]:
-    return [f"cap {cap} · peak {peak} → ", _Strong(recommended)]
+def _cap_range(caps: list[str]) -> str:
+    """One cap, or the smallest to the largest when the runs had different caps."""
+    if not caps:
+        return NONE
+    return caps[0] if len(caps) == 1 else f"{caps[0]}\N{EN DASH}{caps[-1]}"
+
+
+def _cap_cell(cap: str, share: float | None, peak: str, recommended: str) -> list[Inline]:
+    """``cap 10.0s to 1m11s · peak 14.5s · at most 100% of its own cap → 1m11s``."""
+    used = f" · at most {_pct(share)} of its own cap" if share is not None else ""
+    return [f"cap {cap} · peak {peak}{used} → ", _Strong(recommended)]
 
 
 def _next(suggestions: list[Suggestion]) -> _Section:
@@ -606,12 +674,19 @@ def _next(suggestions: list[Suggestion]) -> _Section:
         item: list[Inline] = [_Strong(s.technique)]
         if s.untried_datasets:
             item.append(f" on {', '.join(s.untried_datasets)}")
+        if s.tasks:
+            kinds = " and ".join(s.tasks)
+            item.append(f" ({kinds} data, like where it helped)")
         item += [" — ", s.evidence, " (", _Runs(_plural(len(s.runs), "run"), s.runs), ")"]
         if s.tried_on:
             item.append(f"; tried so far on {', '.join(s.tried_on)}")
         items.append(item)
     intro = _Para(
-        ["Techniques with positive evidence somewhere that have not been tried elsewhere."]
+        [
+            "Techniques with positive evidence somewhere (a hit, a slice win, a positive "
+            "uplift), each credited to the data set it was measured on, suggested for the data "
+            "sets of the same task kind that they have not been tried on yet."
+        ]
     )
     return _Section("next", "What to try next", 2, [intro, _Bullets(items)])
 
@@ -658,12 +733,8 @@ def _all_runs(counts: list[OutcomeCount]) -> list[str]:
 
 
 def _failed_runs(counts: list[OutcomeCount]) -> list[str]:
-    return [
-        run
-        for c in _per_short(counts)
-        if c.outcome in FAILED_OUTCOMES or (c.outcome == "completed" and c.verdict == "miss")
-        for run in c.runs
-    ]
+    """Runs of failed shorts (``is_failed``), in the counts' order."""
+    return [run for c in _per_short(counts) if is_failed(c.outcome, c.verdict) for run in c.runs]
 
 
 # -- formatting -----------------------------------------------------------------------------------
@@ -858,21 +929,22 @@ def _weekly_plot(retro: Retrospective) -> _Plot | None:
 
 
 def _cap_plot(lessons: list[CapLesson]) -> _Plot | None:
-    rows: list[tuple[str, float | None, float | None]] = []
+    rows: list[tuple[str, str, float | None, float | None]] = []  # name, tick label, shares
     for c in lessons:
-        wall = _ratio(c.observed_peak_wall_seconds, c.wall_cap_seconds)
-        memory = _ratio(c.observed_peak_memory_mib, c.memory_cap_mib)
+        wall, memory = c.peak_wall_share, c.peak_memory_share
         if wall is not None or memory is not None:
-            rows.append((c.short, wall, memory))
+            name = f"{c.short} on {c.dataset}" if c.dataset else c.short
+            tick = f"{_label(c.short)}\n{_label(c.dataset)}" if c.dataset else _label(c.short)
+            rows.append((name, tick, wall, memory))
     if not rows:
         return None
-    fig = _figure(9.0, 1.5 + 0.5 * len(rows))
+    fig = _figure(9.0, 1.5 + 0.6 * len(rows))
     ax = fig.add_subplot()
     ys = list(range(len(rows)))
     height = 0.38
     series = (
-        ("wall time", "#4f81bd", -height / 2, [w for _, w, _ in rows]),
-        ("memory", "#9bbb59", height / 2, [m for _, _, m in rows]),
+        ("wall time", "#4f81bd", -height / 2, [w for _, _, w, _ in rows]),
+        ("memory", "#9bbb59", height / 2, [m for _, _, _, m in rows]),
     )
     for name, color, offset, ratios in series:
         values = [100 * r if r is not None else 0.0 for r in ratios]
@@ -888,26 +960,25 @@ def _cap_plot(lessons: list[CapLesson]) -> _Plot | None:
                     fontsize=8,
                 )
     ax.axvline(100, color=COLORS["crashed"], linestyle="--", linewidth=1)
-    ax.set_yticks(ys, [_label(short) for short, _, _ in rows])
+    ax.set_yticks(ys, [tick for _, tick, _, _ in rows], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("observed peak, % of the cap (dashed: the cap)")
+    ax.set_xlabel("highest use of a run's own cap, % (dashed: the cap)")
     peak = max(100 * r for _, _, _, ratios in series for r in ratios if r is not None)
     ax.set_xlim(0, max(110.0, peak * 1.12))
     fig.legend(fontsize=8, frameon=False, loc="outside right upper")
-    ax.set_title("Cap use: observed peak against the cap", loc="left", fontsize=11)
+    ax.set_title("Cap use: each run against its own caps", loc="left", fontsize=11)
     _style(ax)
     alt = "Cap use: " + "; ".join(
-        f"{short}: wall {_pct(w) if w is not None else 'n/a'} of cap, "
-        f"memory {_pct(m) if m is not None else 'n/a'} of cap"
-        for short, w, m in rows
+        f"{name}: wall {_pct(w) if w is not None else 'n/a'} of its cap, "
+        f"memory {_pct(m) if m is not None else 'n/a'} of its cap"
+        for name, _, w, m in rows
     )
-    return _png(fig, alt, "Peak wall time and memory of each short against its caps.")
-
-
-def _ratio(peak: float | None, cap: float | None) -> float | None:
-    if peak is None or cap is None or not cap or not math.isfinite(peak) or not math.isfinite(cap):
-        return None
-    return peak / cap
+    return _png(
+        fig,
+        alt,
+        "The highest share of its own wall-time and memory caps any run of a short used, by "
+        "data set.",
+    )
 
 
 # -- HTML -----------------------------------------------------------------------------------------
@@ -1102,9 +1173,13 @@ def _to_markdown(retro: Retrospective, title: str, meta: list[Inline], blocks: l
 
 
 def _md(text: str) -> str:
-    """Text from runs, safe in Markdown and in a table cell: no HTML, no emphasis, no pipes."""
-    text = html.escape(str(text), quote=False)
-    for char in ("\\", "`", "*", "[", "]", "|"):
+    """Text from runs, safe in Markdown and in a table cell: no HTML, no emphasis, no pipes.
+
+    Escaped the Markdown way (a backslash before ``<``, ``&``, ``*``...), not as HTML entities,
+    which a Markdown viewer shows literally inside code and some tables (``&lt;0.01``).
+    """
+    text = str(text)
+    for char in ("\\", "`", "*", "[", "]", "|", "<", ">", "&"):
         text = text.replace(char, "\\" + char)
     return re.sub(r"\s+", " ", text)
 

@@ -1,9 +1,12 @@
-"""A synthetic quarter of runs, for the retrospective's notebook, tests and scale benchmark.
+"""A synthetic quarter of runs, for the retrospective's notebook demo, tests and scale benchmark.
 
-The runs look like what ``shorts run`` records (outcome, verdict, techniques, caps, resource
-figures, slice metrics, harvest tags, metric histories for capped runs), in a realistic mix, plus a
-share of runs from other tools that carry none of that. Real runs come from running shorts; this
-exists so a 10,000-run store can be built in minutes rather than hours.
+The runs look like what ``shorts run`` records: outcome, verdict, techniques, caps, resource
+figures, the flattened config as params (``dataset.*``, ``cv.folds``), per-fold scores logged as
+the folds finish (so a capped run's progress can be read), slice metrics, harvest tags and
+crashes located in the short's own code, in a realistic mix, plus a share of runs from other
+tools that carry none of that. Each short runs on data sets of its own task kind (the ordinal
+reframing on ordered classes), and the anytime search uses its whole wall-time cap. Real runs come
+from running shorts; this exists so a 10,000-run store can be built in minutes rather than hours.
 """
 
 from __future__ import annotations
@@ -16,16 +19,54 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
 
+REGRESSION = ["diabetes", "friedman1", "randhie", "fair"]
+CLASSIFICATION = ["diabetes_ordinal", "fair_rating"]
+# short -> (techniques, wall-time cap in seconds, data sets it runs on, verdict metric)
 SHORTS = {
-    "reframe_classification": (["reframing", "target-binning", "expected-value-decoding"], 60),
-    "baseline_regression": (["gradient-boosting", "linear-baseline"], 60),
-    "one_hour_build": (["anytime-search", "optuna-tpe", "budget-aware-fitting"], 3600),
-    "data_fraction": (["learning-curve", "data-subsampling"], 60),
-    "reframe_ordinal": (["reframing", "ordinal-as-regression"], 60),
+    "reframe_classification": (
+        ["reframing", "target-binning", "expected-value-decoding"],
+        60,
+        REGRESSION,
+        "rmse",
+    ),
+    "baseline_regression": (["gradient-boosting", "linear-baseline"], 60, REGRESSION, "rmse"),
+    "one_hour_build": (
+        ["anytime-search", "optuna-tpe", "budget-aware-fitting"],
+        3600,
+        REGRESSION,
+        "rmse",
+    ),
+    "data_fraction": (["learning-curve", "data-subsampling"], 60, REGRESSION, "rmse"),
+    "reframe_ordinal": (
+        ["reframing", "ordinal-as-regression", "fitted-thresholds"],
+        60,
+        CLASSIFICATION,
+        "mae",
+    ),
 }
-DATASETS = ["diabetes", "friedman1", "randhie", "fair"]
+# The params a data set's config node flattens to (what ``shorts run`` logs), by config choice.
+DATASET_PARAMS = {
+    "diabetes": {"dataset.name": "diabetes", "dataset.source": "sklearn"},
+    "friedman1": {"dataset.name": "friedman1", "dataset.source": "synthetic"},
+    "randhie": {"dataset.name": "randhie", "dataset.source": "statsmodels"},
+    "fair": {"dataset.name": "fair", "dataset.source": "statsmodels"},
+    "diabetes_ordinal": {
+        "dataset.name": "diabetes",
+        "dataset.source": "sklearn",
+        "dataset.bins": "5",
+    },
+    "fair_rating": {
+        "dataset.name": "fair",
+        "dataset.source": "statsmodels",
+        "dataset.task": "classification",
+    },
+}
+FRIEDMAN_SIZES = ["2000", "20000"]
+FOLDS = 5
+SOFT_FRACTION = 0.9
 OUTCOMES = [("completed", 0.70), ("timeout", 0.12), ("memout", 0.06), ("crashed", 0.10)]
 ERRORS = [
     ("ValueError", "experiments/reframe_classification.py:41 in run", "n_bins must be >= 2"),
@@ -61,22 +102,44 @@ def build(
     foreign = 0
     for i in range(n_runs):
         started = start.timestamp() + rng.random() * span * 0.98
+        start_ms = int(started * 1000)
         if rng.random() < foreign_share:
             foreign += 1
-            run = client.create_run(
-                experiments["someone_elses_tool"], start_time=int(started * 1000)
-            )
+            run = client.create_run(experiments["someone_elses_tool"], start_time=start_ms)
             client.log_batch(run.info.run_id, metrics=[Metric("loss", rng.random(), 0, 0)])
             client.set_terminated(run.info.run_id, "FINISHED", int((started + 30) * 1000))
             continue
         short = rng.choice(list(SHORTS))
-        techniques, wall_cap = SHORTS[short]
+        techniques, wall_cap, datasets, metric = SHORTS[short]
+        anytime = "anytime-search" in techniques
         outcome = _pick(rng, OUTCOMES)
-        dataset = rng.choice(DATASETS)
-        memory_cap = 1024.0
-        wall = {"timeout": wall_cap, "memout": wall_cap * rng.uniform(0.1, 0.6)}.get(
-            outcome, wall_cap * rng.uniform(0.02, 0.5)
+        dataset = rng.choice(datasets)
+        params = {**DATASET_PARAMS[dataset], "cv.folds": str(FOLDS), "verdict.metric": metric}
+        if dataset == "friedman1":
+            params["dataset.n_samples"] = rng.choice(FRIEDMAN_SIZES)
+        # What one fold costs: start-up, then a pace that grows with the data.
+        setup = rng.uniform(1.5, 3.0)
+        pace = (
+            wall_cap
+            * rng.uniform(0.02, 0.12)
+            * (4 if params.get("dataset.n_samples") == "20000" else 1)
         )
+        memory_cap = 1024.0
+        folds_done = FOLDS
+        if outcome in ("timeout", "memout"):  # slow (or big) for its caps: stopped mid-folds
+            wall = float(wall_cap) if outcome == "timeout" else wall_cap * rng.uniform(0.1, 0.6)
+            folds_done = rng.randint(0, FOLDS - 1)
+            pace = max(wall - setup, 0.5) / (folds_done + rng.uniform(0.3, 0.9))
+        elif outcome == "crashed":
+            wall = setup + rng.uniform(0.0, 2.0)
+            folds_done = 0
+        elif anytime:
+            wall = wall_cap * rng.uniform(0.9, 0.97)  # searches until its soft deadline
+        else:
+            wall = setup + FOLDS * pace + rng.uniform(0.2, 1.0)
+            if wall > SOFT_FRACTION * wall_cap:  # the soft deadline stops it between folds
+                folds_done = max(1, min(FOLDS - 1, int((SOFT_FRACTION * wall_cap - setup) / pace)))
+                wall = setup + folds_done * pace + rng.uniform(0.2, 1.0)
         peak = memory_cap * (
             rng.uniform(1.0, 1.02) if outcome == "memout" else rng.uniform(0.15, 0.7)
         )
@@ -98,26 +161,30 @@ def build(
             "shorts.cap_used.wall_time": wall / wall_cap,
             "shorts.cap_used.memory": peak / memory_cap,
         }
-        history: list[Metric] = []
+        baseline = rng.uniform(50, 60) if metric == "rmse" else rng.uniform(0.6, 0.9)
+        history = (
+            [] if anytime else _folds(rng, metric, baseline, folds_done, start_ms, setup, pace)
+        )
         if outcome == "completed":
-            baseline = rng.uniform(50, 60)
             uplift = rng.gauss(-0.01, 0.05)
-            rmse = baseline * (1 - uplift)
+            score = baseline * (1 - uplift)
             p_value = rng.uniform(0.001, 0.2) if abs(uplift) > 0.04 else rng.uniform(0.1, 0.9)
             verdict = "inconclusive" if p_value >= 0.05 else ("hit" if uplift > 0 else "miss")
             tags["shorts.verdict"] = verdict
             tags["shorts.reason"] = "the short returned 7 metric(s) within its caps"
             metrics.update(
-                {"rmse": rmse, "baseline_rmse": baseline, "shorts.uplift": uplift,
+                {metric: score, f"baseline_{metric}": baseline, "shorts.uplift": uplift,
                  "shorts.p_value": p_value}
             )  # fmt: skip
+            if not anytime:
+                metrics.update({"folds_completed": folds_done, "folds_planned": FOLDS})
             for q in range(1, 5):
-                metrics[f"slice_q{q}_rmse"] = rmse * rng.uniform(0.8, 1.2)
-                metrics[f"baseline_slice_q{q}_rmse"] = baseline * rng.uniform(0.8, 1.2)
+                metrics[f"slice_q{q}_{metric}"] = score * rng.uniform(0.8, 1.2)
+                metrics[f"baseline_slice_q{q}_{metric}"] = baseline * rng.uniform(0.8, 1.2)
             if short == "reframe_classification" and rng.random() < 0.3:
                 tags["shorts.harvest.binning_scheme"] = json.dumps(
                     {"kind": "component", "type": "dict", "path": "harvest/binning_scheme.joblib",
-                     "evidence": {"rmse": rmse, "baseline_rmse": baseline}}
+                     "evidence": {"rmse": score, "baseline_rmse": baseline}}
                 )  # fmt: skip
         elif outcome == "crashed":
             error_type, where, message = rng.choice(ERRORS)
@@ -127,24 +194,49 @@ def build(
             )  # fmt: skip
         else:
             tags["shorts.reason"] = f"{outcome}: stopped by its cap"
-            improving = rng.random() < 0.5
-            value = rng.uniform(60, 70)
-            for step in range(20):
-                value += -rng.uniform(0.1, 0.5) if improving else rng.uniform(-0.05, 0.05)
-                history.append(Metric("fold_rmse", value, int(started * 1000) + step, step))
+            if anytime and rng.random() < 0.5:  # the anytime curve, still improving at the cap
+                value = rng.uniform(60, 70)
+                for n in range(8):
+                    value -= rng.uniform(0.1, 0.5)
+                    elapsed_ms = int(wall * 1000 * (n + 1) / 9)
+                    history.append(
+                        Metric(f"anytime_best_{metric}", value, start_ms + elapsed_ms, elapsed_ms)
+                    )
         status = "FINISHED" if outcome == "completed" else "FAILED"
         run = client.create_run(
-            experiments[short], start_time=int(started * 1000), tags=tags, run_name=f"{short}-{i}"
+            experiments[short], start_time=start_ms, tags=tags, run_name=f"{short}-{i}"
         )
+        end_ms = int((started + wall) * 1000)
         client.log_batch(
             run.info.run_id,
-            metrics=[Metric(k, float(v), int(started * 1000), 0) for k, v in metrics.items()]
-            + history,
-            params=[Param("dataset.name", dataset), Param("cv.folds", "5")],
+            metrics=[Metric(k, float(v), end_ms, 0) for k, v in metrics.items()] + history,
+            params=[Param(k, v) for k, v in params.items()],
             tags=[RunTag("mlflow.note.content", tags["shorts.hypothesis"])],
         )
-        client.set_terminated(run.info.run_id, status, int((started + wall) * 1000))
+        client.set_terminated(run.info.run_id, status, end_ms)
     return SyntheticStore(uri, n_runs, foreign)
+
+
+def _folds(
+    rng: random.Random,
+    metric: str,
+    baseline: float,
+    done: int,
+    start_ms: int,
+    setup: float,
+    pace: float,
+) -> list[Metric]:
+    """The short's and its baseline's score per finished fold, logged as each fold ends."""
+    from mlflow.entities import Metric
+
+    points = []
+    for step in range(done):
+        stamp = start_ms + int((setup + (step + 1) * pace) * 1000)
+        points.append(Metric(f"fold_{metric}", baseline * rng.uniform(0.9, 1.1), stamp, step))
+        points.append(
+            Metric(f"baseline_fold_{metric}", baseline * rng.uniform(0.9, 1.1), stamp, step)
+        )
+    return points
 
 
 def _experiment(client: MlflowClient, name: str) -> str:

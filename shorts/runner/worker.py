@@ -38,6 +38,9 @@ def resolve_function(target: str, project_root: Path) -> Any:
     return getattr(module, attribute)
 
 
+LIBRARY_FOLDERS = frozenset({"site-packages", "dist-packages"})
+
+
 def innermost_own_frame(tb: TracebackType | None, own_root: Path) -> str | None:
     """``path:line in function`` of the deepest frame in the project's own code."""
     where = None
@@ -47,7 +50,13 @@ def innermost_own_frame(tb: TracebackType | None, own_root: Path) -> str | None:
             relative = filename.resolve().relative_to(own_root)
         except ValueError:
             relative = None
-        if relative is not None and relative.parts[:1] != ("shorts",):
+        # The project's own code: not the framework, and not a virtualenv kept inside the
+        # project (.venv/lib/python3.11/site-packages/sklearn/... is a library's frame).
+        if (
+            relative is not None
+            and relative.parts[:1] != ("shorts",)
+            and not LIBRARY_FOLDERS.intersection(relative.parts)
+        ):
             where = f"{relative}:{tb.tb_lineno} in {tb.tb_frame.f_code.co_name}"
         tb = tb.tb_next
     return where
