@@ -141,6 +141,7 @@ class Supervisor:
         self.on_record = on_record
         self.sample_interval = sample_interval
         self._interrupts = 0
+        self._pipes_closed = False  # after wait(): the wake pipe's descriptor may be reused
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._guardian: subprocess.Popen[bytes] | None = None
@@ -209,6 +210,8 @@ class Supervisor:
     def request_interrupt(self) -> None:
         """Ask the loop to stop the short (safe to call from a signal handler)."""
         self._interrupts += 1
+        if self._pipes_closed:
+            return
         try:
             os.write(self._wake_w, b"!")
         except OSError:
@@ -403,6 +406,7 @@ class Supervisor:
         except subprocess.TimeoutExpired:
             self._guardian.kill()
             self._guardian.wait()
+        self._pipes_closed = True
         for fd in (self._event_r, self._out_r, self._status_r, self._wake_r, self._wake_w):
             try:
                 os.close(fd)

@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
+import socket
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,7 @@ from shorts.arguments import OneLineParser
 from shorts.caps import format_duration, parse_duration
 from shorts.console import stderr_console
 from shorts.errors import UsageError
+from shorts.interrupts import interrupts_to
 from shorts.outcome import Outcome
 from shorts.project import ROOT_ENV, Project
 from shorts.sweep.space import SearchSpace, parse_space
@@ -128,8 +131,9 @@ class Sweep:
         self.records: list[TrialRecord] = []
         self.interrupted = False
         self.stopped_by_budget = False
-        self._active: set[Supervisor] = set()
-        self._lock = threading.Lock()
+        self._active: dict[int, Supervisor] = {}  # trial number -> its running supervisor
+        # Reentrant: the signal handler runs on the main thread, which may hold it already.
+        self._lock = threading.RLock()
         self.started = time.monotonic()
 
     # -- set-up --------------------------------------------------------------------------------
@@ -159,12 +163,14 @@ class Sweep:
         from shorts.tracking.leases import write_lease
 
         lease = write_lease(self.project, self.parent_id, self.uri)
-        try:
-            with self._signals():
+        # The handlers stay in place while the parent run is closed: a Ctrl-C then is noted
+        # (exit status 130) instead of leaving the parent RUNNING.
+        with self._signals():
+            try:
                 self._loop()
-        finally:
-            self._close_parent(client)
-            lease.unlink(missing_ok=True)
+            finally:
+                self._close_parent(client)
+                lease.unlink(missing_ok=True)
         self._print_summary()
         if self.interrupted:
             return Outcome.INTERRUPTED.exit_status
@@ -239,7 +245,9 @@ class Sweep:
             )
             study.set_user_attr("short", name)
             study.set_user_attr("overrides", self.overrides)
-        study.set_user_attr("sweeper", {"pid": os.getpid(), "started": time.time()})
+        study.set_user_attr(
+            "sweeper", {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+        )
         study.set_user_attr("sessions", int(study.user_attrs.get("sessions", 0)) + 1)
         return study
 
@@ -248,7 +256,7 @@ class Sweep:
         from optuna.trial import TrialState
 
         sweeper = study.user_attrs.get("sweeper") or {}
-        if _alive(int(sweeper.get("pid", 0))):
+        if _sweeper_alive(sweeper):
             raise UsageError(
                 f"study {study.study_name!r} is being swept by process {sweeper.get('pid')}; "
                 "wait for it or stop it first."
@@ -344,6 +352,8 @@ class Sweep:
                 finished, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in finished:
                     trial, began = running.pop(future)
+                    with self._lock:  # an ended supervisor is not to be interrupted any more
+                        self._active.pop(trial.number, None)
                     self._tell(trial, future, time.monotonic() - began)
 
     def _budget_left(self) -> float | None:
@@ -388,7 +398,7 @@ class Sweep:
                 "pruner": self.pruner_spec,
             },
             quiet=True,
-            on_start=self._started,
+            on_start=partial(self._started, trial.number),
         )
         return pool.submit(execute, clipped, options)
 
@@ -402,9 +412,9 @@ class Sweep:
             return prepared
         return replace(prepared, caps=replace(caps, wall_time=allowed))
 
-    def _started(self, supervisor: Supervisor) -> None:
+    def _started(self, number: int, supervisor: Supervisor) -> None:
         with self._lock:
-            self._active.add(supervisor)
+            self._active[number] = supervisor
             if self.interrupted:
                 supervisor.request_interrupt()
 
@@ -472,17 +482,12 @@ class Sweep:
         def handler(signum: int, frame: FrameType | None) -> None:
             with self._lock:
                 self.interrupted = True
-                active = list(self._active)
+                active = list(self._active.values())
             for supervisor in active:
                 supervisor.request_interrupt()
 
-        signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-        previous = {sig: signal.signal(sig, handler) for sig in signals}
-        try:
+        with interrupts_to(handler):
             yield
-        finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
 
     # -- the end -------------------------------------------------------------------------------
 
@@ -535,17 +540,31 @@ class Sweep:
             return None
 
     def _importances(self) -> dict[str, float]:
-        """Parameter importances (fANOVA) when Optuna can compute them: 2+ completed trials."""
+        """Parameter importances (fANOVA) when Optuna can compute them: 2+ completed trials.
+
+        fANOVA is asked for by name: Optuna 5's default (PED-ANOVA) answers a study this small
+        with equal importances and a warning, which would read as a finding. Optuna's warnings
+        (too few trials, experimental features) are kept out of the summary.
+        """
         import optuna
+        from optuna.importance import FanovaImportanceEvaluator
+        from optuna.trial import TrialState
 
         if len(self.space.distributions) < 2:
             return {}
-        try:
-            return {
-                k: float(v) for k, v in optuna.importance.get_param_importances(self.study).items()
-            }
-        except (ValueError, RuntimeError, ZeroDivisionError):
+        completed = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if len(completed) < 2:
             return {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            try:
+                importances = optuna.importance.get_param_importances(
+                    self.study, evaluator=FanovaImportanceEvaluator(seed=0)
+                )
+            except (ValueError, RuntimeError, ZeroDivisionError):
+                return {}
+        return {k: float(v) for k, v in importances.items() if math.isfinite(float(v))}
 
     def _print_summary(self) -> None:
         from optuna.trial import TrialState
@@ -564,7 +583,7 @@ class Sweep:
             + ("; stopped by the budget" if self.stopped_by_budget else "")
             + ("; interrupted" if self.interrupted else "")
         )
-        print("  outcomes   " + ", ".join(f"{k} {v}" for k, v in counts.most_common()))
+        print("  outcomes   " + (", ".join(f"{k} {v}" for k, v in counts.most_common()) or "none"))
         best = self._best()
         if best is None:
             print(f"  best       none: no trial completed with a finite {self.metric}")
@@ -598,13 +617,31 @@ def _latest(studies: dict[str, Any], short: str) -> str | None:
     return str(newest.study_name)
 
 
-def _alive(pid: int) -> bool:
+def _sweeper_alive(sweeper: Any) -> bool:
+    """True while the sweep process recorded in the study (``sweeper`` attribute) still runs.
+
+    The pid alone is not enough: after a reboot or in a container, another process may hold it
+    (which would refuse every ``--resume``), so the process must also be older than the session.
+    A sweeper on another host cannot be seen from here and counts as gone.
+    """
+    if not isinstance(sweeper, dict):
+        return False
+    pid = int(sweeper.get("pid") or 0)
     if pid <= 0 or pid == os.getpid():
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    host = sweeper.get("host")
+    if host and host != socket.gethostname():
         return False
-    except PermissionError:
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        created = process.create_time()
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
         return True
-    return True
+    started = sweeper.get("started")
+    return started is None or created <= float(started) + 1.0

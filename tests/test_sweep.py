@@ -1,0 +1,378 @@
+"""``shorts sweep``: Optuna trials as capped runs, nested under one parent run, resumable.
+
+Every test drives the real command in a throwaway project: real worker processes under their
+caps, a real MLflow store and a real Optuna journal beside it, real signals. The short swept here
+(``sw_bowl``) is a tiny function whose behaviour the test picks (``+mode=...`` or the space), so a
+trial takes about a second and its outcome is known in advance.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import textwrap
+import time
+from typing import Any
+
+import psutil
+import pytest
+from conftest import ShortsProject, live, wait_until
+
+SHORT = "sw_bowl"
+EXPERIMENT = f"+experiment={SHORT}"
+
+BOWL_SHORTS = textwrap.dedent(
+    """\
+    import os
+    import time
+    from pathlib import Path
+
+    import shorts
+    from experiments.faults import _record
+
+
+    def _call_number():
+        # The how-manieth call of this short in the test: 0, 1, 2, ... (atomic across workers).
+        folder = Path(os.environ["SHORTS_TEST_PIDS"])
+        number = 0
+        while True:
+            try:
+                os.close(os.open(folder / f"call-{number}", os.O_CREAT | os.O_EXCL))
+                return number
+            except FileExistsError:
+                number += 1
+
+
+    def bowl(cfg, ctx):
+        _record(os.getpid())
+        mode = str(cfg.mode)
+        if mode == "hang":
+            time.sleep(3600)
+        if mode == "crash_then_hang":
+            if _call_number() == 0:
+                raise RuntimeError("a deliberate crash")
+            time.sleep(3600)
+        if mode == "ranked":
+            # Reports its call number: the first trial sets the median, later ones are worse.
+            value = float(_call_number())
+            ctx.report(value, 0)
+            if ctx.should_prune():
+                raise shorts.TrialPruned(f"intermediate {value} is worse than the median")
+            return {"rmse": value}
+        time.sleep(float(os.environ.get("SW_BOWL_NAP", cfg.nap)))
+        return {"rmse": (float(cfg.x) - 1.0) ** 2 + int(cfg.depth) / 10}
+    """
+)
+
+BOWL_YAML = textwrap.dedent(
+    """\
+    # @package _global_
+    defaults:
+      - override /caps: tiny
+    short:
+      fn: experiments.sweep_shorts:bowl
+      hypothesis: the bowl's minimum is at x=1, depth=1
+      techniques: [fault-injection]
+    mode: ok
+    nap: 0
+    x: 0.0
+    depth: 1
+    sweep:
+      params:
+        x: {type: float, low: -2, high: 2}
+        depth: {type: int, low: 1, high: 5}
+      pruner: {name: median, n_startup_trials: 1, n_warmup_steps: 0}
+    """
+)
+
+
+@pytest.fixture
+def bowl(project: ShortsProject) -> ShortsProject:
+    """The project with the sweep-able ``sw_bowl`` short declared (and ``fault_quick``)."""
+    (project.root / "experiments" / "sweep_shorts.py").write_text(BOWL_SHORTS)
+    (project.root / "configs" / "experiment" / f"{SHORT}.yaml").write_text(BOWL_YAML)
+    project.add_short("fault_quick", "quick")
+    return project
+
+
+def journal(project: ShortsProject) -> Any:
+    """The Optuna journal storage the sweeps of ``project`` use (beside its sqlite store)."""
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    path = project.root / "optuna-journal.log"
+    assert path.exists(), "the study lives in a journal file beside mlflow.db"
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def only_study(project: ShortsProject) -> Any:
+    import optuna
+
+    storage = journal(project)
+    summaries = optuna.get_all_study_summaries(storage)
+    assert len(summaries) == 1, [s.study_name for s in summaries]
+    return optuna.load_study(study_name=summaries[0].study_name, storage=storage)
+
+
+def split(project: ShortsProject) -> tuple[Any, list[Any]]:
+    """The one sweep parent run of ``sw_bowl`` and its trial runs (oldest first)."""
+    runs = project.runs(SHORT)
+    parents = [r for r in runs if r.data.tags.get("shorts.kind") == "sweep"]
+    assert len(parents) == 1, [r.data.tags.get("shorts.kind") for r in runs]
+    parent = parents[0]
+    children = [r for r in runs if r is not parent]
+    for child in children:
+        assert child.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+    return parent, sorted(children, key=lambda r: r.info.start_time)
+
+
+def by_trial(children: list[Any]) -> dict[int, Any]:
+    return {int(c.data.tags["shorts.sweep.trial"]): c for c in children}
+
+
+def states(study: Any) -> list[str]:
+    return [t.state.name for t in study.get_trials(deepcopy=False)]
+
+
+def running_runs(project: ShortsProject) -> list[Any]:
+    return [r for r in project.runs(SHORT) if r.info.status == "RUNNING"]
+
+
+def descendants(pid: int) -> list[int]:
+    try:
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def assert_usage_error(done: subprocess.CompletedProcess[str], project: ShortsProject) -> str:
+    """Exit 2, exactly one ``shorts: error:`` line, no traceback, no MLflow run."""
+    assert done.returncode == 2, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("shorts: error: "), done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    if (project.root / "mlflow.db").exists():
+        client = project.client()
+        ids = [e.experiment_id for e in client.search_experiments()]
+        assert not ids or client.search_runs(ids) == []
+    return lines[0]
+
+
+# -- a sweep that goes well ---------------------------------------------------------------------
+
+
+def test_parallel_sweep_nests_every_trial_under_one_parent(bowl: ShortsProject) -> None:
+    done = bowl.run("sweep", EXPERIMENT, "--trials", "4", "--jobs", "2", timeout=180)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    parent, children = split(bowl)
+    assert len(children) == 4
+    assert {c.info.status for c in children} == {"FINISHED"}
+    assert {c.data.tags["shorts.outcome"] for c in children} == {"completed"}
+    assert parent.info.status == "FINISHED"
+    tags = parent.data.tags
+    study = only_study(bowl)
+    assert tags["shorts.short"] == SHORT
+    assert tags["shorts.sweep.study"] == study.study_name
+    assert tags["shorts.outcomes"] == "completed:4"
+    best = study.best_trial
+    assert tags["shorts.sweep.best_trial"] == str(best.number)
+    assert tags["shorts.sweep.best_run_id"] == best.user_attrs["mlflow_run_id"]
+    assert parent.data.metrics["best_rmse"] == pytest.approx(best.value)
+    assert by_trial(children)[best.number].info.run_id == best.user_attrs["mlflow_run_id"]
+    assert states(study) == ["COMPLETE"] * 4
+    assert {t.user_attrs["outcome"] for t in study.trials} == {"completed"}
+    for trial in study.trials:
+        run = by_trial(children)[trial.number]
+        assert run.data.metrics["rmse"] == pytest.approx(trial.value)
+        assert float(run.data.params["x"]) == pytest.approx(trial.params["x"], rel=1e-5)
+    override = [line for line in done.stdout.splitlines() if "shorts run " in line]
+    assert len(override) == 1, done.stdout
+    assert (
+        override[0].split("shorts run ", 1)[1]
+        == f"{EXPERIMENT} {tags['shorts.sweep.best_overrides']}"
+    )
+    assert f"parent run {parent.info.run_id}" in done.stdout
+    assert "Warning" not in done.stderr, "Optuna's warnings stay out of the summary"
+    assert live(bowl.recorded_pids()) == []
+
+
+# -- trials that fail, and pruned ones -----------------------------------------------------------
+
+
+def test_crashed_and_timed_out_trials_fail_with_their_outcome(bowl: ShortsProject) -> None:
+    done = bowl.run(
+        "sweep",
+        EXPERIMENT,
+        "mode=crash_then_hang",
+        "caps.wall_time=3s",
+        "--trials",
+        "2",
+        "--jobs",
+        "2",
+    )
+
+    assert done.returncode == 1, "no trial completed"
+    study = only_study(bowl)
+    assert states(study) == ["FAIL", "FAIL"]
+    outcomes = {t.user_attrs["mlflow_run_id"]: t.user_attrs["outcome"] for t in study.trials}
+    assert sorted(outcomes.values()) == ["crashed", "timeout"]
+    parent, children = split(bowl)
+    assert {c.info.run_id: c.data.tags["shorts.outcome"] for c in children} == outcomes
+    assert [c.info.status for c in children] == ["FAILED", "FAILED"]
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["shorts.outcomes"] == "crashed:1, timeout:1"
+    assert "shorts.sweep.best_trial" not in parent.data.tags
+    assert "best       none" in done.stdout
+    assert live(bowl.recorded_pids()) == []
+
+
+def test_pruner_stops_trials_worse_than_the_median(bowl: ShortsProject) -> None:
+    done = bowl.run("sweep", EXPERIMENT, "mode=ranked", "--trials", "3", "--jobs", "1")
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    study = only_study(bowl)
+    assert states(study) == ["COMPLETE", "PRUNED", "PRUNED"]
+    assert [t.user_attrs["outcome"] for t in study.trials] == ["completed", "pruned", "pruned"]
+    assert [t.intermediate_values for t in study.trials] == [{0: 0.0}, {0: 1.0}, {0: 2.0}]
+    parent, children = split(bowl)
+    assert [c.data.tags["shorts.outcome"] for c in children] == ["completed", "pruned", "pruned"]
+    assert {c.info.status for c in children} == {"FINISHED"}
+    assert "worse than the median" in children[1].data.tags["shorts.reason"]
+    assert parent.data.tags["shorts.outcomes"] == "completed:1, pruned:2"
+
+
+# -- the budget ----------------------------------------------------------------------------------
+
+
+def test_budget_cuts_the_sweep_short_and_closes_everything(bowl: ShortsProject) -> None:
+    bowl.client().search_experiments()  # the store exists already, as for a user's next sweep
+    budget = 20.0  # includes the sweep's own start (imports, the study): trials get the rest
+    began = time.monotonic()
+    done = bowl.run(
+        "sweep", EXPERIMENT, "mode=hang", "--trials", "20", "--jobs", "2", "--budget", "20s"
+    )
+    took = time.monotonic() - began
+
+    # A correctness bound (interpreter start and the parent's closing included), not a benchmark.
+    assert took < budget + 15, took
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "stopped by the budget" in done.stdout
+    assert "--resume" in done.stdout
+    study = only_study(bowl)
+    assert 1 <= len(study.trials) < 20, "the budget stopped the sweep after its first trials"
+    assert "RUNNING" not in states(study)
+    assert {t.user_attrs["outcome"] for t in study.trials} == {"timeout"}
+    assert running_runs(bowl) == []
+    parent, children = split(bowl)
+    assert len(children) == len(study.trials)
+    for child in children:
+        assert child.info.status == "FAILED"
+        assert "shorts.sweep.budget_clipped" in child.data.tags
+    assert parent.info.status == "FINISHED"
+    assert live(bowl.recorded_pids()) == []
+
+
+# -- interrupt, then resume ----------------------------------------------------------------------
+
+
+def test_ctrl_c_closes_every_trial_and_resume_finishes_the_study(bowl: ShortsProject) -> None:
+    proc = subprocess.Popen(
+        bowl.command("sweep", EXPERIMENT, "--trials", "4", "--jobs", "2"),
+        cwd=bowl.root,
+        env=bowl.env(SW_BOWL_NAP="3600"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    try:
+        assert wait_until(lambda: len(bowl.recorded_pids()) == 2, timeout=120), (
+            "two trials should be running"
+        )
+        assert wait_until(lambda: len(running_runs(bowl)) == 3, timeout=60), (
+            "the parent and two trials are open"
+        )
+        processes = descendants(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)  # what the terminal does: the whole group
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    assert proc.returncode == 130, err[-3000:]
+    study = only_study(bowl)
+    assert states(study) == ["FAIL", "FAIL"]
+    assert {t.user_attrs["outcome"] for t in study.trials} == {"interrupted"}
+    assert running_runs(bowl) == []
+    parent, children = split(bowl)
+    assert parent.info.status == "KILLED"
+    assert [c.info.status for c in children] == ["KILLED", "KILLED"]
+    assert {c.data.tags["shorts.outcome"] for c in children} == {"interrupted"}
+    resume = [line.strip() for line in out.splitlines() if "--resume" in line]
+    assert resume == [
+        f"resume     shorts sweep {EXPERIMENT} --resume --study {study.study_name} --trials 4"
+    ], out
+    assert wait_until(lambda: live(processes + bowl.recorded_pids()) == [], timeout=30), live(
+        processes + bowl.recorded_pids()
+    )
+
+    done = bowl.run("sweep", EXPERIMENT, "--resume", "--trials", "4", "--jobs", "2", timeout=180)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    study = only_study(bowl)
+    assert states(study) == ["FAIL", "FAIL", "COMPLETE", "COMPLETE"]
+    resumed_parent, children = split(bowl)
+    assert resumed_parent.info.run_id == parent.info.run_id, "the same parent run, reopened"
+    assert resumed_parent.info.status == "FINISHED"
+    assert resumed_parent.data.tags["shorts.sweep.sessions"] == "2"
+    assert resumed_parent.data.tags["shorts.outcomes"] == "completed:2, interrupted:2"
+    assert [c.info.status for c in children] == ["KILLED", "KILLED", "FINISHED", "FINISHED"]
+    assert running_runs(bowl) == []
+
+
+def test_a_sweeper_pid_now_held_by_a_younger_process_does_not_block_resume() -> None:
+    from shorts.sweep.command import _sweeper_alive
+
+    host = socket.gethostname()
+    session_started = time.time() - 5  # the sweep session recorded in the study, long ago
+    other = subprocess.Popen(["sleep", "30"])  # took the pid after that sweeper died
+    try:
+        assert not _sweeper_alive({"pid": other.pid, "host": host, "started": session_started})
+        assert _sweeper_alive({"pid": other.pid, "host": host, "started": time.time()})
+        assert not _sweeper_alive({"pid": other.pid, "host": "elsewhere", "started": time.time()})
+    finally:
+        other.kill()
+        other.wait()
+    assert not _sweeper_alive({"pid": other.pid, "host": host, "started": time.time()})
+
+
+# -- usage errors --------------------------------------------------------------------------------
+
+
+def test_short_without_a_search_space_is_refused(bowl: ShortsProject) -> None:
+    line = assert_usage_error(bowl.run("sweep", "+experiment=fault_quick", "--trials", "2"), bowl)
+
+    assert "'fault_quick' declares no search space" in line
+    assert "sweep:" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--budget", "soon"], "--budget='soon' is not a duration"),
+        (["--jobs", "0"], "--jobs 0"),
+        (["--resume", "--study", "nope"], "no sweep of 'sw_bowl' to resume"),
+    ],
+    ids=["budget", "jobs", "resume-unknown"],
+)
+def test_bad_sweep_options_cost_one_line(
+    bowl: ShortsProject, args: list[str], expected: str
+) -> None:
+    line = assert_usage_error(bowl.run("sweep", EXPERIMENT, *args), bowl)
+
+    assert expected in line
+    assert live(bowl.recorded_pids()) == [] and bowl.recorded_pids() == [], "no trial started"
