@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
+import socket
 import threading
 import time
 from collections import Counter
@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from hydra.experimental.callback import Callback
 
 from shorts.errors import UsageError
+from shorts.interrupts import interrupts_to
 from shorts.outcome import Outcome
 from shorts.project import ROOT_ENV, Project, find_project
 from shorts.tracking.store import TRACKING_ENV
@@ -57,10 +58,10 @@ REFUSED = "refused"  # the job's config was refused (a usage error): no run
 ERROR = "error"  # shorts itself failed in the job (e.g. the store could not record it)
 NOT_STARTED = "not started"  # the multirun was interrupted before the job began
 NOT_RUN = "not run"  # the launching process never heard from the job
-INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # Launchers whose jobs may land on another machine: the launching process cannot judge that
 # machine's free memory and cores, so the job's own checks (on the node) do.
 ELSEWHERE = ("hydra_ray_launcher", "SlurmLauncher")
+RAY_CONNECT_SECONDS = 5.0  # how long a Ray cluster's address has to accept a connection
 
 
 @dataclass(frozen=True)
@@ -205,9 +206,6 @@ def interrupts() -> Iterator[None]:
     stop their shorts (and start no new ones) and record them as interrupted; a second signal
     stops at once, like a second Ctrl-C on a single run.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     received = [0]
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -216,12 +214,8 @@ def interrupts() -> Iterator[None]:
             raise KeyboardInterrupt
         _current.interrupt()
 
-    previous = {sig: signal.signal(sig, handler) for sig in INTERRUPT_SIGNALS}
-    try:
+    with interrupts_to(handler):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def conclude(aborted: bool = False) -> MultirunReport | None:
@@ -269,6 +263,8 @@ class Multirun:
         launcher = _launcher_name(target)
         jobs = _plan(config, project, here=not any(t in target for t in ELSEWHERE))
         _fit_launcher(config, jobs)
+        if launcher == "ray":
+            _check_ray_address(config)
         multirun = cls(project, sweep_dir, launcher, jobs, [])
         multirun._open_parents(config)
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -502,6 +498,55 @@ def _fit_launcher(config: DictConfig, jobs: list[PlannedJob]) -> None:
             if "hydra.launcher.timeout_min" not in chosen:
                 needed = math.ceil(wall / 60) + 5  # start-up and recording around the cap
                 launcher.timeout_min = max(int(launcher.get("timeout_min") or 0), needed)
+
+
+def _check_ray_address(config: DictConfig) -> None:
+    """Refuse a Ray cluster address where nothing answers, before any run is opened.
+
+    Ray's driver retries such an address for ever (a warning every half minute), so a typo in
+    the address, a cluster not started yet, or one stopped without ``ray stop`` (whose address
+    Ray still finds in its temp folder) would hang ``shorts run``. Only whether something
+    listens is checked: Ray itself says whether it is a Ray cluster that lets this driver in.
+    """
+    address, source = _ray_address(config)
+    if address in ("", "local"):
+        return  # Ray starts a local instance
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not colon or not port.isdigit():
+        return  # Ray says what is wrong with it
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=RAY_CONNECT_SECONDS):
+            pass
+    except OSError as exc:
+        why = exc.strerror or str(exc) or type(exc).__name__
+        fix = f"start one there (ray start --head --port={port}) or correct the address"
+        if source.startswith("recorded"):
+            fix = "start one there, delete that file, or name one (hydra.launcher.ray.init.address)"
+        raise UsageError(f"no Ray cluster answers at {address} ({source}): {why}; {fix}.") from None
+
+
+def _ray_address(config: DictConfig) -> tuple[str, str]:
+    """The cluster ``ray.init`` will join, as Ray finds it, and where it came from.
+
+    The launcher's ``ray.init.address``, else ``$RAY_ADDRESS``, else (no address, or ``auto``)
+    the address ``ray start`` recorded in Ray's temp folder; ``""`` if none: a local instance.
+    """
+    from omegaconf import OmegaConf
+
+    init = "hydra.launcher.ray.init"
+    chosen = str(OmegaConf.select(config, f"{init}.address", default=None) or "")
+    if chosen and chosen != "auto":
+        return chosen, f"{init}.address"
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"], "$RAY_ADDRESS"
+    temp_dir = OmegaConf.select(config, f"{init}._temp_dir", default=None) or os.path.join(
+        os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp", "ray"
+    )
+    recorded = Path(str(temp_dir)) / "ray_current_cluster"
+    try:
+        return recorded.read_text().strip(), f"recorded by ray start in {recorded}"
+    except OSError:
+        return "", ""
 
 
 def _print_table(multirun: Multirun, records: list[JobRecord], missing: list[PlannedJob]) -> None:
