@@ -159,7 +159,8 @@ def run_folds(cfg: DictConfig, ctx: Context) -> CVResult:
             step=step,
         )
         ctx.report(float(np.mean(result.scores)), step)
-        if ctx.should_prune():
+        # After the last fold there is nothing left to save: the trial completes and is judged.
+        if step + 1 < result.folds_planned and ctx.should_prune():
             raise TrialPruned(
                 f"mean {metric} {np.mean(result.scores):.4g} after {step + 1} fold(s)"
             )

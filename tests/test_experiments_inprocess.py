@@ -97,3 +97,26 @@ def test_past_the_soft_deadline_a_short_stops_after_one_fold(
     assert result["folds_completed"] == 1.0
     assert _fold_steps(ctx, "fold_rmse") == [0]
     assert math.isfinite(result["rmse"]) and result["rmse_std"] == 0.0
+
+
+class _CountingContext(Context):
+    """A sweep trial's context whose pruner is asked and never says prune."""
+
+    asked = 0
+
+    def should_prune(self) -> bool:
+        self.asked += 1
+        return False
+
+
+def test_the_pruner_is_not_asked_after_the_last_fold(tmp_path: Path) -> None:
+    """A trial that finished every fold completes and is judged; pruning it then saves nothing."""
+    from shorts.evaluate import run_folds
+
+    ctx = _CountingContext(
+        artifact_dir=tmp_path / "a", started_at=time.time(), wall_time=3660, soft_time=3600
+    )
+    result = run_folds(_compose("baseline_regression", "cv.folds=3", "model=ridge"), ctx)
+
+    assert len(result.scores) == result.folds_planned == 3
+    assert ctx.asked == 2
