@@ -449,6 +449,52 @@ def test_retro_against_the_server_counts_its_runs(
 
 
 @pytest.mark.slow
+def test_a_sweep_records_to_the_server_and_keeps_its_study_in_postgresql(
+    team: Team, postgres: Postgres, two_runs: TwoRuns
+) -> None:
+    """Trials nested under a parent on the server; the Optuna study in the team's database.
+
+    After the retro test on purpose (file order): it counts the server's runs.
+    """
+    studies = postgres.create_database("shorts_studies")
+    storage = postgres.uri(studies, password=SECRET)
+
+    done = team.teammate.run(
+        "sweep",
+        f"+experiment={SHORT}",
+        "--trials",
+        "2",
+        "--jobs",
+        "2",
+        "--study",
+        "team-sweep",
+        "--storage",
+        storage,
+        "cv.folds=2",
+        timeout=240,
+        MLFLOW_TRACKING_URI=team.url,
+    )
+
+    assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-3000:])
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=team.url)
+    experiment = client.get_experiment_by_name(SHORT)
+    runs = client.search_runs([experiment.experiment_id])
+    (parent,) = [r for r in runs if r.data.tags.get("shorts.kind") == "sweep"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert parent.info.status == "FINISHED"
+    assert [c.info.status for c in children] == ["FINISHED", "FINISHED"]
+    assert SECRET not in json.dumps(parent.data.tags) + done.stdout + done.stderr
+    trials = postgres.query(
+        studies,
+        "SELECT t.state FROM trials t JOIN studies s ON s.study_id = t.study_id "
+        "WHERE s.study_name = 'team-sweep'",
+    )
+    assert sorted(state for (state,) in trials) == ["COMPLETE", "COMPLETE"]
+
+
+@pytest.mark.slow
 def test_the_ui_page_answers(team: Team) -> None:
     status, kind, page = get(f"{team.url}/")
 

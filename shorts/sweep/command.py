@@ -34,6 +34,7 @@ from shorts.errors import UsageError
 from shorts.interrupts import interrupts_to
 from shorts.outcome import Outcome
 from shorts.project import ROOT_ENV, Project
+from shorts.server import masked
 from shorts.sweep.space import SearchSpace, parse_space
 from shorts.sweep.study import make_pruner, make_sampler, make_storage, storage_url
 
@@ -211,7 +212,7 @@ class Sweep:
             study_name = self.options.study or _latest(studies, name)
             if study_name is None or study_name not in studies:
                 raise UsageError(
-                    f"no sweep of {name!r} to resume in {location}"
+                    f"no sweep of {name!r} to resume in {masked(location)}"
                     + (f" named {self.options.study!r}" if self.options.study else "")
                     + "; start one without --resume."
                 )
@@ -288,7 +289,7 @@ class Sweep:
             "shorts.kind": "sweep",
             "shorts.short": self.name,
             "shorts.sweep.study": study.study_name,
-            "shorts.sweep.storage": self.storage_location,
+            "shorts.sweep.storage": masked(self.storage_location),
             "shorts.overrides": " ".join(self.overrides),
             "shorts.sweep.sessions": "1",
             "mlflow.source.name": "shorts sweep",

@@ -45,7 +45,10 @@ def make_storage(url: str) -> BaseStorage:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if "://" in url:
-        return optuna.storages.RDBStorage(url)
+        from shorts.server import POSTGRES_URI, sqlalchemy_uri
+
+        # A bare postgresql:// means psycopg 3 to SQLAlchemy 2.1; the postgres extra is psycopg2.
+        return optuna.storages.RDBStorage(sqlalchemy_uri(url) if POSTGRES_URI.match(url) else url)
     Path(url).parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(url))
 
