@@ -55,13 +55,13 @@ import numpy as np
 
 from shorts.errors import UsageError
 from shorts.project import ROOT_ENV
+from shorts.requirements import TASKS
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["FILE_SUFFIXES", "TASKS", "Dataset", "cache_dir", "load_dataset"]
 
-TASKS = ("regression", "classification")
 FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 _CACHE_VERSION = 1
 _MAX_LISTED = 10

@@ -21,7 +21,7 @@ import yaml
 
 from shorts.errors import UsageError
 
-TASKS = ("regression", "classification")  # as shorts.datasets.TASKS, without importing numpy
+TASKS = ("regression", "classification")  # what a data set can be (shorts.datasets uses it too)
 
 
 def check_requirements(

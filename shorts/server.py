@@ -23,6 +23,7 @@ from shorts.arguments import OneLineParser
 from shorts.errors import UsageError
 from shorts.project import Project
 from shorts.tracking.serving import WILDCARD_HOSTS, check_port, local_url, serve_until_stopped
+from shorts.tracking.store import redact_uri
 
 USAGE = (
     "usage: shorts server [--backend-store-uri postgresql://USER:PASSWORD@HOST:PORT/DB] "
@@ -115,7 +116,7 @@ def serve_team(project: Project, args: list[str]) -> int:
         command += ["--allowed-hosts", options.allowed_hosts]
     url = local_url(options.host, options.port)
     lines = [
-        f"MLflow tracking server for {masked(uri)}",
+        f"MLflow tracking server for {redact_uri(uri)}",
         f"  {url}",
         f"  artifacts in {destination}",
     ]
@@ -145,7 +146,7 @@ def _postgres(uri: str) -> re.Match[str]:
     match = POSTGRES_URI.match(uri)
     if match is None:
         raise UsageError(
-            f"{masked(uri)} is not a PostgreSQL URI; shorts server takes "
+            f"{redact_uri(uri)} is not a PostgreSQL URI; shorts server takes "
             "postgresql://USER:PASSWORD@HOST:PORT/DB (for the project's own sqlite store, "
             "use shorts ui)."
         )
@@ -166,8 +167,8 @@ def check_database(uri: str, timeout: int = 5) -> None:
         connection = psycopg2.connect(dsn, connect_timeout=timeout)
     except psycopg2.Error as exc:
         raise UsageError(
-            f"database {masked(uri)} does not answer: {_first_line(str(exc), uri)}; check the "
-            "URI, that PostgreSQL runs there and that the database exists."
+            f"database {redact_uri(uri)} does not answer: {driver_message(str(exc), uri)}; "
+            "check the URI, that PostgreSQL runs there and that the database exists."
         ) from None
     try:
         with connection.cursor() as cursor:
@@ -200,20 +201,7 @@ def artifacts_destination(project: Project, given: str | None) -> str:
     return str(folder)
 
 
-def masked(uri: str) -> str:
-    """``uri`` with its password (in the user part or a ``password=`` parameter) as ``***``."""
-    scheme, sep, rest = uri.partition("://")
-    if not sep:
-        return uri
-    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    userinfo, at, hostport = rest[:end].rpartition("@")
-    if at and ":" in userinfo:
-        rest = f"{userinfo.split(':', 1)[0]}:***@{hostport}{rest[end:]}"
-    rest = re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", rest)
-    return f"{scheme}://{rest}"
-
-
-def _first_line(message: str, uri: str) -> str:
+def driver_message(message: str, uri: str) -> str:
     """The driver's message folded to its first line, with any password of ``uri`` masked."""
     line = next((" ".join(part.split()) for part in message.splitlines() if part.strip()), "")
     line = line or "no reason given"

@@ -140,6 +140,50 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def descendants(pid: int) -> list[int]:
+    """The pids below ``pid`` right now (none if it is gone)."""
+    try:
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def assert_no_runs(project: ShortsProject) -> None:
+    """The project's store holds no run (or does not exist)."""
+    store = project.root / "mlflow.db"
+    if not store.exists():
+        return
+    client = project.client()
+    ids = [e.experiment_id for e in client.search_experiments()]
+    assert not ids or client.search_runs(ids) == []
+
+
+def assert_usage_error(done: subprocess.CompletedProcess[str], project: ShortsProject) -> str:
+    """Exit 2, exactly one ``shorts: error:`` line on stderr, no traceback, no MLflow run."""
+    assert done.returncode == 2, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("shorts: error: "), done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert_no_runs(project)
+    return lines[0]
+
+
+def parent_and_children(
+    project: ShortsProject, experiment: str, kind: str
+) -> tuple[Any, list[Any]]:
+    """The one parent run (``shorts.kind=kind``) of ``experiment`` and its children, oldest
+    first; every child must name it as ``mlflow.parentRunId``."""
+    runs = project.runs(experiment)
+    parents = [r for r in runs if r.data.tags.get("shorts.kind") == kind]
+    assert len(parents) == 1, [r.data.tags.get("shorts.kind") for r in runs]
+    parent = parents[0]
+    children = [r for r in runs if r is not parent]
+    for child in children:
+        assert child.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+    return parent, sorted(children, key=lambda r: r.info.start_time)
+
+
 def wait_until(predicate: Any, timeout: float = 30.0, interval: float = 0.1) -> bool:
     """Poll ``predicate`` until true or ``timeout``; returns its last value."""
     end = time.monotonic() + timeout

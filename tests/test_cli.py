@@ -23,7 +23,14 @@ from typing import Any
 
 import psutil
 import pytest
-from conftest import ShortsProject, free_port, live, wait_until
+from conftest import (
+    ShortsProject,
+    assert_no_runs,
+    assert_usage_error,
+    free_port,
+    live,
+    wait_until,
+)
 
 QUICK = "+experiment=fault_quick"
 SECRETS = ("hunter2", "abc123")
@@ -34,27 +41,6 @@ def quick(project: ShortsProject) -> ShortsProject:
     """The project with the ``fault_quick`` short declared."""
     project.add_short("fault_quick", "quick")
     return project
-
-
-def assert_usage_error(done: subprocess.CompletedProcess[str], project: ShortsProject) -> str:
-    """Exit 2, exactly one ``shorts: error:`` line on stderr, no traceback, no MLflow run."""
-    assert done.returncode == 2, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
-    lines = done.stderr.splitlines()
-    assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("shorts: error: "), done.stderr
-    assert "Traceback" not in done.stdout + done.stderr
-    assert_no_runs(project)
-    return lines[0]
-
-
-def assert_no_runs(project: ShortsProject) -> None:
-    store = project.root / "mlflow.db"
-    if not store.exists():
-        return
-    client = project.client()
-    experiments = client.search_experiments()
-    ids = [e.experiment_id for e in experiments]
-    assert not ids or client.search_runs(ids) == []
 
 
 def all_runs(project: ShortsProject, uri: str | None = None) -> list[Any]:

@@ -14,9 +14,8 @@ import subprocess
 import textwrap
 from typing import Any
 
-import psutil
 import pytest
-from conftest import ShortsProject, live, wait_until
+from conftest import ShortsProject, descendants, live, parent_and_children, wait_until
 
 NAP_SHORTS = textwrap.dedent(
     """\
@@ -51,15 +50,8 @@ def add_nap_short(project: ShortsProject) -> None:
 
 
 def split(project: ShortsProject, experiment: str) -> tuple[Any, list[Any]]:
-    """The one parent run of ``experiment`` and its children (oldest first)."""
-    runs = project.runs(experiment)
-    parents = [r for r in runs if r.data.tags.get("shorts.kind") == "multirun"]
-    assert len(parents) == 1, [r.data.tags.get("shorts.kind") for r in runs]
-    parent = parents[0]
-    children = [r for r in runs if r is not parent]
-    for child in children:
-        assert child.data.tags.get("mlflow.parentRunId") == parent.info.run_id
-    return parent, sorted(children, key=lambda r: r.info.start_time)
+    """The one multirun parent of ``experiment`` and its jobs' runs (oldest first)."""
+    return parent_and_children(project, experiment, "multirun")
 
 
 def overlapping(runs: list[Any]) -> bool:
@@ -161,13 +153,6 @@ def test_basic_launcher_runs_the_jobs_one_after_another(project: ShortsProject) 
     assert parent.data.tags["shorts.outcomes"] == "completed:2"
 
 
-def _descendants(pid: int) -> list[int]:
-    try:
-        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
-
-
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_interrupt_closes_every_run_and_leaves_no_process(project: ShortsProject, how: str) -> None:
     project.add_short("fault_sleep", "sleep_past_cap", caps={"wall_time": "60s"})
@@ -190,7 +175,7 @@ def test_interrupt_closes_every_run_and_leaves_no_process(project: ShortsProject
             ),
             timeout=60,
         ), "the parent and two children are open"
-        processes = _descendants(proc.pid)
+        processes = descendants(proc.pid)
         if how == "ctrl-c":
             os.killpg(proc.pid, signal.SIGINT)  # what the terminal does: the whole group
         else:

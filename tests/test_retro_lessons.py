@@ -25,6 +25,7 @@ from shorts.retro.analysis import dataset_label, harvest, history_runs, own_fram
 from shorts.retro.load import TRACEBACK_ARTIFACT, load_runs, parse_cap_duration
 from shorts.retro.model import CapLesson, Retrospective
 from shorts.retro.period import period_from
+from shorts.retro.synthetic import DATASET_PARAMS
 
 Q4 = datetime(2026, 10, 1, tzinfo=UTC)
 REFRAME = "reframing, target-binning, expected-value-decoding"
@@ -32,21 +33,6 @@ ORDINAL = "reframing, ordinal-as-regression, fitted-thresholds"
 BOOSTING = "gradient-boosting, linear-baseline"
 ANYTIME = "anytime-search, optuna-tpe, budget-aware-fitting, model-family-search"
 REGRESSOR = "sklearn.ensemble.HistGradientBoostingRegressor"
-DATASETS = {
-    "diabetes": {"dataset.name": "diabetes", "dataset.source": "sklearn"},
-    "friedman1": {"dataset.name": "friedman1", "dataset.source": "synthetic"},
-    "randhie": {"dataset.name": "randhie", "dataset.source": "statsmodels"},
-    "diabetes_ordinal": {
-        "dataset.name": "diabetes",
-        "dataset.source": "sklearn",
-        "dataset.bins": "5",
-    },
-    "fair_rating": {
-        "dataset.name": "fair",
-        "dataset.source": "statsmodels",
-        "dataset.task": "classification",
-    },
-}
 LIBRARY_WHERE = ".venv/lib/python3.11/site-packages/sklearn/utils/multiclass.py:222 in check"
 TRACEBACK = """\
 Traceback (most recent call last):
@@ -134,7 +120,7 @@ def _run(
             Metric("fold_rmse", 1.4, stamp, step),
             Metric("baseline_fold_rmse", 1.1, stamp, step),
         ]
-    all_params = {**DATASETS.get(dataset, {}), "cv.folds": "5", **(params or {})}
+    all_params = {**DATASET_PARAMS.get(dataset, {}), "cv.folds": "5", **(params or {})}
     client.log_batch(run_id, metrics=batch, params=[Param(k, v) for k, v in all_params.items()])
     client.set_terminated(run_id, "FINISHED" if outcome == "completed" else "FAILED", end_ms)
     return run_id

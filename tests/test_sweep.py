@@ -16,9 +16,15 @@ import textwrap
 import time
 from typing import Any
 
-import psutil
 import pytest
-from conftest import ShortsProject, live, wait_until
+from conftest import (
+    ShortsProject,
+    assert_usage_error,
+    descendants,
+    live,
+    parent_and_children,
+    wait_until,
+)
 
 SHORT = "sw_bowl"
 EXPERIMENT = f"+experiment={SHORT}"
@@ -117,14 +123,7 @@ def only_study(project: ShortsProject) -> Any:
 
 def split(project: ShortsProject) -> tuple[Any, list[Any]]:
     """The one sweep parent run of ``sw_bowl`` and its trial runs (oldest first)."""
-    runs = project.runs(SHORT)
-    parents = [r for r in runs if r.data.tags.get("shorts.kind") == "sweep"]
-    assert len(parents) == 1, [r.data.tags.get("shorts.kind") for r in runs]
-    parent = parents[0]
-    children = [r for r in runs if r is not parent]
-    for child in children:
-        assert child.data.tags.get("mlflow.parentRunId") == parent.info.run_id
-    return parent, sorted(children, key=lambda r: r.info.start_time)
+    return parent_and_children(project, SHORT, "sweep")
 
 
 def by_trial(children: list[Any]) -> dict[int, Any]:
@@ -137,27 +136,6 @@ def states(study: Any) -> list[str]:
 
 def running_runs(project: ShortsProject) -> list[Any]:
     return [r for r in project.runs(SHORT) if r.info.status == "RUNNING"]
-
-
-def descendants(pid: int) -> list[int]:
-    try:
-        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
-
-
-def assert_usage_error(done: subprocess.CompletedProcess[str], project: ShortsProject) -> str:
-    """Exit 2, exactly one ``shorts: error:`` line, no traceback, no MLflow run."""
-    assert done.returncode == 2, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
-    lines = done.stderr.splitlines()
-    assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("shorts: error: "), done.stderr
-    assert "Traceback" not in done.stdout + done.stderr
-    if (project.root / "mlflow.db").exists():
-        client = project.client()
-        ids = [e.experiment_id for e in client.search_experiments()]
-        assert not ids or client.search_runs(ids) == []
-    return lines[0]
 
 
 # -- a sweep that goes well ---------------------------------------------------------------------
@@ -336,18 +314,20 @@ def test_ctrl_c_closes_every_trial_and_resume_finishes_the_study(bowl: ShortsPro
 
 def test_a_sweeper_pid_now_held_by_a_younger_process_does_not_block_resume() -> None:
     from shorts.sweep.command import _sweeper_alive
+    from shorts.tracking.leases import process_start
 
     host = socket.gethostname()
-    session_started = time.time() - 5  # the sweep session recorded in the study, long ago
-    other = subprocess.Popen(["sleep", "30"])  # took the pid after that sweeper died
+    other = subprocess.Popen(["sleep", "30"])  # took the pid after the recorded sweeper died
     try:
-        assert not _sweeper_alive({"pid": other.pid, "host": host, "started": session_started})
-        assert _sweeper_alive({"pid": other.pid, "host": host, "started": time.time()})
-        assert not _sweeper_alive({"pid": other.pid, "host": "elsewhere", "started": time.time()})
+        now = process_start(other.pid)
+        earlier = str(int(now) - 500)  # the dead sweeper's start time, recorded in the study
+        assert not _sweeper_alive({"pid": other.pid, "host": host, "pid_start": earlier})
+        assert _sweeper_alive({"pid": other.pid, "host": host, "pid_start": now})
+        assert not _sweeper_alive({"pid": other.pid, "host": "elsewhere", "pid_start": now})
     finally:
         other.kill()
         other.wait()
-    assert not _sweeper_alive({"pid": other.pid, "host": host, "started": time.time()})
+    assert not _sweeper_alive({"pid": other.pid, "host": host, "pid_start": now})
 
 
 # -- usage errors --------------------------------------------------------------------------------
@@ -366,8 +346,11 @@ def test_short_without_a_search_space_is_refused(bowl: ShortsProject) -> None:
         (["--budget", "soon"], "--budget='soon' is not a duration"),
         (["--jobs", "0"], "--jobs 0"),
         (["--resume", "--study", "nope"], "no sweep of 'sw_bowl' to resume"),
+        (["--storage", "nonsense://x"], "the study database cannot be opened"),
+        (["--storage", "postgresql://u:hunter2@127.0.0.1:1/db"], "postgresql://u:***@"),
+        (["--storage", "/proc/nope/journal.log"], "cannot write the study's journal file"),
     ],
-    ids=["budget", "jobs", "resume-unknown"],
+    ids=["budget", "jobs", "resume-unknown", "storage-dialect", "storage-down", "storage-file"],
 )
 def test_bad_sweep_options_cost_one_line(
     bowl: ShortsProject, args: list[str], expected: str
@@ -375,4 +358,5 @@ def test_bad_sweep_options_cost_one_line(
     line = assert_usage_error(bowl.run("sweep", EXPERIMENT, *args), bowl)
 
     assert expected in line
+    assert "hunter2" not in line
     assert live(bowl.recorded_pids()) == [] and bowl.recorded_pids() == [], "no trial started"

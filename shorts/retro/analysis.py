@@ -22,6 +22,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from shorts.caps import format_duration, format_size
+from shorts.requirements import task_of
 from shorts.retro.load import COLUMNS, load_histories, load_tracebacks
 from shorts.retro.model import (
     FAILED_OUTCOMES,
@@ -346,14 +347,13 @@ def _param(params: Mapping[str, str], key: str) -> str:
 
 def _task(dataset: str, params: Mapping[str, str]) -> str:
     """Regression or classification, as the data set config says (``task``, or ``bins``)."""
-    task = _param(params, "dataset.task").lower()
-    if task:
-        return task
-    if _param(params, "dataset.bins"):
-        return "classification"  # the target cut into ordered classes
-    if dataset or any(k.startswith("dataset.") for k in params):
-        return "regression"  # every shipped source's default
-    return ""
+    if not (dataset or any(k.startswith("dataset.") for k in params)):
+        return ""
+    declared = {
+        "task": _param(params, "dataset.task").lower(),
+        "bins": _param(params, "dataset.bins"),
+    }
+    return task_of(declared)
 
 
 def _solved_as(dataset: str, params: Mapping[str, str]) -> str:

@@ -22,7 +22,6 @@ import io
 import json
 import math
 import re
-import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +44,7 @@ from shorts.retro.model import (
     Suggestion,
     is_failed,
 )
+from shorts.tracking.store import redact_uri
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -194,20 +194,6 @@ def to_json(retro: Retrospective) -> str:
     data = _jsonable(dataclasses.asdict(retro))
     data["tracking_uri"] = redact_uri(retro.tracking_uri)
     return json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
-
-
-def redact_uri(uri: str) -> str:
-    """``uri`` with any password in it masked, for a report that travels."""
-    try:
-        parts = urllib.parse.urlsplit(uri)
-    except ValueError:
-        return uri
-    if parts.password is None:
-        return uri
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def _jsonable(value: Any) -> Any:

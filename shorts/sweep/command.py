@@ -34,9 +34,10 @@ from shorts.errors import UsageError
 from shorts.interrupts import interrupts_to
 from shorts.outcome import Outcome
 from shorts.project import ROOT_ENV, Project
-from shorts.server import masked
 from shorts.sweep.space import SearchSpace, parse_space
 from shorts.sweep.study import make_pruner, make_sampler, make_storage, storage_url
+from shorts.tracking.leases import process_start, write_lease
+from shorts.tracking.store import redact_uri
 
 if TYPE_CHECKING:
     import optuna
@@ -161,8 +162,6 @@ class Sweep:
         self.folder = self.project.state / "sweeps" / study.study_name
         client = self._client()
         self.parent_id, self.experiment_id = self._parent_run(client, study, space)
-        from shorts.tracking.leases import write_lease
-
         lease = write_lease(self.project, self.parent_id, self.uri)
         # The handlers stay in place while the parent run is closed: a Ctrl-C then is noted
         # (exit status 130) instead of leaving the parent RUNNING.
@@ -212,7 +211,7 @@ class Sweep:
             study_name = self.options.study or _latest(studies, name)
             if study_name is None or study_name not in studies:
                 raise UsageError(
-                    f"no sweep of {name!r} to resume in {masked(location)}"
+                    f"no sweep of {name!r} to resume in {redact_uri(location)}"
                     + (f" named {self.options.study!r}" if self.options.study else "")
                     + "; start one without --resume."
                 )
@@ -247,7 +246,12 @@ class Sweep:
             study.set_user_attr("short", name)
             study.set_user_attr("overrides", self.overrides)
         study.set_user_attr(
-            "sweeper", {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+            "sweeper",
+            {
+                "pid": os.getpid(),
+                "pid_start": process_start(os.getpid()),
+                "host": socket.gethostname(),
+            },
         )
         study.set_user_attr("sessions", int(study.user_attrs.get("sessions", 0)) + 1)
         return study
@@ -289,7 +293,7 @@ class Sweep:
             "shorts.kind": "sweep",
             "shorts.short": self.name,
             "shorts.sweep.study": study.study_name,
-            "shorts.sweep.storage": masked(self.storage_location),
+            "shorts.sweep.storage": redact_uri(self.storage_location),
             "shorts.overrides": " ".join(self.overrides),
             "shorts.sweep.sessions": "1",
             "mlflow.source.name": "shorts sweep",
@@ -621,28 +625,14 @@ def _latest(studies: dict[str, Any], short: str) -> str | None:
 def _sweeper_alive(sweeper: Any) -> bool:
     """True while the sweep process recorded in the study (``sweeper`` attribute) still runs.
 
-    The pid alone is not enough: after a reboot or in a container, another process may hold it
-    (which would refuse every ``--resume``), so the process must also be older than the session.
-    A sweeper on another host cannot be seen from here and counts as gone.
+    Checked as leases are: same host, and the pid's kernel start time unchanged (after a reboot
+    or in a container another process may hold the pid). A sweeper on another host cannot be
+    seen from here and counts as gone.
     """
     if not isinstance(sweeper, dict):
         return False
     pid = int(sweeper.get("pid") or 0)
-    if pid <= 0 or pid == os.getpid():
+    if pid <= 0 or pid == os.getpid() or sweeper.get("host") != socket.gethostname():
         return False
-    host = sweeper.get("host")
-    if host and host != socket.gethostname():
-        return False
-    import psutil
-
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        created = process.create_time()
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:
-        return True
-    started = sweeper.get("started")
-    return started is None or created <= float(started) + 1.0
+    started = process_start(pid)
+    return bool(started) and started == sweeper.get("pid_start")

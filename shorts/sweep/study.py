@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from shorts.errors import UsageError
 from shorts.project import Project
-from shorts.tracking.store import sqlite_path
+from shorts.tracking.store import redact_uri, sqlite_path
 
 if TYPE_CHECKING:
     import optuna
@@ -45,12 +45,27 @@ def make_storage(url: str) -> BaseStorage:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if "://" in url:
-        from shorts.server import POSTGRES_URI, sqlalchemy_uri
+        from shorts.server import POSTGRES_URI, driver_message, sqlalchemy_uri
 
         # A bare postgresql:// means psycopg 3 to SQLAlchemy 2.1; the postgres extra is psycopg2.
-        return optuna.storages.RDBStorage(sqlalchemy_uri(url) if POSTGRES_URI.match(url) else url)
-    Path(url).parent.mkdir(parents=True, exist_ok=True)
-    return JournalStorage(JournalFileBackend(url))
+        database = sqlalchemy_uri(url) if POSTGRES_URI.match(url) else url
+        try:
+            return optuna.storages.RDBStorage(database)
+        except Exception as exc:  # SQLAlchemy's errors: no such dialect, driver, host, database
+            reason = driver_message(str(exc).split("(Background")[0], url)[:300]
+            raise UsageError(
+                f"--storage {redact_uri(url)}: the study database cannot be opened ({reason}); "
+                "use postgresql://USER:PASSWORD@HOST:PORT/DB, sqlite:////ABSOLUTE/PATH.db or a "
+                "journal file path."
+            ) from None
+    try:
+        Path(url).parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(url))
+    except OSError as exc:
+        raise UsageError(
+            f"--storage {url}: cannot write the study's journal file ({exc.strerror}); use a "
+            "writable file path or a database URL."
+        ) from None
 
 
 def make_pruner(spec: Mapping[str, Any] | None) -> BasePruner:

@@ -42,7 +42,7 @@ class Lease:
 
     def holder_alive(self) -> bool:
         """True while the supervisor process that wrote the lease still runs."""
-        return _process_start(self.pid) == self.pid_start
+        return process_start(self.pid) == self.pid_start
 
 
 def write_lease(project: Project, run_id: str, uri: str) -> Path:
@@ -53,7 +53,7 @@ def write_lease(project: Project, run_id: str, uri: str) -> Path:
         "run_id": run_id,
         "uri": uri,
         "pid": os.getpid(),
-        "pid_start": _process_start(os.getpid()),
+        "pid_start": process_start(os.getpid()),
         "host": socket.gethostname(),
         "written_at": time.time(),
     }
@@ -148,7 +148,7 @@ def repair_heartbeats(client: MlflowClient, max_age: float = STALE_HEARTBEAT_SEC
     return closed
 
 
-def _process_start(pid: int) -> str:
+def process_start(pid: int) -> str:
     """The kernel's start time of ``pid`` (clock ticks since boot), or '' if it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -124,3 +125,17 @@ def experiment_id(client: MlflowClient, name: str, uri: str, artifact_root: Path
             if again is None:
                 raise
             return str(again.experiment_id)
+
+
+def redact_uri(uri: str) -> str:
+    """``uri`` with its password (in the user part or a ``password=`` parameter) as ``***``:
+    for anything shown or recorded (messages, tags, reports)."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep:
+        return uri
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    userinfo, at, hostport = rest[:end].rpartition("@")
+    if at and ":" in userinfo:
+        rest = f"{userinfo.split(':', 1)[0]}:***@{hostport}{rest[end:]}"
+    rest = re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", rest)
+    return f"{scheme}://{rest}"
