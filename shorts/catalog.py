@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shorts.caps import format_duration, format_size, parse_caps
-from shorts.errors import UsageError
+from shorts.errors import UsageError, one_line
 from shorts.outcome import EXIT_USAGE
 from shorts.project import Project
 
@@ -62,7 +62,7 @@ def catalog(project: Project) -> list[CatalogEntry]:
                     ValueError,
                     yaml.YAMLError,
                 ) as exc:
-                    entry = CatalogEntry(name, "", (), 0.0, 0, 0, error=_one_line(str(exc)))
+                    entry = CatalogEntry(name, "", (), 0.0, 0, 0, error=one_line(str(exc)))
                 entries.append(entry)
     finally:
         GlobalHydra.instance().clear()
@@ -94,8 +94,3 @@ def print_catalog(project: Project, console: Console | None = None) -> int:
             f"shorts: error: configs/experiment/{entry.name}.yaml: {entry.error}", file=sys.stderr
         )
     return EXIT_USAGE if broken else 0
-
-
-def _one_line(message: str) -> str:
-    """Hydra's multi-line messages folded into one line (without its config search path)."""
-    return " ".join(message.split("Config search path:")[0].split())

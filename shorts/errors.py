@@ -8,3 +8,9 @@ class UsageError(Exception):
 
     The CLI prints ``str(error)`` as one line and exits 2; no run is created.
     """
+
+
+def one_line(message: str) -> str:
+    """Hydra's multi-line messages folded into one line (without its config search path)."""
+    message = message.split("Config search path:")[0]
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())

@@ -88,13 +88,16 @@ def _compose(*overrides: str) -> DictConfig:
 def _counting(monkeypatch: pytest.MonkeyPatch, source: str) -> list[Mapping[str, Any]]:
     """Record every real (uncached) load of ``source``."""
     calls: list[Mapping[str, Any]] = []
-    original: Callable[[Mapping[str, Any]], Dataset] = datasets._SOURCES[source]
+    readers: dict[str, Callable[[Mapping[str, Any]], Any]] = (
+        datasets._ARRAYS if source in datasets._ARRAYS else datasets._TABLES  # type: ignore[assignment]
+    )
+    original = readers[source]
 
-    def counted(spec: Mapping[str, Any]) -> Dataset:
+    def counted(spec: Mapping[str, Any]) -> Any:
         calls.append(spec)
         return original(spec)
 
-    monkeypatch.setitem(datasets._SOURCES, source, counted)
+    monkeypatch.setitem(readers, source, counted)
     return calls
 
 

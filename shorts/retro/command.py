@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shorts.arguments import OneLineParser
+from shorts.caps import parse_headroom
 from shorts.errors import UsageError
 from shorts.project import Project
 
@@ -58,7 +59,7 @@ def retro(project: Project, args: list[str]) -> int:
     options = _parser().parse_or_help(args)
     if options is None:
         return 0
-    headroom = _headroom(options.headroom)
+    headroom = parse_headroom(options.headroom, "--headroom")
     ui_url = _ui_url(options.ui_url)
 
     from shorts.retro.period import period_from
@@ -154,19 +155,6 @@ def _count(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
 
 
-def _headroom(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 1.0 or value > 100.0:
-        raise UsageError(
-            f"--headroom {text!r} is not a factor from 1 to 100; the recommended cap is the "
-            f"observed peak times it (e.g. --headroom 1.5)."
-        )
-    return value
-
-
 def _ui_url(text: str | None) -> str | None:
     if text is None:
         return None
@@ -180,46 +168,38 @@ def _log(
 ) -> str:
     """One FINISHED run ``retro-<label>`` in ``retrospectives`` with the figures and the files."""
     from shorts.retro.load import RETRO_EXPERIMENT
-    from shorts.tracking.store import experiment_id, open_client
+    from shorts.tracking.oneshot import log_finished_run
 
     p = retro.portfolio
     rows = [c for c in p.counts if c.short != "*"] or list(p.counts)
     hits = sum(len(c.runs) for c in rows if c.outcome == "completed" and c.verdict == "hit")
     misses = sum(len(c.runs) for c in rows if c.outcome == "completed" and c.verdict == "miss")
-    client = open_client(uri)
-    exp = experiment_id(client, RETRO_EXPERIMENT, uri, project.default_artifact_root)
-    run = client.create_run(
-        exp,
-        run_name=f"retro-{retro.period.label}",
+    figures = {
+        "total_runs": float(p.total_runs),
+        "failed_share": float(p.failed_share),
+        "hits": float(hits),
+        "misses": float(misses),
+        "cpu_hours": float(p.cpu_hours),
+        "failed_cpu_hours": float(p.failed_cpu_hours),
+    }
+    run_id, _ = log_finished_run(
+        project,
+        uri,
+        RETRO_EXPERIMENT,
+        f"retro-{retro.period.label}",
         tags={
             "shorts.kind": "retrospective",
             "shorts.retro.period": retro.period.label,
             "mlflow.note.content": f"Retrospective of {retro.period.label}: "
             + " ".join(summary_lines(retro)),
         },
-    )
-    run_id = str(run.info.run_id)
-    try:
-        for key, value in {
+        params={
             "period_start": retro.period.start.isoformat(),
             "period_end": retro.period.end.isoformat(),
             "period_label": retro.period.label,
             "headroom": str(headroom),
-        }.items():
-            client.log_param(run_id, key, value)
-        for key, number in {
-            "total_runs": float(p.total_runs),
-            "failed_share": float(p.failed_share),
-            "hits": float(hits),
-            "misses": float(misses),
-            "cpu_hours": float(p.cpu_hours),
-            "failed_cpu_hours": float(p.failed_cpu_hours),
-        }.items():
-            client.log_metric(run_id, key, number if math.isfinite(number) else 0.0)
-        for path in paths.values():
-            client.log_artifact(run_id, str(path))
-    except BaseException:
-        client.set_terminated(run_id, "FAILED")
-        raise
-    client.set_terminated(run_id, "FINISHED")
+        },
+        metrics={k: v if math.isfinite(v) else 0.0 for k, v in figures.items()},
+        artifacts=paths.values(),
+    )
     return run_id

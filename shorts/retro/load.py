@@ -223,8 +223,11 @@ def _client(tracking_uri: str) -> MlflowClient:
 
 
 def _experiments(client: MlflowClient) -> dict[str, str]:
-    """Active experiments, id -> name, without the retrospectives' own experiment."""
+    """Active experiments, id -> name, without the retrospectives' own and ``on_location``
+    (data QA and human baselines: work on the data, not shorts)."""
     from mlflow.entities import ViewType
+
+    from shorts.location import ON_LOCATION_EXPERIMENT
 
     found: dict[str, str] = {}
     token: str | None = None
@@ -233,7 +236,7 @@ def _experiments(client: MlflowClient) -> dict[str, str]:
             view_type=ViewType.ACTIVE_ONLY, max_results=PAGE_SIZE, page_token=token
         )
         for experiment in page:
-            if experiment.name != RETRO_EXPERIMENT:
+            if experiment.name not in (RETRO_EXPERIMENT, ON_LOCATION_EXPERIMENT):
                 found[str(experiment.experiment_id)] = str(experiment.name)
         token = page.token
         if not token:

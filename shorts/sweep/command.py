@@ -185,14 +185,14 @@ class Sweep:
         from omegaconf import open_dict
         from omegaconf.errors import OmegaConfBaseException
 
-        from shorts.cli import _one_line
+        from shorts.errors import one_line
         from shorts.launch import RunRequest
 
         all_overrides = [*self.overrides, *extra]
         try:
             cfg = compose("shorts", overrides=all_overrides, return_hydra_config=True)
         except (HydraException, OmegaConfBaseException, ValueError) as exc:
-            raise UsageError(_one_line(str(exc))) from None
+            raise UsageError(one_line(str(exc))) from None
         HydraConfig.instance().set_config(cfg)  # ${hydra:runtime.cwd} and friends resolve
         choices = dict(cfg.hydra.runtime.choices)
         with open_dict(cfg):

@@ -1,0 +1,109 @@
+"""Reading an on-location command's ``key=value`` arguments: its own keys and a composed config.
+
+Why Hydra's compose API and not ``@hydra.main``: these commands run once, in this process, with no
+multirun and no output folder, and their own keys (``n=20``) are not part of the config. The rest
+of the arguments are ordinary overrides, so ``dataset=file dataset.path=x.csv dataset.target=y``,
+``model=hist_gbm`` and ``+experiment=NAME`` mean what they mean to ``shorts run``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig
+
+from shorts.errors import UsageError, one_line
+from shorts.project import Project
+
+# The model an on-location command fits when the user names none: strong on tabular data
+# without tuning, and quick at these sizes (configs/model/*.yaml).
+DEFAULT_MODELS = {"regression": "hist_gbm", "classification": "hist_gbm_classifier"}
+
+
+@dataclass(frozen=True)
+class Arguments:
+    """An on-location command's own keys and the overrides left for the config."""
+
+    own: dict[str, str]
+    overrides: list[str]
+
+    @property
+    def model_chosen(self) -> bool:
+        """Whether the user (or a short, through ``+experiment``) picks the model."""
+        keys = {o.split("=", 1)[0].lstrip("+~") for o in self.overrides}
+        return bool(keys & {"model", "experiment"})
+
+
+def split_arguments(args: list[str], own_keys: Mapping[str, str], usage: str) -> Arguments:
+    """``n=20 dataset=x`` → own ``{"n": "20"}`` and overrides ``["dataset=x"]``.
+
+    Args:
+        args: the command line after the command's name.
+        own_keys: the command's own keys and what each accepts (for the error message).
+        usage: the command's usage line, for a stray flag.
+    """
+    own: dict[str, str] = {}
+    overrides: list[str] = []
+    for arg in args:
+        if arg.startswith("-"):
+            raise UsageError(f"unknown option {arg!r}; {usage}")
+        key, sep, value = arg.partition("=")
+        if not sep:
+            raise UsageError(f"{arg!r} is not KEY=VALUE; {usage}")
+        if key in own_keys:
+            if key in own:
+                raise UsageError(f"{key} is given twice; {key}={own_keys[key]}.")
+            own[key] = value
+        else:
+            overrides.append(arg)
+    return Arguments(own, overrides)
+
+
+def compose_config(project: Project, overrides: list[str]) -> DictConfig:
+    """The project's config with ``overrides``, as ``shorts run`` would compose it."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    known = project.experiment_names()
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key.lstrip("+~") == "experiment" and value not in known:
+            raise UsageError(
+                f"unknown short {value!r}; known shorts: {', '.join(known) or '(none)'} "
+                "(configs/experiment/*.yaml)"
+            )
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(project.configs), version_base="1.3"):
+            return compose(config_name="shorts", overrides=overrides)
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        raise UsageError(one_line(str(exc))) from None
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def model_config(project: Project, cfg: DictConfig, task: str, chosen: bool) -> Any:
+    """The ``model`` node to fit: the one chosen, else the default for the data set's task."""
+    if chosen:
+        return cfg.model
+    from omegaconf import OmegaConf
+
+    return OmegaConf.load(project.configs / "model" / f"{DEFAULT_MODELS[task]}.yaml")
+
+
+def positive_int(own: Mapping[str, str], key: str, default: int, accepted: str) -> int:
+    """``own[key]`` as a whole number ≥ 1 (or ``default``), else a one-line ``UsageError``."""
+    text = own.get(key)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UsageError(f"{key}={text!r} is not accepted; {key}={accepted}.")
+    return value
