@@ -1,0 +1,167 @@
+"""Which rows a person labels, which labelled examples they see first, and the target's scale.
+
+Why stratified: with 20 rows a plain random draw can miss a class, or the top of the target's
+range, and the person's score then says little about the rest. The rows are drawn per stratum
+(each class; for regression each quintile of the target) in proportion to its size, then asked in
+a shuffled order. The draw depends only on the data, ``n`` and ``seed``: the same command picks
+the same rows, which is what lets a sheet, an answers file and a resumed session agree.
+
+The examples (labelled rows shown before the first question: a person "trains" too) and the
+target's scale are taken from the *other* rows, never from the ones asked, and so is the trivial
+baseline: nothing the person sees or is compared with is computed from the rows they label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from shorts.datasets import Dataset
+from shorts.errors import UsageError
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+
+REGRESSION_STRATA = 5
+HISTOGRAM_BINS = 16
+
+
+@dataclass(frozen=True)
+class Picked:
+    """The rows of one labelling session.
+
+    Attributes:
+        rows: row ids to label, in the order they are asked.
+        examples: labelled rows shown first (none of ``rows``), by increasing target.
+        others: every row id not in ``rows`` (examples included).
+    """
+
+    rows: IntArray
+    examples: IntArray
+    others: IntArray
+
+
+@dataclass(frozen=True)
+class TargetScale:
+    """What the target looks like among the rows not asked: a person's sense of scale.
+
+    Attributes:
+        target: the target's name.
+        task: ``regression`` or ``classification``.
+        rows: how many rows the figures come from.
+        classes: the classes, ascending (classification), else ``()``.
+        shares: the share of rows of each class (classification), else ``()``.
+        quantiles: minimum, first quartile, median, third quartile, maximum (regression).
+        mean: the mean (regression; the trivial baseline's prediction).
+        histogram: row counts in ``HISTOGRAM_BINS`` equal-width bins from min to max.
+    """
+
+    target: str
+    task: str
+    rows: int
+    classes: tuple[float, ...] = ()
+    shares: tuple[float, ...] = ()
+    quantiles: tuple[float, ...] = ()
+    mean: float = float("nan")
+    histogram: tuple[int, ...] = ()
+
+    @property
+    def majority(self) -> float:
+        """The most common class (the smallest one on a tie)."""
+        return self.classes[int(np.argmax(self.shares))]
+
+
+def pick(data: Dataset, n: int, seed: int, examples: int) -> Picked:
+    """``n`` rows to label and ``examples`` labelled rows to show first, drawn with ``seed``.
+
+    Raises:
+        UsageError: ``n`` plus the examples leave no other row (the trivial baseline and the
+            scale are computed from the rows not asked).
+    """
+    total = len(data.y)
+    if n + examples > total - 1:
+        most = total - 1 - examples
+        raise UsageError(
+            f"n={n} is too many: {data.name} has {total} rows, and the scale, the "
+            f"{examples} example(s) and the trivial baseline need rows that are not asked; "
+            f"accepted: n=1..{max(most, 1)}" + (" (or fewer examples=)" if examples else "") + "."
+        )
+    rng = np.random.default_rng(seed)
+    strata = _strata(data.y, data.task)
+    rows = rng.permutation(_stratified(strata, n, rng))
+    chosen = np.zeros(total, dtype=bool)
+    chosen[rows] = True
+    others = np.flatnonzero(~chosen).astype(np.int64)
+    shown = _examples(data.y[others], data.task, examples, np.random.default_rng(seed + 1))
+    ordered = others[shown]
+    ordered = ordered[np.argsort(data.y[ordered], kind="stable")]
+    return Picked(rows.astype(np.int64), ordered.astype(np.int64), others)
+
+
+def scale_of(data: Dataset, rows: IntArray) -> TargetScale:
+    """The target's scale among ``rows`` (the rows not asked)."""
+    y = data.y[rows]
+    if data.task == "classification":
+        classes, counts = np.unique(y, return_counts=True)
+        return TargetScale(
+            data.target,
+            data.task,
+            len(y),
+            classes=tuple(float(c) for c in classes),
+            shares=tuple(float(c) / len(y) for c in counts),
+        )
+    histogram, _ = np.histogram(y, bins=HISTOGRAM_BINS)
+    return TargetScale(
+        data.target,
+        data.task,
+        len(y),
+        quantiles=tuple(float(q) for q in np.quantile(y, [0, 0.25, 0.5, 0.75, 1])),
+        mean=float(np.mean(y)),
+        histogram=tuple(int(c) for c in histogram),
+    )
+
+
+def _strata(y: FloatArray, task: str) -> IntArray:
+    """A stratum per row: its class, or its quintile of the target (ties kept together)."""
+    if task == "classification":
+        return np.unique(y, return_inverse=True)[1].astype(np.int64)
+    edges = np.unique(np.quantile(y, np.linspace(0, 1, REGRESSION_STRATA + 1)[1:-1]))
+    return np.searchsorted(edges, y, side="right").astype(np.int64)
+
+
+def _stratified(strata: IntArray, n: int, rng: np.random.Generator) -> IntArray:
+    """``n`` row ids, each stratum's share of them in proportion to its size (rounded by largest
+    remainders), drawn at random within it."""
+    labels, sizes = np.unique(strata, return_counts=True)
+    exact = sizes / sizes.sum() * n
+    counts = np.floor(exact).astype(np.int64)
+    # Largest remainders first; ties (e.g. 3 rows from 5 equal quintiles) broken at random, not
+    # always in favour of the lowest strata.
+    order = np.lexsort((rng.random(len(labels)), -(exact - counts)))
+    for index in order[: n - int(counts.sum())]:
+        counts[index] += 1
+    picked = [
+        rng.choice(np.flatnonzero(strata == label), size=int(count), replace=False)
+        for label, count in zip(labels, counts, strict=True)
+        if count
+    ]
+    return np.concatenate(picked).astype(np.int64)
+
+
+def _examples(y: FloatArray, task: str, k: int, rng: np.random.Generator) -> IntArray:
+    """Positions in ``y`` of ``k`` examples spread over the target: evenly spaced classes (every
+    class once when ``k`` allows), or one row from each of ``k`` equal slices of the range."""
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if task == "classification":
+        classes = np.unique(y)
+        wanted = [classes[round(i)] for i in np.linspace(0, len(classes) - 1, min(k, len(classes)))]
+        picked = [int(rng.choice(np.flatnonzero(y == c))) for c in wanted]
+        rest = np.setdiff1d(np.arange(len(y)), picked)
+        extra = rng.choice(rest, size=max(0, k - len(picked)), replace=False)
+        return np.asarray([*picked, *extra], dtype=np.int64)
+    order = np.argsort(y, kind="stable")
+    slices = np.array_split(order, k)
+    return np.asarray([int(rng.choice(part)) for part in slices if len(part)], dtype=np.int64)

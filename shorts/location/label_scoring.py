@@ -1,0 +1,367 @@
+"""Scoring a labelling session: the person, the model and a trivial baseline on the same rows.
+
+- The model's predictions are out of fold (``shorts.location.predictions``): each labelled row
+  is predicted by a model fitted on folds without it, so the model is scored, like the person,
+  on rows it never saw with their label.
+- The trivial baseline predicts, for every labelled row, the mean (regression) or the most common
+  class (classification) of the rows *not* labelled.
+- The same metric keys for all three, so they line up: regression ``rmse`` and ``mae``;
+  classification ``accuracy`` and ``mae`` (classes are ordered: being off by two classes is
+  worse than by one).
+- Honesty with few rows: the gap between the person's and the model's main metric comes with a
+  paired bootstrap interval, and whether the rows hard for the person were the rows hard for the
+  model is a Spearman correlation of the two error sizes, read in plain words with its n.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from shorts.location.feature_context import format_value
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+
+METRICS = {"regression": ("rmse", "mae"), "classification": ("accuracy", "mae")}
+HIGHER_IS_BETTER = {"accuracy"}
+BOOTSTRAP_SAMPLES = 2000
+MIN_ROWS_FOR_CHANCE = 5
+FAIR_ROWS = 15
+LINK_STRENGTH = 0.3
+HINT_P = 0.2
+EXACT_ROWS = 9
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One of the three predictors of the labelled rows.
+
+    Attributes:
+        role: ``human``, ``model`` or ``trivial``.
+        label: how the report names it (``you (alice)``, ``hist_gbm``, ``always the mean (152)``).
+        predictions: one per labelled row, in the session's row order.
+        metrics: ``METRICS[task]`` on the labelled rows.
+    """
+
+    role: str
+    label: str
+    predictions: FloatArray
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """The person's main metric minus the model's, with a 95% paired bootstrap interval."""
+
+    metric: str
+    observed: float
+    low: float
+    high: float
+    reading: str
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Spearman's rho between the person's and the model's error sizes over the labelled rows."""
+
+    rho: float
+    p_value: float
+    n: int
+    reading: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything the report says about one session.
+
+    Attributes:
+        task: ``regression`` or ``classification``.
+        target: the target's name.
+        rows: the labelled row ids, in the order they were asked.
+        truth: their true labels.
+        human, model, trivial: the three contenders.
+        gap: the person's main metric against the model's.
+        agreement: whether the same rows were hard for both.
+    """
+
+    task: str
+    target: str
+    rows: IntArray
+    truth: FloatArray
+    human: Contender
+    model: Contender
+    trivial: Contender
+    gap: Gap
+    agreement: Agreement
+
+    @property
+    def metric_keys(self) -> tuple[str, ...]:
+        return METRICS[self.task]
+
+    @property
+    def main_metric(self) -> str:
+        return METRICS[self.task][0]
+
+    def errors(self, contender: Contender) -> FloatArray:
+        """Prediction minus truth, per labelled row (in classes for classification)."""
+        return contender.predictions - self.truth
+
+    def hardest(self, contender: Contender, k: int = 3) -> IntArray:
+        """Positions (in ``rows``) of the ``k`` largest errors of ``contender``; rows it got
+        exactly right are never among them."""
+        size = np.abs(self.errors(contender))
+        order = np.argsort(-size, kind="stable")
+        return order[size[order] > 0][:k].astype(np.int64)
+
+    def headline(self) -> list[str]:
+        """The result in a few plain sentences: who did better, against the trivial baseline,
+        and whether the difference is more than chance."""
+        key = self.main_metric
+        you, model, trivial = (c.metrics[key] for c in (self.human, self.model, self.trivial))
+        n = len(self.rows)
+        better = _better(key, you, model)
+        shown = f"{key} {format_metric(key, you)} vs the model's {format_metric(key, model)}"
+        if better == 0:
+            first = f"You and the model tied on these {n} rows ({shown})."
+        elif better > 0:
+            first = f"You beat the model on these {n} rows ({shown})."
+        else:
+            first = f"The model beat you on these {n} rows ({shown})."
+        other_key = self.metric_keys[1]
+        you_other, model_other = self.human.metrics[other_key], self.model.metrics[other_key]
+        if better and _better(other_key, you_other, model_other) == -better:
+            first += (
+                f" On {other_key} it is the other way round ({format_metric(other_key, you_other)}"
+                f" vs the model's {format_metric(other_key, model_other)})."
+            )
+        beats = [
+            name
+            for name, score in (("you", you), ("the model", model))
+            if _better(key, score, trivial) > 0
+        ]
+        trivial_text = f"{key} {format_metric(key, trivial)}: {self.trivial.label}"
+        if len(beats) == 2:
+            second = f"Both beat the trivial baseline ({trivial_text})."
+        elif beats:
+            other = "the model" if beats == ["you"] else "you"
+            second = f"Only {beats[0]} beat the trivial baseline ({trivial_text}); {other} did not."
+        else:
+            second = f"Neither beat the trivial baseline ({trivial_text})."
+        return [first, second, self.gap.reading]
+
+
+def format_metric(key: str, value: float) -> str:
+    """``0.45`` as ``45%`` for accuracy, else four significant digits."""
+    if not math.isfinite(value):
+        return "n/a"
+    if key == "accuracy":
+        return f"{value:.0%}"
+    return f"{value:.4g}"
+
+
+def metrics(task: str, truth: FloatArray, predictions: FloatArray) -> dict[str, float]:
+    """``METRICS[task]`` of ``predictions`` against ``truth``."""
+    error = predictions - truth
+    mae = float(np.mean(np.abs(error)))
+    if task == "classification":
+        return {"accuracy": float(np.mean(predictions == truth)), "mae": mae}
+    return {"rmse": float(np.sqrt(np.mean(error**2))), "mae": mae}
+
+
+def trivial_baseline(task: str, others: FloatArray) -> tuple[str, float]:
+    """The trivial baseline's label and prediction, from the target of the rows *not* labelled:
+    their mean (regression) or their most common class (classification; the smallest on a tie).
+    """
+    if task == "classification":
+        values, counts = np.unique(others, return_counts=True)
+        value = float(values[int(np.argmax(counts))])
+        return f"always class {format_value(value)}", value
+    value = float(np.mean(others))
+    return f"always the mean, {float(f'{value:.4g}'):g}", value
+
+
+def compare(
+    task: str,
+    target: str,
+    rows: IntArray,
+    truth: FloatArray,
+    human: tuple[str, FloatArray],
+    model: tuple[str, FloatArray],
+    trivial: tuple[str, float],
+    seed: int = 0,
+) -> Comparison:
+    """Score the person, the model and the trivial baseline on the labelled rows.
+
+    Args:
+        task: ``regression`` or ``classification``.
+        target: the target's name.
+        rows: the labelled row ids.
+        truth: their true labels.
+        human: the person's label and predictions.
+        model: the model's label and out-of-fold predictions for the same rows.
+        trivial: the trivial baseline's label and its one prediction.
+        seed: for the bootstrap.
+    """
+    trivial_predictions = np.full(len(truth), trivial[1], dtype=np.float64)
+    contenders = [
+        Contender(role, label, np.asarray(values, dtype=np.float64), {})
+        for role, (label, values) in (
+            ("human", human),
+            ("model", model),
+            ("trivial", (trivial[0], trivial_predictions)),
+        )
+    ]
+    scored = [
+        Contender(c.role, c.label, c.predictions, metrics(task, truth, c.predictions))
+        for c in contenders
+    ]
+    you, them, baseline = scored
+    key = METRICS[task][0]
+    return Comparison(
+        task=task,
+        target=target,
+        rows=rows,
+        truth=truth,
+        human=you,
+        model=them,
+        trivial=baseline,
+        gap=_gap(task, key, truth, you.predictions, them.predictions, seed),
+        agreement=_agreement(
+            np.abs(you.predictions - truth), np.abs(them.predictions - truth), task
+        ),
+    )
+
+
+def _better(key: str, first: float, second: float) -> int:
+    """1 if ``first`` is the better score, -1 if ``second`` is, 0 on a tie."""
+    if math.isclose(first, second, rel_tol=1e-9, abs_tol=1e-12):
+        return 0
+    higher = key in HIGHER_IS_BETTER
+    return 1 if (first > second) == higher else -1
+
+
+def _gap(
+    task: str, key: str, truth: FloatArray, you: FloatArray, model: FloatArray, seed: int
+) -> Gap:
+    n = len(truth)
+    observed = metrics(task, truth, you)[key] - metrics(task, truth, model)[key]
+    if n < MIN_ROWS_FOR_CHANCE:
+        return Gap(
+            key,
+            observed,
+            math.nan,
+            math.nan,
+            f"With {n} row{'s' if n != 1 else ''}, no difference can be told from chance; "
+            f"label {MIN_ROWS_FOR_CHANCE} or more for a first reading, 20 or more for a fair one.",
+        )
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n, size=(BOOTSTRAP_SAMPLES, n))
+    t, y, m = truth[draws], you[draws], model[draws]
+    if task == "classification":
+        differences = np.mean(y == t, axis=1) - np.mean(m == t, axis=1)
+    else:
+        differences = np.sqrt(np.mean((y - t) ** 2, axis=1)) - np.sqrt(
+            np.mean((m - t) ** 2, axis=1)
+        )
+    low, high = (float(v) for v in np.quantile(differences, [0.025, 0.975]))
+    interval = (
+        f"95% bootstrap interval of your {key} minus the model's: "
+        f"{_signed(key, low)} to {_signed(key, high)}"
+    )
+    higher = key in HIGHER_IS_BETTER
+    rough = (
+        f"; a bootstrap over {n} rows understates the uncertainty, so take it as a first impression"
+        if n < FAIR_ROWS
+        else ""
+    )
+    if low > 0 or high < 0:
+        you_ahead = (low > 0) == higher
+        leader = "your" if you_ahead else "the model's"
+        reading = (
+            f"With {n} rows, {leader} lead is larger than chance alone gives ({interval}{rough})."
+        )
+    else:
+        reading = f"With {n} rows, the difference is within what chance gives ({interval})."
+    return Gap(key, observed, low, high, reading)
+
+
+def _signed(key: str, value: float) -> str:
+    if key == "accuracy":
+        return f"{value * 100:+.0f} points"
+    return f"{value:+.3g}"
+
+
+def _spearman(x: FloatArray, y: FloatArray) -> tuple[float, float]:
+    """Spearman's rho and its two-sided p-value: exact (every pairing of the ranks) up to
+    ``EXACT_ROWS`` rows, where scipy's t approximation is far too sure of itself (it gives
+    p = 0 for a perfect ranking of 4 rows, whose exact p is 1/12)."""
+    from scipy.stats import rankdata, spearmanr
+
+    if len(x) > EXACT_ROWS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = spearmanr(x, y)
+        return float(result.statistic), float(result.pvalue)
+    rx, ry = rankdata(x), rankdata(y)
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    scale = float(np.linalg.norm(rx) * np.linalg.norm(ry))
+    rho = float(rx @ ry) / scale
+    pairings = np.asarray(list(itertools.permutations(ry)))
+    every = pairings @ rx / scale
+    return rho, float(np.mean(np.abs(every) >= abs(rho) - 1e-9))
+
+
+def _agreement(you: FloatArray, model: FloatArray, task: str) -> Agreement:
+    """Spearman's rho of the error sizes, with a reading that says what n allows."""
+    n = len(you)
+    if n < 3:
+        return Agreement(
+            math.nan,
+            math.nan,
+            n,
+            f"With {n} row{'s' if n != 1 else ''} there is no ranking to compare: label 3 or "
+            "more to see whether your hard rows were the model's.",
+        )
+    if np.ptp(you) == 0 or np.ptp(model) == 0:
+        whose, values = ("Your", you) if np.ptp(you) == 0 else ("The model's", model)
+        how = "zero on every row" if values[0] == 0 else "the same size on every row"
+        return Agreement(
+            math.nan,
+            math.nan,
+            n,
+            f"{whose} errors were {how}, so there is no ranking of hard rows to compare (n = {n}).",
+        )
+    rho, p = _spearman(you, model)
+    figures = f"Spearman rho = {rho:.2f} between your errors and the model's, n = {n}, p = {p:.2g}"
+    if p < 0.05 and rho > 0:
+        reading = f"The rows you found hard were largely the ones the model found hard ({figures})."
+    elif p < 0.05:
+        reading = (
+            "The rows you found hard were not the ones the model found hard: they tend to be the "
+            f"ones it found easy, and the other way round ({figures})."
+        )
+    elif p < HINT_P and rho >= LINK_STRENGTH:
+        reading = (
+            "A hint that the rows you found hard were the ones the model found hard, but with "
+            f"{n} rows it could be chance ({figures})."
+        )
+    elif p < HINT_P and rho <= -LINK_STRENGTH:
+        reading = (
+            "A hint that the rows you found hard were the ones the model found easy, but with "
+            f"{n} rows it could be chance ({figures})."
+        )
+    else:
+        reading = (
+            "No clear sign either way: with these rows, whether you and the model found the same "
+            f"ones hard cannot be told from chance ({figures})"
+            + (f"; with {n} rows only a strong link would show." if n < 30 else ".")
+        )
+    if task == "classification":
+        reading += " Errors count the classes a prediction is off by, so many rows tie."
+    return Agreement(rho, p, n, reading)

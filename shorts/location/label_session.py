@@ -1,0 +1,359 @@
+"""The interactive part of ``shorts label``: a person is the model, one row at a time.
+
+What the person sees, in order:
+
+1. The task and the target's scale (range, quartiles and a histogram; or the classes with their
+   shares), then a few labelled examples from rows they will not be asked about, then Enter.
+2. One row per screen, features only (never the target): each feature's value and where it sits
+   among all rows (``shorts.location.feature_context``), with the progress (``3/20``) and a
+   one-line reminder of the scale.
+3. A prompt: a number (regression) or a class. Anything else re-prompts with what is accepted;
+   a number far outside the data's range must be typed twice (a typo guard). ``b`` goes back
+   one question, ``e`` shows the examples again, ``?`` the help, ``q`` (or Ctrl-D) stops.
+
+Every answer is in the answers file (``AnswerLog``) before the next question shows, so stopping,
+Ctrl-C or a closed terminal loses nothing; the command says how to finish with ``answers=FILE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from shorts.location.feature_context import FeatureContext, format_value
+from shorts.location.label_answers import AnswerLog, Answers
+from shorts.location.label_rows import TargetScale
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+SPARK = " ▁▂▃▄▅▆▇█"
+
+COMMANDS = {
+    "q": "stop (your answers are kept; finish later)",
+    "b": "back one question",
+    "e": "the examples again",
+    "?": "this help",
+}
+
+
+class Stopped(Exception):
+    """The person chose to stop (``q`` or end of input) before answering every row."""
+
+
+class LabellingSession:
+    """Asks a person for a prediction of each row, one at a time.
+
+    Args:
+        console: where to show and ask (a terminal).
+        dataset: the data set's name.
+        X: the data set's features.
+        context: where each feature value sits among all rows.
+        scale: the target among the rows not asked.
+        rows: the row ids to label, in order.
+        examples: labelled row ids to show first, with ``example_labels``.
+        example_labels: their true labels.
+        answers: what a prediction may be.
+        log: where each answer is written as it comes.
+        given: answers already given (a resumed session): those rows are not asked again.
+    """
+
+    def __init__(
+        self,
+        console: Console,
+        dataset: str,
+        X: FloatArray,
+        context: FeatureContext,
+        scale: TargetScale,
+        rows: Iterable[int],
+        examples: Iterable[int],
+        example_labels: Iterable[float],
+        answers: Answers,
+        log: AnswerLog,
+        given: dict[int, float],
+    ) -> None:
+        self.console = console
+        self.dataset = dataset
+        self.X = X
+        self.context = context
+        self.scale = scale
+        self.rows = [int(r) for r in rows]
+        self.examples = [int(r) for r in examples]
+        self.example_labels = [float(v) for v in example_labels]
+        self.answers = answers
+        self.log = log
+        self.given = dict(given)
+
+    # -- the flow ---------------------------------------------------------------------------
+
+    def run(self) -> dict[int, float]:
+        """Introduce the task, ask every row not yet answered; the complete answers.
+
+        Raises:
+            Stopped: the person typed ``q`` or closed the input (Ctrl-D).
+            KeyboardInterrupt: Ctrl-C (the caller says where the answers are).
+        """
+        self.introduce()
+        self._read("Press Enter to start (q to leave). ", allow_empty=True)
+        order = [row for row in self.rows if row not in self.given]
+        asked: list[int] = []
+        index = 0
+        earlier: float | None = None  # the answer being changed, after going back
+        while index < len(order):
+            row = order[index]
+            value = self._ask(row, len(self.given) + 1, bool(asked), earlier)
+            earlier = None
+            if value is None:  # back
+                index -= 1
+                earlier = self.given.pop(asked.pop())
+                self.log.rewrite(self.given)
+                continue
+            self.given[row] = value
+            self.log.rewrite(self.given)
+            asked.append(row)
+            index += 1
+        self._clear()
+        self.console.print(
+            Text(f"All {len(self.rows)} rows answered, thank you. Scoring...", style="bold green")
+        )
+        return self.given
+
+    def introduce(self) -> None:
+        """The task, the target's scale and the labelled examples."""
+        self._clear()
+        n = len(self.rows)
+        target = self.scale.target
+        self.console.rule(Text(f"Be the model: {self.dataset}", style="bold"))
+        self.console.print(
+            f"You will see {n} rows of {self.dataset}, one at a time, features only, and predict "
+            f"[bold]{target}[/] for each, as a model would. Afterwards you are scored against a "
+            "model on the same rows (it never saw them either) and a trivial baseline.",
+            highlight=False,
+        )
+        if self.given:
+            self.console.print(
+                f"[bold]Resuming:[/] {len(self.given)} of the {n} rows are answered already; "
+                f"{n - len(self.given)} to go.",
+                highlight=False,
+            )
+        self.console.print()
+        for line in scale_lines(self.scale):
+            self.console.print(line)
+        self._show_examples()
+        self.console.print()
+        self._help()
+
+    def _ask(self, row: int, number: int, can_go_back: bool, earlier: float | None) -> float | None:
+        """One question: the row's features, then a prompt until an accepted answer (``None``:
+        go back). ``earlier``: the answer given before going back to this row."""
+        self._show_row(row, number)
+        if earlier is not None:
+            self.console.print(
+                Text(f"You answered {format_value(earlier)} before; type it again or another.")
+            )
+        pending: float | None = None
+        prompt = Text.assemble(
+            (f"{self.scale.target}", "bold"),
+            f" for row {row}? ",
+            (f"({self.answers.hint}) ", "dim"),
+            ("> ", "bold"),
+        )
+        while True:
+            text = self._read(prompt).strip()
+            command = text.lower()
+            if command in ("q", "quit", "exit"):
+                raise Stopped
+            if command == "?":
+                self._help()
+                continue
+            if command == "e":
+                if not self.examples:
+                    self._problem("This session shows no examples (examples=0).")
+                self._show_examples()
+                continue
+            if command == "b":
+                if can_go_back:
+                    return None
+                self._problem("There is no earlier answer of this session to go back to.")
+                continue
+            if not text:
+                self._problem(f"Type {self.answers.accepted}, or ? for help.")
+                continue
+            try:
+                value = self.answers.parse(text)
+            except ValueError as exc:
+                self._problem(f"{exc}. Try again, or ? for help.")
+                continue
+            far = self._far_outside(value)
+            if far and pending != value:
+                pending = value
+                self._problem(f"{text} is {far}; type it again to keep it, or type another.")
+                continue
+            return value
+
+    # -- what is shown ----------------------------------------------------------------------
+
+    def _show_row(self, row: int, number: int) -> None:
+        self._clear()
+        head = Text.assemble(
+            ("Question ", "bold"),
+            (f"{number}/{len(self.rows)}", "bold cyan"),
+            ("  ·  ", "dim"),
+            (f"row {row}", "bold"),
+            ("  ·  ", "dim"),
+            (reminder(self.scale), "dim"),
+        )
+        self.console.print(head)
+        self.console.print()
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+        table.add_column("feature", no_wrap=True, style="bold")
+        table.add_column("value", justify="right", no_wrap=True)
+        table.add_column(f"where it sits among all {self.context.rows} rows", no_wrap=True)
+        table.add_column("", no_wrap=True, style="dim")
+        for reading in self.context.read(self.X[row]):
+            bar = Text(reading.bar, style="dim")
+            if reading.marker >= 0:
+                bar.stylize("bold cyan", reading.marker, reading.marker + 1)
+            table.add_row(reading.name, reading.value, bar, reading.where)
+        self.console.print(table)
+        self.console.print()
+
+    def _show_examples(self) -> None:
+        show_examples(
+            self.console, self.context, self.X, self.examples, self.example_labels, self.scale
+        )
+
+    def _help(self) -> None:
+        keys = Text("  ")
+        for key, what in COMMANDS.items():
+            keys.append(key, "bold")
+            keys.append(f" {what}" + ("   " if key != "?" else ""), "dim")
+        self.console.print(
+            Text.assemble(
+                ("How to answer: ", "bold"),
+                f"type {self.answers.accepted} and press Enter. Or:",
+            )
+        )
+        self.console.print(keys)
+
+    def _problem(self, message: str) -> None:
+        self.console.print(Text(message, style="bold red"))
+
+    def _clear(self) -> None:
+        if self.console.is_terminal:
+            self.console.clear()
+
+    def _read(self, prompt: Text | str, allow_empty: bool = False) -> str:
+        try:
+            text = self.console.input(prompt)
+        except EOFError:
+            self.console.print()
+            raise Stopped from None
+        if allow_empty and text.strip().lower() in ("q", "quit", "exit"):
+            raise Stopped
+        return text
+
+    def _far_outside(self, value: float) -> str:
+        """Words for a regression answer far outside the target's range; ``""`` if not."""
+        if self.scale.task != "regression":
+            return ""
+        low, high = self.scale.quantiles[0], self.scale.quantiles[-1]
+        span = max(high - low, abs(high), abs(low), 1e-12)
+        if low - span <= value <= high + span:
+            return ""
+        return (
+            f"far outside the range of the other rows ({format_value(low)} to {format_value(high)})"
+        )
+
+
+def show_examples(
+    console: Console,
+    context: FeatureContext,
+    X: FloatArray,
+    rows: Iterable[int],
+    labels: Iterable[float],
+    scale: TargetScale,
+) -> None:
+    """The labelled examples side by side: one column per row, the target in the last line."""
+    rows = [int(row) for row in rows]
+    if not rows:
+        return
+    console.print()
+    console.print(
+        Text(
+            f"{len(rows)} labelled example{'s' if len(rows) != 1 else ''} (rows you will not be "
+            f"asked about), by increasing {scale.target}:",
+            style="bold",
+        )
+    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("feature", no_wrap=True)
+    for row in rows:
+        table.add_column(f"row {int(row)}", justify="right", no_wrap=True)
+    readings = [context.read(X[int(row)]) for row in rows]
+    for i, name in enumerate(context.names):
+        table.add_row(name, *(reading[i].short for reading in readings))
+    table.add_section()
+    table.add_row(scale.target, *(format_value(float(v)) for v in labels), style="bold")
+    console.print(table)
+    console.print(
+        Text("(pNN): percentile among all rows; (NN%): share of rows with that value", "dim")
+    )
+
+
+def scale_lines(scale: TargetScale) -> list[Text]:
+    """The target's scale in a few lines: what a person needs before the first guess."""
+    if scale.task == "classification":
+        shares = ", ".join(
+            f"{format_value(c)} ({s:.0%})" for c, s in zip(scale.classes, scale.shares, strict=True)
+        )
+        return [
+            Text.assemble(
+                (scale.target, "bold"),
+                f" is one of {len(scale.classes)} ordered classes. Among the {scale.rows} "
+                f"other rows: {shares}.",
+            ),
+            Text(
+                f"Always answering {format_value(scale.majority)} would be right "
+                f"{max(scale.shares):.0%} of the time: that is the trivial baseline.",
+                style="dim",
+            ),
+        ]
+    low, q1, median, q3, high = (format_value(_round(v)) for v in scale.quantiles)
+    peak = max(scale.histogram) or 1
+    spark = "".join(
+        SPARK[round(c / peak * (len(SPARK) - 1))] if c else " " for c in scale.histogram
+    )
+    return [
+        Text.assemble(
+            (scale.target, "bold"),
+            f" is a number. Among the {scale.rows} other rows it runs from {low} to {high}; "
+            f"the middle half lies between {q1} and {q3}, the median is {median} and the mean "
+            f"{format_value(_round(scale.mean))}.",
+        ),
+        Text.assemble(
+            "  how the rows spread:  ", (low, "dim"), " ", (spark, "cyan"), " ", (high, "dim")
+        ),
+        Text(
+            f"Always answering the mean ({format_value(_round(scale.mean))}) is the trivial "
+            "baseline.",
+            style="dim",
+        ),
+    ]
+
+
+def reminder(scale: TargetScale) -> str:
+    """One line of scale shown above every question."""
+    if scale.task == "classification":
+        return f"{scale.target}: one of " + ", ".join(format_value(c) for c in scale.classes)
+    low, q1, median, q3, high = (format_value(_round(v)) for v in scale.quantiles)
+    return f"{scale.target}: {low} to {high}, median {median}, middle half {q1} to {q3}"
+
+
+def _round(value: float) -> float:
+    """Three significant digits: a scale to read, not to compute with."""
+    return float(f"{value:.3g}")

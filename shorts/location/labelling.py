@@ -1,0 +1,555 @@
+"""``shorts label``: be the model for a while, a Wizard-of-Oz human baseline.
+
+Label a few rows by hand, features only, then see your score beside a model's on exactly those
+rows and a trivial baseline's. The rows you found hard are often the ones the model struggles
+with too; and a model that cannot beat a person who has seen three examples is worth knowing
+about.
+
+The flow, and where each part lives:
+
+- arguments: this command's keys (``n``, ``seed``, ``examples``, ``answers``, ``sheet``, ``who``)
+  and the rest as config overrides (``shorts.location.setup``), so any catalog data set, the
+  user's file, ``model=`` and ``+experiment=`` work as they do for ``shorts run``;
+- which rows, which examples, the target's scale: ``label_rows``;
+- the answers: from the terminal (``label_session``), from a CSV, or a sheet to fill in
+  (``label_answers``), saved as they come under ``.shorts/labels/<session>/answers.csv``;
+- scoring against the model's out-of-fold predictions and the trivial baseline:
+  ``label_scoring``; the report: ``label_report``; the three runs: ``label_runs``.
+
+Every mistake of the user's (keys, data set, model, answers file) is found before the first
+question or, for an answers file, before anything is scored; nothing is logged to MLflow until
+every row is answered.
+"""
+
+from __future__ import annotations
+
+import getpass
+import secrets
+import shlex
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shorts.errors import UsageError, one_line
+from shorts.location.setup import (
+    DEFAULT_MODELS,
+    Arguments,
+    compose_config,
+    model_config,
+    positive_int,
+    split_arguments,
+)
+from shorts.outcome import Outcome
+from shorts.project import Project
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from rich.console import Console
+
+    from shorts.datasets import Dataset
+    from shorts.location.feature_context import FeatureContext
+    from shorts.location.label_answers import AnswerLog, Answers
+    from shorts.location.label_rows import Picked, TargetScale
+
+USAGE = (
+    "usage: shorts label dataset=NAME [n=20] [seed=0] [examples=3] "
+    "[answers=FILE.csv | sheet=FILE.csv] [who=NAME] [model=NAME | +experiment=NAME] "
+    "[dataset.KEY=VALUE ...]"
+)
+
+HELP = f"""\
+{USAGE}
+
+Be the model: label n rows of a data set by hand, one at a time, seeing only their features
+(each with where it sits among all rows); then see your score beside a model's on the same rows
+(out of fold: it never saw them either) and a trivial baseline's, the rows hardest for you and for
+the model, and whether they were the same ones. Logged as three runs side by side in the MLflow
+experiment 'on_location' (human_baseline, the model, the trivial baseline), only once every row
+is answered.
+
+keys:
+  dataset=NAME      a catalog data set (configs/dataset/), or your own table:
+                    dataset=file dataset.path=x.csv dataset.target=COLUMN
+  n=20              how many rows to label
+  seed=0            which rows; the same n and seed always pick the same rows
+                    (stratified: by class, or by quintile of the target)
+  examples=3        labelled rows, not among the n, shown before the first question (0..10)
+  answers=FILE.csv  your predictions from a CSV: columns row,prediction (others are ignored;
+                    row is the row id the session and the sheet show). Rows left empty, or
+                    missing, are asked in the terminal.
+  sheet=FILE.csv    write the n rows (row id, features, an empty prediction column) to fill in
+                    offline, then come back with answers=FILE.csv
+  who=NAME          who labelled (default: your login name)
+  model=NAME        the model to compare with (default: hist_gbm, or hist_gbm_classifier for
+                    classes); +experiment=NAME takes a short's data set and model
+  cv.folds=5        folds of the model's out-of-fold predictions
+
+Your answers are saved as you go in .shorts/labels/; stop any time (q, Ctrl-C or Ctrl-D) and
+finish later with the answers=FILE the command prints.
+
+examples:
+  shorts label dataset=diabetes n=20
+  shorts label dataset=fair_rating n=30 model=random_forest_classifier
+  shorts label dataset=diabetes sheet=rows.csv     # fill in the prediction column, then
+  shorts label dataset=diabetes answers=rows.csv
+"""
+
+OWN_KEYS = {
+    "n": "a whole number from 1 (how many rows to label; default 20)",
+    "seed": "a whole number from 0 (which rows; default 0)",
+    "examples": "a whole number from 0 to 10 (labelled examples shown first; default 3)",
+    "answers": "FILE.csv with the columns row,prediction",
+    "sheet": "FILE.csv, a new file to write the rows to label to",
+    "who": "the name of who labels",
+}
+MAX_EXAMPLES = 10
+PIPE_WIDTH = 120  # the report's width when stdout is not a terminal (rich's default is 80)
+
+
+@dataclass(frozen=True)
+class Options:
+    """This command's own keys, checked."""
+
+    n: int
+    seed: int
+    examples: int
+    answers: Path | None
+    sheet: Path | None
+    who: str
+    given: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a session works from, once every argument is checked and the data is loaded."""
+
+    options: Options
+    arguments: Arguments
+    cfg: Any
+    uri: str
+    data: Dataset
+    model_cfg: Any
+    model_name: str
+    picked: Picked
+    answers: Answers
+    context: FeatureContext
+    scale: TargetScale
+
+    @property
+    def rows(self) -> list[int]:
+        return [int(r) for r in self.picked.rows]
+
+
+def label_command(project: Project, args: list[str]) -> int:
+    """Run ``shorts label ARGS`` in ``project``; returns the exit status.
+
+    Raises:
+        UsageError: a bad key, data set, model or answers file (exit 2, nothing logged).
+        KeyboardInterrupt: Ctrl-C; the answers given so far are saved and the way to finish
+            is printed first.
+    """
+    if any(arg in ("-h", "--help", "help") for arg in args):
+        print(HELP, end="")
+        return 0
+    plan = _plan(project, args)
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = PIPE_WIDTH
+    if plan.options.sheet is not None:
+        return _write_sheet(console, plan, plan.options.sheet)
+
+    from shorts.location.label_answers import AnswerLog, read_answers
+
+    rows, data = plan.rows, plan.data
+    given: dict[int, float] = {}
+    if plan.options.answers is not None:
+        given = read_answers(plan.options.answers, plan.answers, rows, len(data.y), data.name)
+    missing = [row for row in rows if row not in given]
+    if missing and not sys.stdin.isatty():
+        source = (
+            f"{plan.options.answers} answers {len(given)} of the {len(rows)} rows"
+            if plan.options.answers
+            else "no answers= file is given"
+        )
+        raise UsageError(
+            f"{source}, and the rest would be asked in a terminal, but stdin is not one; give "
+            "every row a prediction in answers=FILE.csv (sheet=FILE.csv lists the rows) or run "
+            "in a terminal."
+        )
+
+    session = f"{data.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    log = AnswerLog(project.state / "labels" / session / "answers.csv")
+    if given:
+        log.rewrite(given)
+    finish = _finish_command(plan, log.path)
+    answers_from = "the terminal"
+    if plan.options.answers is not None:
+        shown = _shown_path(plan.options.answers)
+        answers_from = f"{shown} and the terminal" if missing else shown
+    if missing:
+        stopped = _ask(console, plan, log, given, finish)
+        if stopped is not None:
+            return stopped
+        given = read_answers(log.path, plan.answers, rows, len(data.y), data.name)
+    try:
+        return _score_and_log(project, console, plan, given, session, log.path, answers_from)
+    except KeyboardInterrupt:
+        _say_saved(console, len(given), len(rows), log.path, finish, "Interrupted while scoring")
+        raise
+
+
+def _plan(project: Project, args: list[str]) -> Plan:
+    """Check every argument, load the data, pick the rows: all a user's mistakes, before any
+    question."""
+    arguments = split_arguments(args, OWN_KEYS, USAGE)
+    options = _options(arguments.own)
+    cfg = compose_config(project, arguments.overrides)
+    uri = ""
+    if options.sheet is None:
+        from shorts.tracking.store import check_reachable, resolve_tracking_uri
+
+        uri = resolve_tracking_uri(cfg.tracking.uri, project)
+        check_reachable(uri)
+
+    import numpy as np
+
+    from shorts.datasets import load_dataset
+    from shorts.location.feature_context import FeatureContext
+    from shorts.location.label_answers import Answers
+    from shorts.location.label_rows import pick, scale_of
+
+    data = load_dataset(cfg.dataset)
+    model_cfg = model_config(project, cfg, data.task, arguments.model_chosen)
+    name = _model_name(project, arguments, data.task)
+    _check_model(model_cfg, name, data)
+    picked = pick(data, options.n, options.seed, options.examples)
+    return Plan(
+        options=options,
+        arguments=arguments,
+        cfg=cfg,
+        uri=uri,
+        data=data,
+        model_cfg=model_cfg,
+        model_name=name,
+        picked=picked,
+        answers=Answers(data.task, tuple(float(c) for c in np.unique(data.y))),
+        context=FeatureContext(data.X, data.feature_names),
+        scale=scale_of(data, picked.others),
+    )
+
+
+# -- the keys -------------------------------------------------------------------------------
+
+
+def _options(own: Mapping[str, str]) -> Options:
+    n = positive_int(own, "n", 20, OWN_KEYS["n"])
+    seed = _whole(own, "seed", 0, 0, None)
+    examples = _whole(own, "examples", 3, 0, MAX_EXAMPLES)
+    answers = _path(own.get("answers"), "answers")
+    sheet = _path(own.get("sheet"), "sheet")
+    if answers is not None and sheet is not None:
+        raise UsageError(
+            "answers= and sheet= do not go together: sheet=FILE.csv writes the rows to label, "
+            "answers=FILE.csv reads them back filled in."
+        )
+    if sheet is not None:
+        if sheet.exists():
+            raise UsageError(
+                f"sheet {sheet} exists already; name a new file (shorts never overwrites a sheet "
+                "that may hold your answers)."
+            )
+        if not sheet.parent.is_dir():
+            raise UsageError(f"sheet {sheet}: the folder {sheet.parent} does not exist.")
+    who = own.get("who")
+    if who is not None and not who.strip():
+        raise UsageError(f"who= is empty; who={OWN_KEYS['who']}.")
+    return Options(n, seed, examples, answers, sheet, (who or _login()).strip(), own)
+
+
+def _whole(own: Mapping[str, str], key: str, default: int, low: int, high: int | None) -> int:
+    text = own.get(key)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = low - 1
+    if value < low or (high is not None and value > high):
+        raise UsageError(f"{key}={text!r} is not accepted; {key}={OWN_KEYS[key]}.")
+    return value
+
+
+def _path(text: str | None, key: str) -> Path | None:
+    if text is None:
+        return None
+    if not text.strip():
+        raise UsageError(f"{key}= is empty; {key}={OWN_KEYS[key]}.")
+    path = Path(text).expanduser()
+    if not path.name.lower().endswith(".csv"):
+        raise UsageError(f"{key}={text} is not a .csv file; {key}={OWN_KEYS[key]}.")
+    return path if path.is_absolute() else Path.cwd() / path
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (some containers)
+        return "unknown"
+
+
+# -- the model ------------------------------------------------------------------------------
+
+
+def _model_name(project: Project, arguments: Arguments, task: str) -> str:
+    """The model's config name: ``model=NAME``, the short's ``override /model``, or the default."""
+    chosen = [o.split("=", 1) for o in arguments.overrides if "=" in o]
+    models = [value for key, value in chosen if key.lstrip("+~") == "model"]
+    if models:
+        return models[-1]
+    shorts = [value for key, value in chosen if key.lstrip("+~") == "experiment"]
+    if shorts:
+        from omegaconf import OmegaConf
+
+        spec = OmegaConf.to_container(
+            OmegaConf.load(project.experiment_configs / f"{shorts[-1]}.yaml")
+        )
+        defaults = spec.get("defaults") if isinstance(spec, dict) else None
+        for entry in defaults or []:
+            if isinstance(entry, Mapping):
+                for key, value in entry.items():
+                    if str(key).replace(" ", "") == "override/model":
+                        return str(value)
+        return f"{shorts[-1]}'s model"
+    return DEFAULT_MODELS[task]
+
+
+def _check_model(model_cfg: Any, name: str, data: Dataset) -> None:
+    """Build the model, and refuse a classifier for a continuous target, so the mistakes that
+    would only show when the model is fitted are found before the first question (fitting here
+    too would double the wait)."""
+    import numpy as np
+    from hydra.utils import instantiate
+    from sklearn.base import is_classifier
+
+    try:
+        model = instantiate(model_cfg)
+    except Exception as exc:
+        raise UsageError(
+            f"model {name} cannot be built: {one_line(str(exc)) or type(exc).__name__}; choose "
+            "another model= (configs/model/)."
+        ) from None
+    if is_classifier(model) and not np.array_equal(data.y, np.round(data.y)):
+        raise UsageError(
+            f"model {name} is a classifier but {data.name}'s target {data.target!r} is "
+            f"continuous; choose a regressor (model=hist_gbm) or a data set with classes."
+        )
+
+
+# -- the session ----------------------------------------------------------------------------
+
+
+def _ask(
+    console: Console, plan: Plan, log: AnswerLog, given: dict[int, float], finish: str
+) -> int | None:
+    """Ask the rows not answered yet; ``None`` once all are, else the exit status (stopped)."""
+    import readline  # noqa: F401  (line editing and history for input())
+
+    from shorts.interrupts import interrupts_to
+    from shorts.location.label_session import LabellingSession, Stopped
+
+    data, picked = plan.data, plan.picked
+    session = LabellingSession(
+        console, data.name, data.X, plan.context, plan.scale, picked.rows, picked.examples,
+        data.y[picked.examples], plan.answers, log, given,
+    )  # fmt: skip
+    total = len(picked.rows)
+    try:
+        with interrupts_to(_interrupt):
+            session.run()
+    except Stopped:
+        _say_saved(console, log.count, total, log.path, finish, "Stopped")
+        log.discard_if_empty()
+        return Outcome.INTERRUPTED.exit_status
+    except KeyboardInterrupt:
+        try:
+            console.print()
+            _say_saved(console, log.count, total, log.path, finish, "Interrupted")
+        except OSError:  # the terminal is gone (SIGHUP); the file is saved all the same
+            pass
+        log.discard_if_empty()
+        raise
+    return None
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM and SIGHUP end a session as Ctrl-C does: say where the answers are, exit 130."""
+    raise KeyboardInterrupt
+
+
+def _finish_command(plan: Plan, answers: Path) -> str:
+    """The command that finishes this session from its answers file."""
+    return shlex.join([*_same_rows_command(plan), f"answers={_shown_path(answers)}"])
+
+
+def _same_rows_command(plan: Plan) -> list[str]:
+    """``shorts label`` with what picks the same rows (and the same labeller, examples)."""
+    options = plan.options
+    words = ["shorts", "label", *plan.arguments.overrides, f"n={options.n}", f"seed={options.seed}"]
+    return words + [f"{k}={options.given[k]}" for k in ("examples", "who") if k in options.given]
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the current folder when it is below it, else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _say_saved(
+    console: Console, count: int, total: int, path: Path, finish: str, what: str
+) -> None:
+    from rich.text import Text
+
+    if count == 0:
+        console.print(Text(f"{what} before the first answer: nothing to save, nothing logged."))
+        return
+    console.print(
+        Text.assemble(
+            (f"{what} at {count}/{total}. ", "bold"),
+            f"Your {count} answer{'s are' if count != 1 else ' is'} saved in {_shown_path(path)}; "
+            "nothing is logged until every row is answered. To finish later:\n  ",
+            (finish, "bold"),
+        )
+    )
+
+
+# -- the sheet ------------------------------------------------------------------------------
+
+
+def _write_sheet(console: Console, plan: Plan, sheet: Path) -> int:
+    """Write the rows to label (no target) to fill in offline; print the scale and examples."""
+    from shorts.location.label_answers import PREDICTION, ROW, write_table
+    from shorts.location.label_session import scale_lines, show_examples
+
+    data, picked = plan.data, plan.picked
+    write_table(
+        sheet,
+        [ROW, *plan.context.names, PREDICTION],
+        ([str(r), *plan.context.plain(data.X[r]), ""] for r in plan.rows),
+    )
+    for line in scale_lines(plan.scale):
+        console.print(line)
+    show_examples(
+        console, plan.context, data.X, picked.examples, data.y[picked.examples], plan.scale
+    )
+    what = "a class" if data.task == "classification" else "a number"
+    console.print()
+    console.print(
+        f"Wrote the {len(plan.rows)} rows to label to {_shown_path(sheet)}: fill in its "
+        f"prediction column ({what} per row for {data.target}), then:\n  "
+        + shlex.join([*_same_rows_command(plan), f"answers={_shown_path(sheet)}"]),
+        highlight=False,
+        soft_wrap=True,
+    )
+    return 0
+
+
+# -- scoring and logging --------------------------------------------------------------------
+
+
+def _score_and_log(
+    project: Project,
+    console: Console,
+    plan: Plan,
+    given: dict[int, float],
+    session: str,
+    answers_path: Path,
+    answers_from: str,
+) -> int:
+    """Score the answers against the model and the trivial baseline; report; log the runs."""
+    import numpy as np
+
+    from shorts.location.label_report import (
+        SessionFacts,
+        build_report,
+        print_report,
+        to_html,
+        to_markdown,
+        write_results,
+    )
+    from shorts.location.label_runs import log_session
+    from shorts.location.label_scoring import compare, trivial_baseline
+    from shorts.location.predictions import out_of_fold
+
+    data, picked, options, name = plan.data, plan.picked, plan.options, plan.model_name
+    rows = picked.rows
+    folds = int(plan.cfg.cv.folds)
+    with console.status(
+        f"Scoring {name} on the same rows: {folds}-fold out-of-fold predictions over all "
+        f"{len(data.y)} rows..."
+    ):
+        oof = out_of_fold(data, plan.model_cfg, folds=folds, seed=int(plan.cfg.cv.seed))
+    comparison = compare(
+        data.task,
+        data.target,
+        rows,
+        data.y[rows],
+        (f"you ({options.who})", np.asarray([given[int(r)] for r in rows], dtype=np.float64)),
+        (name, oof.prediction[rows]),
+        trivial_baseline(data.task, data.y[picked.others]),
+        seed=options.seed,
+    )
+    facts = SessionFacts(
+        dataset=data.name,
+        who=options.who,
+        session=session,
+        seed=options.seed,
+        model_class=oof.model,
+        folds=oof.folds,
+        total_rows=len(data.y),
+        examples=len(picked.examples),
+        answers_from=answers_from,
+    )
+    blocks = build_report(comparison, facts, plan.context, data.X)
+    folder = answers_path.parent
+    results, markdown, page = folder / "results.csv", folder / "report.md", folder / "report.html"
+    write_results(results, comparison, data.feature_names, data.X)
+    markdown.write_text(to_markdown(blocks), encoding="utf-8")
+    page.write_text(to_html(blocks, f"Human baseline: {data.name}"), encoding="utf-8")
+    logged = log_session(
+        project, plan.uri, comparison, facts, name, [answers_path, results, markdown, page]
+    )
+
+    print_report(console, blocks)
+    console.print()
+    console.print(
+        f"logged   {len(logged.runs)} runs side by side in the MLflow experiment 'on_location':",
+        highlight=False,
+    )
+    width = max(len(run_name) for run_name, _ in logged.runs.values())
+    for run_name, run_id in reversed(logged.runs.values()):
+        console.print(f"           {run_name:<{width}}  {run_id}", highlight=False, soft_wrap=True)
+    console.print(f"session  {session} (their tag shorts.label.session)", highlight=False)
+    console.print(
+        f"report   {_shown_path(page)} (also report.md, results.csv)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"open     {_ui_hint(plan.uri, logged.experiment_id)}", style="dim", soft_wrap=True
+    )
+    return 0
+
+
+def _ui_hint(uri: str, experiment_id: str) -> str:
+    path = f"#/experiments/{experiment_id}"
+    if uri.startswith(("http://", "https://")):
+        return f"{uri.rstrip('/')}/{path}"
+    return f"shorts ui, then http://127.0.0.1:5000/{path}"

@@ -1,0 +1,483 @@
+"""``shorts label``: a person is the model for a few rows, scored beside a model on the same rows.
+
+Driven for real: the interactive session in a real terminal (tmux, on its own server socket),
+the CSV mode as a script uses it, and every mistake as one line, exit 2 and no run.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+import shlex
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ShortsProject, assert_no_runs, assert_usage_error, wait_until
+
+TMUX = shutil.which("tmux")
+# One OpenMP thread per fit: the tests share two cores with each other, and HistGradientBoosting's
+# spinning threads then wait on each other far longer than they compute.
+FAST = {"OMP_NUM_THREADS": "1"}
+needs_tmux = pytest.mark.skipif(
+    TMUX is None, reason="needs tmux to drive a real terminal (apt-get install tmux)"
+)
+QUESTION = re.compile(r"Question (\d+)/(\d+)\s+·\s+row (\d+)")
+
+
+def diabetes_target() -> np.ndarray[Any, np.dtype[np.float64]]:
+    from sklearn.datasets import load_diabetes
+
+    return np.asarray(load_diabetes().target, dtype=np.float64)
+
+
+def label(project: ShortsProject, *args: str, cwd: Path | None = None) -> Any:
+    """``shorts label ARGS`` with no terminal on stdin, as a script runs it."""
+    return subprocess.run(
+        project.command("label", *args),
+        cwd=cwd or project.root,
+        env=project.env(**FAST),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def session_runs(project: ShortsProject) -> dict[str, Any]:
+    """The runs of ``on_location`` by their ``shorts.kind``; all of one labelling session."""
+    runs = project.runs("on_location")
+    by_kind = {run.data.tags["shorts.kind"]: run for run in runs}
+    assert sorted(by_kind) == ["human_baseline", "model_on_same_rows", "trivial_on_same_rows"]
+    sessions = {run.data.tags["shorts.label.session"] for run in runs}
+    assert len(runs) == 3 and len(sessions) == 1
+    return by_kind
+
+
+class Terminal:
+    """One command in a real terminal: a detached tmux session, 120x50, on a private server."""
+
+    def __init__(self, project: ShortsProject, *args: str) -> None:
+        self.socket = f"shorts-label-{uuid.uuid4().hex[:8]}"
+        command = shlex.join(project.command("label", *args))
+        env = {k: v for k, v in project.env(**FAST).items() if k != "TMUX"}
+        self._tmux(
+            "new-session", "-d", "-s", "label", "-x", "120", "-y", "50", "-c", str(project.root),
+            f'{command}; echo "EXIT=$?"; sleep 600',
+            env=env,
+        )  # fmt: skip
+        self.socket_path = Path(self._tmux("display-message", "-p", "#{socket_path}").strip())
+
+    def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
+        done = subprocess.run(
+            [str(TMUX), "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+            timeout=30,
+        )
+        return done.stdout
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", "label")
+
+    def visible(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", "label")
+
+    def type(self, text: str) -> None:
+        if text:
+            self._tmux("send-keys", "-t", "label", "-l", text)
+        self._tmux("send-keys", "-t", "label", "Enter")
+
+    def key(self, key: str) -> None:
+        self._tmux("send-keys", "-t", "label", key)
+
+    def wait_for(self, pattern: str, timeout: float = 60) -> str:
+        """The screen once ``pattern`` (a regex) shows on it."""
+        found = wait_until(lambda: re.search(pattern, self.screen()), timeout=timeout)
+        assert found, f"{pattern!r} never showed; the screen:\n{self.screen()}"
+        return self.screen()
+
+    def question(self, number: int) -> tuple[int, str]:
+        """Wait for question ``number`` and its prompt; its row id and the visible screen."""
+
+        def asked() -> bool:
+            visible = self.visible()
+            match = QUESTION.search(visible)
+            return bool(match and int(match.group(1)) == number and visible.rstrip().endswith(">"))
+
+        assert wait_until(asked, timeout=60), f"question {number} never came:\n{self.screen()}"
+        visible = self.visible()
+        match = QUESTION.search(visible)
+        assert match is not None
+        return int(match.group(3)), visible
+
+    def close(self) -> None:
+        subprocess.run([str(TMUX), "-L", self.socket, "kill-server"], capture_output=True)
+        self.socket_path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def terminals() -> Iterator[list[Terminal]]:
+    opened: list[Terminal] = []
+    yield opened
+    for terminal in opened:
+        terminal.close()
+
+
+def table_lines(screen: str) -> list[str]:
+    """The feature table of a question: the lines between its header and the prompt."""
+    lines = screen.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("feature"))
+    end = next(i for i, line in enumerate(lines) if " for row " in line and line.endswith(">"))
+    return [line for line in lines[start:end] if line.strip()]
+
+
+# -- in a real terminal ---------------------------------------------------------------------
+
+
+@needs_tmux
+def test_a_person_labels_rows_in_a_terminal_and_is_logged_beside_the_model(
+    project: ShortsProject, terminals: list[Terminal]
+) -> None:
+    target = diabetes_target()
+    terminal = Terminal(project, "dataset=diabetes", "n=3", "examples=1")
+    terminals.append(terminal)
+
+    intro = terminal.wait_for("Press Enter to start")
+    assert "disease_progression is a number" in intro
+    assert "1 labelled example" in intro
+    terminal.type("")
+
+    typed = {}
+    for number, answer in zip((1, 2, 3), (100.0, 150.0, 200.0), strict=True):
+        row, visible = terminal.question(number)
+        table = table_lines(visible)
+        assert "where it sits among all 442 rows" in table[0]
+        assert any(
+            re.match(r"bmi\s+-?[\d.]+\s+\S+.*(percentile|minimum|maximum)", t) for t in table
+        )
+        assert all(not line.startswith("disease_progression") for line in table)
+        label_value = f"{target[row]:g}"
+        assert not any(re.search(rf"(?<![\w.\-]){label_value}(?![\w.%])", t) for t in table)
+        if number == 1:
+            terminal.type("abc")
+            screen = terminal.wait_for("'abc' is not a number")
+            assert re.search(r"'abc' is not a number.*\n.*for row \d+\? \(a number\) >", screen)
+            assert QUESTION.findall(terminal.visible())[-1][0] == "1"  # still question 1
+        terminal.type(f"{answer:g}")
+        typed[row] = answer
+
+    screen = terminal.wait_for(r"EXIT=\d+")
+    assert "EXIT=0" in screen, screen
+    assert "Hardest rows for you" in screen and "Did you find the same rows hard?" in screen
+
+    runs = session_runs(project)
+    human, model, trivial = (
+        runs[k] for k in ("human_baseline", "model_on_same_rows", "trivial_on_same_rows")
+    )
+    rows = [int(r) for r in human.data.tags["shorts.label.rows"].split(",")]
+    assert rows == list(typed)
+    errors = np.array([typed[r] - target[r] for r in rows])
+    assert human.data.metrics["rmse"] == pytest.approx(math.sqrt(np.mean(errors**2)))
+    assert human.data.metrics["mae"] == pytest.approx(np.mean(np.abs(errors)))
+    for run in (model, trivial):
+        assert {"rmse", "mae"} <= set(run.data.metrics)
+    assert model.info.run_name == "hist_gbm (same 3 rows)"
+    assert human.info.run_name == "human_baseline"
+    assert (
+        "You" in human.data.tags["mlflow.note.content"]
+        or "model" in (human.data.tags["mlflow.note.content"])
+    )
+    artifacts = {a.path for a in project.client().list_artifacts(human.info.run_id)}
+    assert {"answers.csv", "results.csv", "report.html", "report.md"} <= artifacts
+
+
+@needs_tmux
+def test_ctrl_c_keeps_the_answers_and_the_session_finishes_later(
+    project: ShortsProject, terminals: list[Terminal]
+) -> None:
+    target = diabetes_target()
+    first = Terminal(project, "dataset=diabetes", "n=3", "examples=0")
+    terminals.append(first)
+    first.wait_for("Press Enter to start")
+    first.type("")
+    row, _ = first.question(1)
+    first.type("120")
+    first.question(2)
+    first.key("C-c")
+
+    screen = first.wait_for(r"EXIT=\d+")
+    assert "EXIT=130" in screen
+    assert "Interrupted at 1/3" in screen
+    assert_no_runs(project)
+    saved = list((project.root / ".shorts" / "labels").glob("*/answers.csv"))
+    assert len(saved) == 1
+    assert saved[0].read_text().splitlines() == ["row,prediction", f"{row},120"]
+    finish = re.search(r"shorts label .*answers=\S+", screen)
+    assert finish and "n=3" in finish.group(0) and "seed=0" in finish.group(0)
+
+    second = Terminal(project, "dataset=diabetes", "n=3", "examples=0", f"answers={saved[0]}")
+    terminals.append(second)
+    assert "Resuming: 1 of the 3 rows" in second.wait_for("Press Enter to start")
+    second.type("")
+    typed = {row: 120.0}
+    for number, answer in ((2, 80.0), (3, 250.0)):
+        asked, _ = second.question(number)
+        assert asked not in typed
+        second.type(f"{answer:g}")
+        typed[asked] = answer
+    assert "EXIT=0" in second.wait_for(r"EXIT=\d+")
+
+    human = session_runs(project)["human_baseline"]
+    rows = [int(r) for r in human.data.tags["shorts.label.rows"].split(",")]
+    errors = np.array([typed[r] - target[r] for r in rows])
+    assert sorted(rows) == sorted(typed)
+    assert human.data.metrics["rmse"] == pytest.approx(math.sqrt(np.mean(errors**2)))
+
+
+# -- the CSV mode ---------------------------------------------------------------------------
+
+
+def test_a_sheet_filled_in_offline_is_scored_as_answers_for_ordered_classes(
+    project: ShortsProject, tmp_path: Path
+) -> None:
+    sheet = tmp_path / "rows.csv"
+    done = label(project, "dataset=diabetes_ordinal", "n=6", f"sheet={sheet}")
+    assert done.returncode == 0, done.stderr
+    assert f"answers={sheet}" in done.stdout
+    with sheet.open() as handle:
+        lines = list(csv.DictReader(handle))
+    assert list(lines[0]) == ["row", "age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6",
+                              "prediction"]  # fmt: skip
+    assert len(lines) == 6 and all(line["prediction"] == "" for line in lines)
+    assert_no_runs(project)
+
+    classes = np.asarray(pd.qcut(diabetes_target(), 5, labels=False))
+    rows = [int(line["row"]) for line in lines]
+    assert set(classes[rows]) == {0, 1, 2, 3, 4}  # stratified: every class is asked
+    for line in lines:
+        line["prediction"] = "2"
+    with sheet.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(lines[0]))
+        writer.writeheader()
+        writer.writerows(lines)
+
+    done = label(project, "dataset=diabetes_ordinal", "n=6", f"answers={sheet}")
+    assert done.returncode == 0, done.stderr
+    runs = session_runs(project)
+    human = runs["human_baseline"].data.metrics
+    assert human["accuracy"] == pytest.approx(np.mean(classes[rows] == 2))
+    assert human["mae"] == pytest.approx(np.mean(np.abs(classes[rows] - 2)))
+    for kind in ("model_on_same_rows", "trivial_on_same_rows"):
+        assert {"accuracy", "mae"} <= set(runs[kind].data.metrics)
+    assert runs["model_on_same_rows"].info.run_name == "hist_gbm_classifier (same 6 rows)"
+
+
+def sheet_rows(n: int = 4, seed: int = 0) -> list[int]:
+    """The rows ``shorts label dataset=diabetes n=N seed=S`` asks, as the command picks them."""
+    from shorts.datasets import load_dataset
+    from shorts.location.label_rows import pick
+
+    data = load_dataset({"source": "sklearn", "name": "diabetes"})
+    return [int(r) for r in pick(data, n, seed, 3).rows]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("id,guess\n1,2\n", "has no 'row' or 'prediction' column (its columns: 'id', 'guess')"),
+        ("row,prediction\n{first},100\n", "answers 1 of the 4 rows"),  # the rest: no terminal
+    ],
+    ids=["columns", "rows-missing"],
+)
+def test_a_bad_answers_file_is_one_line_and_no_run(
+    project: ShortsProject, tmp_path: Path, content: str, message: str
+) -> None:
+    answers = tmp_path / "answers.csv"
+    answers.write_text(content.format(first=sheet_rows()[0]))
+
+    done = label(project, "dataset=diabetes", "n=4", f"answers={answers}")
+
+    line = assert_usage_error(done, project)
+    assert message in line
+    assert not (project.root / ".shorts" / "labels").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("row;prediction\n9999;100\n", "line 2: row 9999 is not a row of diabetes (rows 0..441)"),
+        ("row,prediction\n{other},100\n", "is not one of the 4 rows this session labels"),
+        ("row,prediction\nfirst,100\n", "row 'first' is not a row id"),
+        ("row,prediction\n{first},lots\n", "'lots' is not a number (e.g. 12 or 3.5)"),
+        ('row,prediction\n{first},"1,5"\n', "use a point for decimals"),
+        ("row,prediction\n{first},1\n{first},2\n", "line 3: row {first} has a second answer"),
+        ("", "is empty"),
+    ],
+    ids=[
+        "unknown-row",
+        "row-not-asked",
+        "row-not-a-number",
+        "not-a-number",
+        "decimal-comma",
+        "twice",
+        "empty",
+    ],
+)
+def test_an_answers_file_names_the_line_and_what_is_accepted(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    from shorts.errors import UsageError
+    from shorts.location.label_answers import Answers, read_answers
+
+    rows = sheet_rows()
+    other = next(r for r in range(442) if r not in rows)
+    answers = tmp_path / "answers.csv"
+    answers.write_text(content.format(first=rows[0], other=other))
+
+    with pytest.raises(UsageError) as raised:
+        read_answers(answers, Answers("regression"), rows, 442, "diabetes")
+
+    assert message.format(first=rows[0]) in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_an_answers_file_from_a_spreadsheet_is_read() -> None:
+    """Semicolons, a byte-order mark, rows saved as 12.0, empty cells (asked later), extra
+    columns, classes given as 3.0."""
+    import tempfile
+
+    from shorts.location.label_answers import Answers, read_answers
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "filled.csv"
+        path.write_text("\ufeffRow;age;Prediction\n12.0;40;3.0\n7;51;\n", encoding="utf-8")
+        found = read_answers(path, Answers("classification", (1.0, 2.0, 3.0)), [7, 12], 20, "x")
+
+    assert found == {12: 3.0}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["dataset=diabetes", "n=0"], "n='0' is not accepted"),
+        (["dataset=diabetes", "n=500"], "n=500 is too many"),
+        (["dataset=diabetes", "answers=a.csv", "sheet=b.csv"], "do not go together"),
+        (["dataset=nope"], "dataset"),
+        (["dataset=friedman1", "model=hist_gbm_classifier"], "is a classifier but friedman1"),
+        (["dataset=diabetes", "--fast"], "unknown option '--fast'"),
+    ],
+    ids=["n-zero", "n-too-many", "answers-and-sheet", "unknown-dataset", "wrong-model", "flag"],
+)
+def test_a_bad_key_is_one_line_and_no_run(
+    project: ShortsProject, args: list[str], message: str
+) -> None:
+    done = label(project, *args)
+
+    assert message in assert_usage_error(done, project)
+
+
+def test_help_prints_the_usage(project: ShortsProject) -> None:
+    done = label(project, "--help")
+
+    assert done.returncode == 0
+    assert done.stdout.startswith("usage: shorts label dataset=NAME")
+    assert "answers=FILE.csv" in done.stdout and "sheet=FILE.csv" in done.stdout
+
+
+# -- the parts, in process ------------------------------------------------------------------
+
+
+def test_the_same_n_and_seed_pick_the_same_stratified_rows() -> None:
+    from shorts.datasets import Dataset
+    from shorts.location.label_rows import pick
+
+    y = np.repeat([0.0, 1.0, 2.0, 3.0], [50, 30, 15, 5])
+    data = Dataset("toy", np.arange(len(y), dtype=np.float64)[:, None], y, ["x"], "t",
+                   task="classification")  # fmt: skip
+
+    first, again, other = pick(data, 20, 0, 3), pick(data, 20, 0, 0), pick(data, 20, 1, 3)
+
+    assert list(first.rows) == list(again.rows)  # examples never change which rows are asked
+    assert list(first.rows) != list(other.rows)
+    assert np.bincount(y[first.rows].astype(int)).tolist() == [10, 6, 3, 1]
+    assert not set(first.examples) & set(first.rows)
+
+
+def test_the_reading_of_error_rankings_is_honest_about_n() -> None:
+    from shorts.location.label_scoring import compare
+
+    truth = np.arange(30, dtype=np.float64)
+    noise = np.linspace(1, 30, 30)
+    rows = np.arange(30, dtype=np.int64)
+
+    same = compare("regression", "t", rows, truth, ("you", truth + noise),
+                   ("model", truth - 2 * noise), ("mean", 15.0))  # fmt: skip
+    few = compare("regression", "t", rows[:4], truth[:4], ("you", truth[:4] + noise[:4]),
+                  ("model", truth[:4] + noise[:4][::-1]), ("mean", 15.0))  # fmt: skip
+
+    assert same.agreement.rho == pytest.approx(1.0)
+    assert same.agreement.reading.startswith("The rows you found hard were largely")
+    assert "n = 30" in same.agreement.reading
+    assert "could be chance" in few.agreement.reading or "cannot be told" in few.agreement.reading
+    assert "no difference can be told from chance" in few.gap.reading
+
+
+def test_a_users_file_gives_a_sheet_a_person_can_read(
+    project: ShortsProject, tmp_path: Path
+) -> None:
+    table = tmp_path / "houses.csv"
+    rng = np.random.default_rng(0)
+    pd.DataFrame(
+        {
+            "id": [f"h{i}" for i in range(60)],
+            "city": rng.choice(["Lyon", "Paris", "Nice"], 60),
+            "area": rng.normal(70, 20, 60).round(1),
+            "price": rng.normal(200_000, 50_000, 60).round(-2),
+        }
+    ).to_csv(table, index=False)
+    sheet = tmp_path / "rows.csv"
+
+    done = label(project, "dataset=file", f"dataset.path={table}", "dataset.target=price", "n=5",
+                 f"sheet={sheet}")  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    lines = list(csv.DictReader(sheet.open()))
+    assert list(lines[0]) == ["row", "city", "area", "prediction"]  # id dropped, city one column
+    assert {line["city"] for line in lines} <= {"Lyon", "Paris", "Nice"}
+    assert "price is a number" in done.stdout
+
+
+def test_a_feature_is_shown_with_where_it_sits_among_all_rows() -> None:
+    from shorts.location.feature_context import FeatureContext
+
+    X = np.column_stack(
+        [
+            np.arange(100, dtype=np.float64),  # many values: a percentile
+            np.tile([0.0, 1.0], 50),  # two values: a share
+            np.tile([1.0, 0.0, 0.0, 0.0], 25),  # colour=red, one-hot
+            np.tile([0.0, 1.0, 1.0, 1.0], 25),  # colour=blue
+            np.where(np.arange(100) < 10, np.nan, 1.5),  # missing in 10% of rows
+        ]
+    )
+    context = FeatureContext(X, ["size", "flag", "colour=red", "colour=blue", "dose"])
+
+    size, flag, colour, dose = context.read(X[90])
+    _, _, _, missing = context.read(X[3])
+
+    assert context.names == ["size", "flag", "colour", "dose"]
+    assert (size.value, size.where, size.short) == ("90", "90th percentile", "90 (p90)")
+    assert size.bar[size.marker] == "●" and "┼" in size.bar
+    assert (flag.value, flag.where, flag.bar) == ("0", "50% of rows", "● ○")
+    assert (colour.value, colour.where) == ("blue", "75% of rows")
+    assert (dose.value, dose.where) == ("1.5", "100% of rows")
+    assert (missing.value, missing.where) == ("missing", "missing (10% of rows)")
