@@ -39,8 +39,8 @@ from shorts.location.setup import (
     Arguments,
     compose_config,
     model_config,
-    positive_int,
     split_arguments,
+    whole_number,
 )
 from shorts.outcome import Outcome
 from shorts.project import Project
@@ -248,9 +248,9 @@ def _plan(project: Project, args: list[str]) -> Plan:
 
 
 def _options(own: Mapping[str, str]) -> Options:
-    n = positive_int(own, "n", 20, OWN_KEYS["n"])
-    seed = _whole(own, "seed", 0, 0, None)
-    examples = _whole(own, "examples", 3, 0, MAX_EXAMPLES)
+    n = whole_number(own, "n", 20, OWN_KEYS["n"])
+    seed = whole_number(own, "seed", 0, OWN_KEYS["seed"], low=0)
+    examples = whole_number(own, "examples", 3, OWN_KEYS["examples"], low=0, high=MAX_EXAMPLES)
     answers = _path(own.get("answers"), "answers")
     sheet = _path(own.get("sheet"), "sheet")
     if answers is not None and sheet is not None:
@@ -270,19 +270,6 @@ def _options(own: Mapping[str, str]) -> Options:
     if who is not None and not who.strip():
         raise UsageError(f"who= is empty; who={OWN_KEYS['who']}.")
     return Options(n, seed, examples, answers, sheet, (who or _login()).strip(), own)
-
-
-def _whole(own: Mapping[str, str], key: str, default: int, low: int, high: int | None) -> int:
-    text = own.get(key)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = low - 1
-    if value < low or (high is not None and value > high):
-        raise UsageError(f"{key}={text!r} is not accepted; {key}={OWN_KEYS[key]}.")
-    return value
 
 
 def _path(text: str | None, key: str) -> Path | None:

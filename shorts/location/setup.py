@@ -95,15 +95,23 @@ def model_config(project: Project, cfg: DictConfig, task: str, chosen: bool) -> 
     return OmegaConf.load(project.configs / "model" / f"{DEFAULT_MODELS[task]}.yaml")
 
 
-def positive_int(own: Mapping[str, str], key: str, default: int, accepted: str) -> int:
-    """``own[key]`` as a whole number ≥ 1 (or ``default``), else a one-line ``UsageError``."""
+def whole_number(
+    own: Mapping[str, str],
+    key: str,
+    default: int,
+    accepted: str,
+    low: int = 1,
+    high: int | None = None,
+) -> int:
+    """``own[key]`` as a whole number in ``[low, high]`` (or ``default``), else a one-line
+    ``UsageError`` saying what ``key`` accepts."""
     text = own.get(key)
     if text is None:
         return default
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
+        value = low - 1
+    if value < low or (high is not None and value > high):
         raise UsageError(f"{key}={text!r} is not accepted; {key}={accepted}.")
     return value

@@ -15,10 +15,7 @@ text taken from runs (reasons, names, evidence) is escaped.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import html
-import io
 import json
 import math
 import re
@@ -29,6 +26,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shorts.caps import format_duration, format_size
+from shorts.reports import agg_figure as _figure
+from shorts.reports import escape as _esc
+from shorts.reports import img_tag, png_bytes
+from shorts.reports import jsonable as _jsonable
+from shorts.reports import plot_label as _label
+from shorts.reports import tidy_axes as _style
 from shorts.retro.model import (
     FAILED_DEFINITION,
     FAILED_OUTCOMES,
@@ -47,7 +50,6 @@ from shorts.retro.model import (
 from shorts.tracking.store import redact_uri
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 T = TypeVar("T")
@@ -194,26 +196,6 @@ def to_json(retro: Retrospective) -> str:
     data = _jsonable(dataclasses.asdict(retro))
     data["tracking_uri"] = redact_uri(retro.tracking_uri)
     return json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, str | int | bool):
-        return value
-    item = getattr(value, "item", None)  # numpy scalars
-    if callable(item):
-        try:
-            return _jsonable(item())
-        except (TypeError, ValueError):
-            pass
-    return str(value)
 
 
 # -- content ---------------------------------------------------------------------------------------
@@ -807,31 +789,8 @@ def _evidence(evidence: dict[str, Any]) -> str:
 # -- plots ----------------------------------------------------------------------------------------
 
 
-def _figure(width: float, height: float) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
 def _png(fig: Figure, alt: str, caption: str) -> _Plot:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    return _Plot(buffer.getvalue(), alt, caption)
-
-
-def _label(text: str, width: int = 32) -> str:
-    """Text for matplotlib: no mathtext from a ``$`` in a name, long names shortened."""
-    text = text if len(text) <= width else text[: width - 1] + "…"
-    return text.replace("$", r"\$")
-
-
-def _style(ax: Axes) -> None:
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.tick_params(labelsize=9)
+    return _Plot(png_bytes(fig), alt, caption)
 
 
 def _outcome_plot(counts: list[OutcomeCount]) -> _Plot | None:
@@ -1041,10 +1000,6 @@ def _to_html(retro: Retrospective, title: str, meta: list[Inline], blocks: list[
     )
 
 
-def _esc(text: str) -> str:
-    return html.escape(str(text), quote=True)
-
-
 def _html_block(block: Block, links: dict[str, str]) -> str:
     if isinstance(block, _Section):
         inner = "\n".join(_html_block(b, links) for b in block.blocks)
@@ -1077,11 +1032,7 @@ def _html_block(block: Block, links: dict[str, str]) -> str:
     if isinstance(block, _Bullets):
         items = "\n".join(f"<li>{_html_inlines(item, links)}</li>" for item in block.items)
         return f'<ul class="next">\n{items}\n</ul>'
-    data = base64.b64encode(block.png).decode("ascii")
-    return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{_esc(block.alt)}">'
-        f"<figcaption>{_esc(block.caption)}</figcaption></figure>"
-    )
+    return img_tag(block.png, block.alt, block.caption)
 
 
 def _num_class(n: int, numeric: frozenset[int]) -> str:

