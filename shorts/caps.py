@@ -16,6 +16,12 @@ from typing import Any
 
 from shorts.errors import UsageError
 
+HEADROOM_RANGE = (1.0, 100.0)
+HEADROOM_FORMS = (
+    "a factor from 1 to 100 (e.g. 1.5): a recommended cap is the observed peak times it"
+)
+ON_MEMOUT = ("fail", "retry")
+DEFAULT_HEADROOM = 1.5
 DURATION_FORMS = "a number of seconds or a number with s, m or h (e.g. 90, '90s', '10m', '1.5h')"
 SIZE_FORMS = "a number of bytes or a number with KB, MB, GB, KiB, MiB or GiB (e.g. '512MB', '2GiB')"
 
@@ -85,6 +91,28 @@ def parse_size(value: Any, key: str = "size") -> int:
     return int(size)
 
 
+def parse_headroom(value: Any, key: str = "caps.headroom") -> float:
+    """The headroom factor (a number or numeric text, 1 to 100); a ``UsageError`` otherwise.
+
+    One parser for every place a user gives it (the caps config, ``shorts caps suggest
+    --headroom``, ``shorts retro --headroom``), so they accept and refuse the same values.
+    """
+    if isinstance(value, bool):
+        factor = math.nan
+    elif isinstance(value, int | float):
+        factor = float(value)
+    else:
+        try:
+            factor = float(str(value))
+        except ValueError:
+            factor = math.nan
+    low, high = HEADROOM_RANGE
+    if not math.isfinite(factor) or not low <= factor <= high:
+        given = f"{key} {value!r}" if key.startswith("--") else f"{key}={value!r}"
+        raise UsageError(f"{given} is not accepted; use {HEADROOM_FORMS}.")
+    return factor
+
+
 def format_size(n_bytes: float) -> str:
     """Human-readable binary size, e.g. ``1.5 GiB``."""
     for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
@@ -110,6 +138,11 @@ class Caps:
 
     ``soft_fraction`` places the soft deadline (the one a short can poll) at that fraction of the
     wall time; at the wall time itself the tree gets SIGTERM, and SIGKILL ``grace`` seconds later.
+
+    ``headroom`` and ``on_memout`` are not limits but the policy around the memory cap: a cap
+    below ``headroom`` x the short's last observed peak draws a warning before the run starts,
+    and ``on_memout="retry"`` reruns a memout once with its memory cap times ``headroom``
+    (``shorts.headroom``).
     """
 
     wall_time: float
@@ -117,6 +150,8 @@ class Caps:
     cpus: int
     grace: float
     soft_fraction: float = 0.9
+    headroom: float = DEFAULT_HEADROOM
+    on_memout: str = "fail"
 
     @property
     def soft_time(self) -> float:
@@ -144,12 +179,18 @@ def parse_caps(raw: Any) -> Caps:
     if isinstance(soft, bool) or not isinstance(soft, int | float) or not 0 < soft <= 1:
         raise UsageError(f"caps.soft_fraction={soft!r} must be a number in (0, 1].")
     grace_raw = raw.get("grace", "2s")
+    # Defaulted, so a project's own caps files written before these keys existed keep working.
+    on_memout = raw.get("on_memout", "fail")
+    if on_memout not in ON_MEMOUT:
+        raise UsageError(f"caps.on_memout={on_memout!r} is not accepted; use fail or retry.")
     return Caps(
         wall_time=parse_duration(raw.get("wall_time"), "caps.wall_time"),
         memory=parse_size(raw.get("memory"), "caps.memory"),
         cpus=cpus_raw,
         grace=parse_duration(grace_raw, "caps.grace"),
         soft_fraction=float(soft),
+        headroom=parse_headroom(raw.get("headroom", DEFAULT_HEADROOM)),
+        on_memout=str(on_memout),
     )
 
 

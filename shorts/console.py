@@ -137,6 +137,7 @@ def print_summary(
     ui_hint: str,
     verdict: str | None = None,
     verdict_reason: str | None = None,
+    note: str | None = None,
 ) -> None:
     """The outcome, reason, final metrics and where to look, in a few lines."""
     outcome = observation.outcome
@@ -161,6 +162,8 @@ def print_summary(
     console.print(
         Text(f"  run      {run_id}  (experiment {name}, id {experiment_id})"), soft_wrap=True
     )
+    if note:
+        console.print(Text(f"  note     {note}"), soft_wrap=True)
     console.print(Text(f"  open     {ui_hint}"), style="dim", soft_wrap=True)
     if not console.is_terminal:
         sys.stderr.flush()

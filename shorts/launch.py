@@ -11,17 +11,19 @@ import json
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+from rich.text import Text
 
-from shorts.caps import Caps, parse_caps, preflight
+from shorts.caps import Caps, format_size, parse_caps, preflight
 from shorts.config import ShortDeclaration, declaration, flatten, redact, redact_overrides
 from shorts.console import RunDisplay, print_summary, stderr_console
 from shorts.errors import UsageError
+from shorts.headroom.retry import RETRIED_AS_TAG, RETRY_OF_TAG, MemoutRetry, plan_memout_retry
 from shorts.interrupts import interrupts_to
 from shorts.outcome import Outcome
 from shorts.project import Project
@@ -29,7 +31,7 @@ from shorts.requirements import check_requirements
 from shorts.runner import Observation, Supervisor, Tick, WorkerSpec
 from shorts.tracking.leases import repair_leases, write_lease
 from shorts.tracking.recorder import RunClosing, RunRecorder
-from shorts.tracking.store import check_reachable, resolve_tracking_uri
+from shorts.tracking.store import check_reachable, open_client, resolve_tracking_uri
 from shorts.verdict import Judgement, VerdictRule, judge, parse_rule
 
 NOT_PARAMS = ("short", "sweep")  # already tags (hypothesis) or the sweep's, not the run's
@@ -60,6 +62,7 @@ class RunOptions:
     trial: dict[str, Any] | None = None  # where the trial's Optuna study lives (ctx.report)
     quiet: bool = False  # no live display and no summary: the caller reports the run itself
     on_start: Callable[[Supervisor], None] | None = None  # e.g. so a sweep can interrupt it
+    note: str | None = None  # one more line for the summary, e.g. which run this one retries
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,11 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
     )
     job = MultirunJob.of(hydra_cfg)
     if job is None:
-        return execute(prepare(request, project), RunOptions()).outcome
+        prepared = prepare(request, project)
+        warn_about_headroom(prepared)
+        return execute_retrying(prepared, RunOptions()).outcome
+    # A multirun's jobs get the headroom warning once per short and data set, from the launching
+    # process before any job starts (``shorts.multirun``), not once per job.
     with job.recording(), job.environment():
         prepared = prepare(request, project)
         if job.interrupted():
@@ -119,7 +126,7 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
             quiet=job.parallel,  # side-by-side jobs: one line each instead of a live display
             on_start=job.watch,
         )
-        result = execute(prepared, options)
+        result = execute_retrying(prepared, options, stop_requested=job.interrupted)
         job.finished(result)
     return result.outcome
 
@@ -145,6 +152,100 @@ def prepare(request: RunRequest, project: Project) -> PreparedRun:
     except OmegaConfBaseException as exc:
         raise UsageError(f"the config does not resolve: {str(exc).splitlines()[0]}") from None
     return PreparedRun(request, short, caps, rule, uri, config, project)
+
+
+def warn_about_headroom(prepared: PreparedRun) -> None:
+    """Before the run starts: one line on stderr if its memory cap is under ``caps.headroom`` x
+    the short's last observed peak on this data set (``shorts.headroom.warning``).
+
+    It costs one read of the store, and a store that cannot be read gives no warning: it never
+    stops a run.
+    """
+    from shorts.headroom.warning import warn_before_start
+
+    warn_before_start(
+        prepared.uri,
+        prepared.short.name,
+        str(prepared.request.choices.get("dataset", "")),
+        prepared.caps.memory,
+        prepared.caps.headroom,
+        stderr_console(),
+    )
+
+
+def execute_retrying(
+    prepared: PreparedRun,
+    options: RunOptions,
+    stop_requested: Callable[[], bool] = lambda: False,
+) -> RunResult:
+    """``execute``, then, if the run was a memout and ``caps.on_memout=retry``, once more with
+    the memory cap times ``caps.headroom`` (``shorts.headroom.retry``); the result of the last.
+
+    The retry is a run of its own in its own staging folder, linked both ways to the memout.
+    Sweep trials call ``execute`` directly and never retry: their memouts inform the search.
+    ``stop_requested`` (a multirun's interrupt) cancels a retry that has not started yet.
+    """
+    first = execute(prepared, options)
+    if (
+        first.outcome is not Outcome.MEMOUT
+        or prepared.caps.on_memout != "retry"
+        or stop_requested()
+    ):
+        return first
+    plan = plan_memout_retry(prepared.caps)
+    console = stderr_console()
+    console.print(Text(plan.announcement(first.run_id), style="bold"), soft_wrap=True)
+    if plan.refusal is not None:
+        return first
+    hypothesis = prepared.short.hypothesis
+    second = execute(
+        _with_memory_raised(prepared, plan),
+        replace(
+            options,
+            run_name=f"{options.run_name}-retry" if options.run_name else None,
+            tags={
+                **options.tags,
+                RETRY_OF_TAG: first.run_id,
+                "mlflow.note.content": plan.retry_note(hypothesis, first.run_id),
+            },
+            note=f"retry of run {first.run_id} (memout at its {format_size(plan.old_memory)} cap)",
+        ),
+    )
+    try:
+        client = open_client(prepared.uri)
+        client.set_tag(first.run_id, RETRIED_AS_TAG, second.run_id)
+        client.set_tag(
+            first.run_id, "mlflow.note.content", plan.first_note(hypothesis, second.run_id)
+        )
+    except Exception as exc:  # the retry is recorded; only the memout's back-link is missing
+        console.print(
+            Text(
+                f"shorts: warning: could not tag run {first.run_id} as retried as "
+                f"{second.run_id} ({type(exc).__name__}); the retry names it in {RETRY_OF_TAG}"
+            ),
+            soft_wrap=True,
+        )
+    return second
+
+
+def _with_memory_raised(prepared: PreparedRun, plan: MemoutRetry) -> PreparedRun:
+    """The memout's run again under the raised cap: its own staging folder (the first's holds
+    the memout's evidence), and the cap in its caps, params and overrides alike, so the retry's
+    record says what it ran under and its overrides reproduce it."""
+    request = prepared.request
+    return replace(
+        prepared,
+        request=replace(
+            request,
+            staging=request.staging / "retry",
+            overrides=[*request.overrides, plan.override],
+        ),
+        caps=replace(prepared.caps, memory=plan.new_memory),
+        config={
+            **prepared.config,
+            "caps": {**prepared.config.get("caps", {}), "memory": f"{plan.new_memory_mib}MiB"},
+        },
+    )
 
 
 def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
@@ -235,6 +336,7 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
             _ui_hint(uri, experiment_id, run_id),
             verdict=verdict,
             verdict_reason=closing.tags.get("shorts.verdict.reason"),
+            note=options.note,
         )
     return RunResult(
         outcome=observation.outcome,

@@ -100,6 +100,8 @@ class PlannedJob:
     cpus: int
     memory: int
     wall_time: float
+    dataset: str = ""  # the data set choice: with the short, what the headroom warning looks up
+    headroom: float = 1.5
 
 
 @dataclass
@@ -267,6 +269,7 @@ class Multirun:
             _check_ray_address(config)
         multirun = cls(project, sweep_dir, launcher, jobs, [])
         multirun._open_parents(config)
+        _warn_about_headroom(jobs)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         info = {
             "parents": [asdict(p) for p in multirun.parents],
@@ -371,6 +374,21 @@ def _key(job: PlannedJob) -> tuple[str, str]:
     return job.short, job.uri
 
 
+def _warn_about_headroom(jobs: list[PlannedJob]) -> None:
+    """The memory-headroom warning once per short, data set and cap, before any job starts.
+
+    Jobs do not warn themselves: ten jobs of one short on one data set would print the same line
+    ten times, from processes that may not share this terminal.
+    """
+    from shorts.console import stderr_console
+    from shorts.headroom.warning import warn_before_start
+
+    console = stderr_console()
+    distinct = dict.fromkeys((j.uri, j.short, j.dataset, j.memory, j.headroom) for j in jobs)
+    for uri, short, dataset, memory, headroom in distinct:
+        warn_before_start(uri, short, dataset, memory, headroom, console)
+
+
 def _launcher_name(target: str) -> str:
     """A short name for the launcher's class, as users choose it (``hydra/launcher=NAME``)."""
     for needle, name in (
@@ -460,7 +478,10 @@ def _check(request: RunRequest, project: Project, num: int, here: bool) -> Plann
             OmegaConf.to_container(cfg, resolve=True)
         except OmegaConfBaseException as exc:
             raise UsageError(f"the config does not resolve: {str(exc).splitlines()[0]}") from None
-    return PlannedJob(num, overrides, short, uri, caps.cpus, caps.memory, caps.wall_time)
+    dataset = str(request.choices.get("dataset", ""))
+    return PlannedJob(
+        num, overrides, short, uri, caps.cpus, caps.memory, caps.wall_time, dataset, caps.headroom
+    )
 
 
 def _fit_launcher(config: DictConfig, jobs: list[PlannedJob]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from decimal import Decimal
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,10 +22,13 @@ from shorts.caps import (
     format_size,
     parse_caps,
     parse_duration,
+    parse_headroom,
     parse_size,
     preflight,
 )
 from shorts.errors import UsageError
+
+REPO = Path(__file__).resolve().parent.parent
 
 # Timing is not under test, and the machine may be busy running shorts in parallel.
 unhurried = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -318,6 +322,68 @@ def test_parse_caps_refuses_bad_values_naming_the_key(change: dict[str, Any], na
 def test_cpus_error_says_what_is_expected() -> None:
     with pytest.raises(UsageError, match=r"whole number of cores, at least 1"):
         parse_caps({**GOOD, "cpus": "two"})
+
+
+def test_parse_caps_defaults_headroom_and_on_memout_for_caps_files_without_them() -> None:
+    caps = parse_caps({"wall_time": "1m", "memory": "1GiB"})
+
+    assert (caps.headroom, caps.on_memout) == (1.5, "fail")
+
+
+@pytest.mark.parametrize(
+    ("headroom", "factor"), [(1, 1.0), (1.5, 1.5), (100, 100.0), ("2", 2.0), ("1.25", 1.25)]
+)
+def test_parse_caps_accepts_a_headroom_from_1_to_100(headroom: Any, factor: float) -> None:
+    assert parse_caps({**GOOD, "headroom": headroom}).headroom == factor
+
+
+@pytest.mark.parametrize("headroom", [0.99, 0, -1.5, 100.01, True, "lots", None, float("nan")])
+def test_parse_caps_refuses_a_headroom_outside_1_to_100_in_one_line(headroom: Any) -> None:
+    with pytest.raises(UsageError) as info:
+        parse_caps({**GOOD, "headroom": headroom})
+
+    message = str(info.value)
+    assert message.startswith(f"caps.headroom={headroom!r} is not accepted")
+    assert "a factor from 1 to 100" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("on_memout", ["fail", "retry"])
+def test_parse_caps_accepts_on_memout_fail_or_retry(on_memout: str) -> None:
+    assert parse_caps({**GOOD, "on_memout": on_memout}).on_memout == on_memout
+
+
+@pytest.mark.parametrize("on_memout", ["Retry", "always", "", None, True, 1])
+def test_parse_caps_refuses_other_on_memout_values_listing_the_accepted_ones(
+    on_memout: Any,
+) -> None:
+    with pytest.raises(UsageError) as info:
+        parse_caps({**GOOD, "on_memout": on_memout})
+
+    assert str(info.value) == (f"caps.on_memout={on_memout!r} is not accepted; use fail or retry.")
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=12))
+@unhurried
+def test_parse_headroom_of_anything_is_a_factor_in_range_or_a_usage_error(value: Any) -> None:
+    try:
+        factor = parse_headroom(value)
+    except UsageError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert 1.0 <= factor <= 100.0
+
+
+def test_every_shipped_caps_preset_declares_headroom_and_on_memout() -> None:
+    import yaml
+
+    presets = sorted((REPO / "configs" / "caps").glob("*.yaml"))
+    assert presets
+    for path in presets:
+        raw = yaml.safe_load(path.read_text())
+        assert {"headroom", "on_memout"} <= set(raw), path.name
+        caps = parse_caps(raw)
+        assert (caps.headroom, caps.on_memout) == (1.5, "fail"), path.name
 
 
 @pytest.mark.parametrize("raw", [None, "20s", 3, ["20s"]])

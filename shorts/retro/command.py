@@ -114,6 +114,7 @@ def summary_lines(retro: Retrospective) -> list[str]:
     here, the report's headline and its failed share of compute agree.
     """
     from shorts.retro.model import FAILED_OUTCOMES, FAILED_VERDICTS, is_failed
+    from shorts.retro.wording import times
 
     p = retro.portfolio
     rows = [c for c in p.counts if c.short != "*"] or list(p.counts)
@@ -130,7 +131,7 @@ def summary_lines(retro: Retrospective) -> list[str]:
         first = f"{label}: no runs in this period"
     else:
         first = (
-            f"{label}: {_count(p.total_runs, 'run')}, {by.get('hit', 0)} hit, "
+            f"{label}: {times(p.total_runs, 'run')}, {by.get('hit', 0)} hit, "
             f"{by.get('miss', 0)} miss, {by.get('inconclusive', 0)} inconclusive; "
             f"{failed} failed" + (f" ({kinds})" if kinds else "")
         )
@@ -142,17 +143,13 @@ def summary_lines(retro: Retrospective) -> list[str]:
         f"{p.failed_share:.0%} spent on failed shorts (the price of exploration)"
     )
     third = (
-        f"harvest: {_count(len(retro.harvested), 'component/note', 'components/notes')}, "
-        f"{_count(len(retro.slice_wins), 'slice win')}, "
-        f"{_count(len(retro.near_misses), 'near miss', 'near misses')}, "
-        f"{_count(len(retro.fingerprints), 'failure fingerprint')}, "
-        f"{_count(len(retro.suggestions), 'thing', 'things')} to try next"
+        f"harvest: {times(len(retro.harvested), 'component/note', 'components/notes')}, "
+        f"{times(len(retro.slice_wins), 'slice win')}, "
+        f"{times(len(retro.near_misses), 'near miss', 'near misses')}, "
+        f"{times(len(retro.fingerprints), 'failure fingerprint')}, "
+        f"{times(len(retro.suggestions), 'thing', 'things')} to try next"
     )
     return [first, second, third]
-
-
-def _count(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
 
 
 def _ui_url(text: str | None) -> str | None:

@@ -38,6 +38,7 @@ __all__ = [
     "Histories",
     "load_histories",
     "load_runs",
+    "load_short_runs",
     "load_tracebacks",
     "parse_cap_duration",
 ]
@@ -124,7 +125,6 @@ def load_runs(tracking_uri: str, period: Period, progress: bool = False) -> pd.D
     Raises:
         UsageError: a sqlite store whose file does not exist.
     """
-    import pandas as pd
 
     client = _client(tracking_uri)
     experiments = _experiments(client)
@@ -137,11 +137,28 @@ def load_runs(tracking_uri: str, period: Period, progress: bool = False) -> pd.D
         if progress:
             pages = _with_progress(pages, period.label)
         _fill(rows, pages, experiments)
-    for name in ("start_time", "end_time"):
-        rows[name] = pd.to_datetime(rows[name], unit="ms", utc=True)
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    # MLflow pages newest first; a retrospective reads oldest first.
-    return frame.iloc[::-1].reset_index(drop=True)
+    return _frame(rows)
+
+
+def load_short_runs(tracking_uri: str, short: str, dataset: str | None = None) -> pd.DataFrame:
+    """Every live run of one short (its MLflow experiment), all time; optionally one data set.
+
+    What ``shorts caps suggest`` reads: the same rows as ``load_runs`` (sweep and multirun parents
+    left out), filtered by the ``shorts.short`` and ``shorts.dataset`` tags in the store's query.
+
+    Raises:
+        UsageError: a sqlite store whose file does not exist.
+    """
+    client = _client(tracking_uri)
+    rows: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    experiment = client.get_experiment_by_name(short)
+    if experiment is not None and experiment.lifecycle_stage == "active":
+        query = f"tags.`shorts.short` = {_quoted(short)}"
+        if dataset is not None:
+            query += f" AND tags.`shorts.dataset` = {_quoted(dataset)}"
+        experiments = {str(experiment.experiment_id): str(experiment.name)}
+        _fill(rows, _pages(client, list(experiments), query), experiments)
+    return _frame(rows)
 
 
 def load_histories(
@@ -281,6 +298,14 @@ def _with_progress(pages: Iterable[list[Any]], label: str) -> Iterable[list[Any]
             yield page
 
 
+def _quoted(value: str) -> str:
+    """``value`` as a string literal of MLflow's filter grammar (which has no escapes)."""
+    for quote in ("'", '"'):
+        if quote not in value:
+            return f"{quote}{value}{quote}"
+    raise UsageError(f"{value!r} holds both kinds of quote; MLflow cannot search for it.")
+
+
 # -- one pass over the runs --------------------------------------------------------------------
 
 
@@ -336,6 +361,16 @@ def _fill(
             append["metrics"](metrics)
             append["params"](data.params)
             append["tags"](tags)
+
+
+def _frame(rows: dict[str, list[Any]]) -> pd.DataFrame:
+    """The filled columns as the frame, oldest run first (MLflow pages newest first)."""
+    import pandas as pd
+
+    for name in ("start_time", "end_time"):
+        rows[name] = pd.to_datetime(rows[name], unit="ms", utc=True)
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    return frame.iloc[::-1].reset_index(drop=True)
 
 
 def _metric(metrics: dict[str, float], key: str) -> float:

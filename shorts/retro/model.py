@@ -185,6 +185,10 @@ class CapLesson:
     anytime: bool  # runs until its wall-time cap by design: no wall-time advice
     underused: bool  # every run used under 10% of its wall and memory caps
     note: str
+    # The run whose memory need is the highest (a memout counts at least its cap): when it is a
+    # memout, the memory recommendation is a lower bound, a guess.
+    peak_memory_run: str | None = None
+    wall_guess: bool = False  # the wall-time recommendation is a guess (a timeout, no progress)
 
 
 @dataclass

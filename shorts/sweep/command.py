@@ -141,12 +141,13 @@ class Sweep:
     # -- set-up --------------------------------------------------------------------------------
 
     def run(self) -> int:
-        from shorts.launch import prepare
+        from shorts.launch import prepare, warn_about_headroom
 
         base = self._compose([], self.project.state / "sweeps" / "check")
         name = str(base.name)
         space = parse_space(base.cfg.get("sweep"), name)
         prepared = prepare(base, self.project)
+        warn_about_headroom(prepared)  # once for the sweep: its trials share the short's caps
         settings = base.cfg.get("sweep") or {}
         metric = str(settings.get("metric") or prepared.rule.metric)
         direction = str(settings.get("direction") or prepared.rule.direction)

@@ -180,3 +180,17 @@ def return_nan(cfg: Any, ctx: Any) -> dict[str, float]:
     """Returns NaN as its score."""
     _record(os.getpid())
     return {"score": float("nan"), "other": 1.0}
+
+
+def hold_memory(cfg: Any, ctx: Any) -> dict[str, float]:
+    """Holds ``cfg.short_params.mib`` MiB of touched memory for a moment, then completes.
+
+    Grown in 16 MiB steps and held for half a second, so the supervisor's memory samples see the
+    peak: under a smaller cap it is a memout, under a larger one it completes.
+    """
+    _record(os.getpid())
+    target = int(cfg.short_params.mib) * 2**20
+    step = 16 * 2**20
+    held = [b"\x01" * min(step, target - done) for done in range(0, target, step)]
+    time.sleep(0.5)
+    return {"held_mib": sum(len(block) for block in held) / 2**20}

