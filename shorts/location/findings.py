@@ -26,6 +26,28 @@ LEAK_AUC = 0.98
 """... whose cross-validated AUC alone reaches this (classification) ..."""
 LEAK_BALANCED_ACCURACY = 0.97
 """... or whose cross-validated balanced accuracy alone reaches this (classification)."""
+RIVAL_R2 = 0.7
+"""A column this strong alone (R², or balanced accuracy ``RIVAL_BALANCED_ACCURACY``) is compared
+with a model on every other column: noisy labels keep a copy of the true label below the leak
+thresholds above (20 flips in 178 rows cap it near 0.9), but not below what all the honest
+columns together reach."""
+RIVAL_BALANCED_ACCURACY = 0.8
+RIVAL_MARGIN = 0.02
+"""A column alone within this of the model on all the other columns is a suspected leak."""
+RIVALS_CHECKED = 2
+"""How many of the strongest columns get that comparison (each costs one more model fit)."""
+
+
+def leak_rule(regression: bool) -> str:
+    """Both leak rules in words, for the reports."""
+    hard = (
+        f"R² ≥ {LEAK_R2:g}"
+        if regression
+        else f"AUC ≥ {LEAK_AUC:g} or balanced accuracy ≥ {LEAK_BALANCED_ACCURACY:g}"
+    )
+    return f"{hard}, or predict about as well as all the other columns together"
+
+
 NOISY_Z = 3.5
 """A residual this many robust standard deviations from the median marks a noisy-label suspect
 (Iglewicz and Hoaglin's cut-off for the modified z-score)."""
@@ -163,7 +185,9 @@ class FeaturePower:
         features: the model's feature columns it became.
         score: R² (regression) or AUC (classification; one-vs-rest macro for more classes).
         balanced_accuracy: for classification.
-        leak: the score reaches the leak threshold.
+        leak: the score reaches the leak threshold, or the column alone predicts about as well
+            as the model on every other column (``rival``).
+        rival: that model's R² or balanced accuracy, for the strongest columns (else None).
     """
 
     column: str
@@ -171,6 +195,12 @@ class FeaturePower:
     score: float
     balanced_accuracy: float | None
     leak: bool
+    rival: float | None = None
+
+    @property
+    def alone(self) -> float:
+        """The column's score on the metric the model is scored by (R², balanced accuracy)."""
+        return self.score if self.balanced_accuracy is None else self.balanced_accuracy
 
 
 @dataclass(frozen=True)

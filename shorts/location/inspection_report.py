@@ -16,12 +16,12 @@ import numpy as np
 
 from shorts.location.findings import (
     LEAK_AUC,
-    LEAK_BALANCED_ACCURACY,
     LEAK_R2,
     NOISY_Z,
     TIMES,
     Inspection,
     Suspect,
+    leak_rule,
 )
 from shorts.reports import (
     agg_figure,
@@ -477,11 +477,7 @@ def _leakage(found: Inspection) -> str:
     if not found.power:
         return _p("Not checked: too few rows.", "muted")
     regression = found.power_metric == "r2"
-    rule = (
-        f"R² ≥ {LEAK_R2:g}"
-        if regression
-        else f"AUC ≥ {LEAK_AUC:g} or balanced accuracy ≥ {LEAK_BALANCED_ACCURACY:g}"
-    )
+    rule = leak_rule(regression)
     intro = _p(
         "A small decision tree (at most 32 leaves) on each column alone, scored out of fold "
         f"on {found.model_rows:,} rows. A column that alone reaches {rule} is a suspected leak: "

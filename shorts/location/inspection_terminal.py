@@ -17,13 +17,11 @@ from rich.table import Table
 from rich.text import Text
 
 from shorts.location.findings import (
-    LEAK_AUC,
-    LEAK_BALANCED_ACCURACY,
-    LEAK_R2,
     TIMES,
     ColumnProfile,
     Inspection,
     Suspect,
+    leak_rule,
 )
 from shorts.reports import format_number as num
 from shorts.reports import format_score as score_text
@@ -204,11 +202,7 @@ def _power(console: Console, found: Inspection) -> None:
     console.print(table)
     if len(found.power) > POWER_ROWS:
         console.print(Text(f"... {len(found.power) - POWER_ROWS} weaker columns", style="dim"))
-    threshold = (
-        f"R² ≥ {LEAK_R2:g}"
-        if metric == "R²"
-        else f"AUC ≥ {LEAK_AUC:g} or balanced accuracy ≥ {LEAK_BALANCED_ACCURACY:g}"
-    )
+    threshold = leak_rule(metric == "R²")
     score = found.model_score
     if score is not None:
         label = score.label
