@@ -31,7 +31,7 @@ from shorts.requirements import check_requirements
 from shorts.runner import Observation, Supervisor, Tick, WorkerSpec
 from shorts.tracking.leases import repair_leases, write_lease
 from shorts.tracking.recorder import RunClosing, RunRecorder
-from shorts.tracking.store import check_reachable, open_client, resolve_tracking_uri
+from shorts.tracking.store import check_reachable, open_client, resolve_tracking_uri, ui_hint
 from shorts.verdict import Judgement, VerdictRule, judge, parse_rule
 
 NOT_PARAMS = ("short", "sweep")  # already tags (hypothesis) or the sweep's, not the run's
@@ -333,7 +333,7 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
             observation,
             run_id,
             experiment_id,
-            _ui_hint(uri, experiment_id, run_id),
+            ui_hint(uri, experiment_id, run_id),
             verdict=verdict,
             verdict_reason=closing.tags.get("shorts.verdict.reason"),
             note=options.note,
@@ -469,10 +469,3 @@ def _write_evidence(spec: WorkerSpec, observation: Observation, config: dict[str
     evidence = spec.evidence_dir
     (evidence / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(redact(config))))
     (evidence / "observation.json").write_text(json.dumps(observation.evidence(), indent=2))
-
-
-def _ui_hint(uri: str, experiment_id: str, run_id: str) -> str:
-    path = f"#/experiments/{experiment_id}/runs/{run_id}"
-    if uri.startswith(("http://", "https://")):
-        return f"{uri.rstrip('/')}/{path}"
-    return f"shorts ui, then http://127.0.0.1:5000/{path}"

@@ -44,6 +44,7 @@ from shorts.location.setup import (
 )
 from shorts.outcome import Outcome
 from shorts.project import Project
+from shorts.tracking.store import ui_hint
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -530,13 +531,6 @@ def _score_and_log(
         soft_wrap=True,
     )
     console.print(
-        f"open     {_ui_hint(plan.uri, logged.experiment_id)}", style="dim", soft_wrap=True
+        f"open     {ui_hint(plan.uri, logged.experiment_id)}", style="dim", soft_wrap=True
     )
     return 0
-
-
-def _ui_hint(uri: str, experiment_id: str) -> str:
-    path = f"#/experiments/{experiment_id}"
-    if uri.startswith(("http://", "https://")):
-        return f"{uri.rstrip('/')}/{path}"
-    return f"shorts ui, then http://127.0.0.1:5000/{path}"

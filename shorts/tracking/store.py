@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
+# MLflow 3's UI opens an experiment of unknown kind on its GenAI overview (traces, sessions);
+# shorts' experiments hold training runs, so they say so and open on the runs table.
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def resolve_tracking_uri(configured: str | None, project: Project) -> str:
@@ -118,7 +121,9 @@ def experiment_id(client: MlflowClient, name: str, uri: str, artifact_root: Path
             return str(existing.experiment_id)
         location = (artifact_root / name).as_uri() if sqlite_path(uri) is not None else None
         try:
-            return str(client.create_experiment(name, artifact_location=location))
+            return str(
+                client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_TAGS)
+            )
         except Exception:
             # Another process (or a server-side race) created it first.
             again = client.get_experiment_by_name(name)
@@ -139,3 +144,19 @@ def redact_uri(uri: str) -> str:
         rest = f"{userinfo.split(':', 1)[0]}:***@{hostport}{rest[end:]}"
     rest = re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", rest)
     return f"{scheme}://{rest}"
+
+
+def ui_hint(uri: str, experiment_id: str, run_id: str | None = None) -> str:
+    """Where to see an experiment (its runs table) or one run in the MLflow UI over ``uri``.
+
+    The experiment link asks for the model-training view: MLflow 3's UI otherwise opens on its
+    GenAI overview (traces), where runs do not show.
+    """
+    path = (
+        f"#/experiments/{experiment_id}/runs/{run_id}"
+        if run_id
+        else f"#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+    )
+    if uri.startswith(("http://", "https://")):
+        return f"{uri.rstrip('/')}/{path}"
+    return f"shorts ui, then http://127.0.0.1:5000/{path}"
