@@ -13,6 +13,7 @@ it needed more. The advice says so, and to rerun and ask again.
 
 from __future__ import annotations
 
+import math
 import shlex
 from collections import Counter
 from dataclasses import dataclass
@@ -175,4 +176,7 @@ def _wall_basis(lesson: CapLesson, headroom: float) -> str:
         return f"no proposal: {lesson.wall_basis}"
     if lesson.wall_guess:
         return f"{lesson.wall_basis}; {RERUN}"
+    need = lesson.needed_wall_seconds
+    if need is not None and lesson.recommended_wall_seconds > math.ceil(headroom * need):
+        return f"what the slowest run needed, plus a margin: {lesson.wall_basis}"
     return f"{headroom:g}x what the slowest run needed: {lesson.wall_basis}"

@@ -35,6 +35,9 @@ CAPPED_OUTCOMES = frozenset({"timeout", "memout"})
 # A timeout that logged no progress needed more than it ran, by an unknown amount: the advice is
 # then a guess of at least this many times what it ran (or the headroom, if larger).
 GUESS_FACTOR = 2.0
+# A recommended wall-time cap is at least this many seconds over what a run needed: a 5 s run
+# given 8 s times out on a busy machine, where imports alone can take seconds more.
+WALL_SLACK_SECONDS = 10.0
 UNDERUSED_FRACTION = 0.10
 _WORD_BREAK = re.compile(r"[^a-z0-9]+")
 
@@ -167,6 +170,11 @@ def wall_need(
     return WallNeed(r.run_id, elapsed, factor * elapsed, basis, True)
 
 
+def _with_slack(need: WallNeed) -> float:
+    """The recommended wall time, never less than ``WALL_SLACK_SECONDS`` over the need."""
+    return max(need.recommended, need.need + WALL_SLACK_SECONDS)
+
+
 def memory_floor(outcome: str, peak_mib: float, cap_mib: float) -> float:
     """The memory a run shows its short needs, in MiB: its peak, and for a memout at least its cap.
 
@@ -235,10 +243,15 @@ def cap_lesson(
             "budget, not a limit it outgrew, so there is no wall-time advice"
         )
     elif needs:
-        top = max(needs, key=lambda n: n.recommended)
-        recommended_wall = float(math.ceil(top.recommended))
+        top = max(needs, key=_with_slack)
+        recommended_wall = float(math.ceil(_with_slack(top)))
         needed_wall = max(n.need for n in needs)
         wall_basis = top.basis
+        if _with_slack(top) > top.recommended:
+            wall_basis += (
+                f"; {seconds(WALL_SLACK_SECONDS)} over that rather than {headroom:g}x, since "
+                "start-up and a busy machine cost seconds that do not scale with the run"
+            )
         wall_guess = top.guess
     else:
         wall_basis = "no run completed or reached its wall-time cap"
