@@ -9,7 +9,11 @@ data set, must raise none of the alarms those problems raise.
 
 from __future__ import annotations
 
+import csv
 import json
+import re
+import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +119,8 @@ def test_every_planted_problem_is_found(project: ShortsProject) -> None:
     out = done.stdout
     assert "suspected leak" in out and "What to watch" in out
     assert "patient_id=" in out  # suspects are listed with their values
-    paths = ("report ", " " * 8)  # file paths are printed whole, however long
+    # File paths and the relabel command are printed whole, however long: they are copied.
+    paths = ("report ", " " * 8, "  shorts label ")
     assert max(len(line) for line in out.splitlines() if not line.startswith(paths)) <= 100
     run_id = out.strip().splitlines()[-1].split()[1]
 
@@ -351,3 +356,90 @@ def test_duplicates_ignore_ids_and_find_conflicting_targets() -> None:
     assert found.examples == [[0, 1]]
     assert (found.conflicting_groups, found.conflicting_rows) == (1, 2)  # rows 2 and 3
     assert found.conflict_examples == [[2, 3]]
+
+
+def test_the_suspects_advice_is_a_label_command_for_the_same_rows_of_a_file_with_gaps(
+    project: ShortsProject,
+) -> None:
+    """The loop inspect → label, in CSV mode: the command inspect prints, run as printed with
+    sheet=, filled in, then answers=. Four rows have no target, so a row's number in the table
+    and its position in the data set differ; the sheet must show the table's rows."""
+    rng = np.random.default_rng(3)
+    n = 240
+    frame = pd.DataFrame({"a": rng.normal(size=n).round(4), "b": rng.normal(size=n).round(4)})
+    frame["ok"] = (frame["a"] + frame["b"] > 0).astype(float)
+    flips = [30, 90, 150, 200]
+    frame.loc[flips, "ok"] = 1 - frame.loc[flips, "ok"]
+    gaps = [1, 4, 10, 20]
+    frame.loc[gaps, "ok"] = np.nan
+    frame.to_csv(project.root / "gaps.csv", index=False)
+    dataset = ["dataset=file", "dataset.path=gaps.csv", "dataset.target=ok",
+               "+dataset.task=classification"]  # fmt: skip
+
+    done = project.run("inspect", *dataset, "top=6", OMP_NUM_THREADS="1")
+
+    assert done.returncode == 0, done.stderr
+    _, report = report_of(done)
+    suspects = [s["row"] for s in report["noisy"]["top"]]
+    command = report["relabel_command"]
+    assert command == f"shorts label {' '.join(dataset)} rows={','.join(map(str, suspects))}"
+    assert (
+        command
+        in done.stdout.splitlines()[
+            done.stdout.splitlines().index("relabel them by hand (features only):") + 1
+        ].strip()
+    )
+    assert command in checklist(report)["noisy_labels"]["advice"]
+    assert set(flips) & set(suspects) and not set(gaps) & set(suspects)
+
+    words = shlex.split(command)
+    assert words[:2] == ["shorts", "label"]
+
+    def label(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            project.command(*words[1:], *extra), cwd=project.root, stdin=subprocess.DEVNULL,
+            env=project.env(OMP_NUM_THREADS="1"), capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    sheet = project.root / "suspects.csv"
+    done = label(f"sheet={sheet}")
+    assert done.returncode == 0, done.stderr
+    with sheet.open() as handle:
+        lines = list(csv.DictReader(handle))
+    assert [int(line["row"]) for line in lines] == suspects
+    for line in lines:  # the same row numbers: the table's rows, not the data set's positions
+        row = frame.iloc[int(line["row"])]
+        assert (float(line["a"]), float(line["b"])) == (row["a"], row["b"])
+    recorded = {int(line["row"]): frame.loc[int(line["row"]), "ok"] for line in lines}
+    for line in lines:  # the first two keep their label, the rest take the other class
+        row = int(line["row"])
+        keep = row in suspects[:2]
+        line["prediction"] = f"{recorded[row] if keep else 1 - recorded[row]:g}"
+    with sheet.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(lines[0]))
+        writer.writeheader()
+        writer.writerows(lines)
+
+    done = label(f"answers={sheet}")
+
+    assert done.returncode == 0, done.stderr
+    runs = {run.data.tags["shorts.kind"]: run for run in project.runs("on_location")}
+    human = runs["human_baseline"]
+    assert human.data.tags["shorts.label.rows"] == ",".join(map(str, suspects))
+    assert human.data.tags["shorts.label.picked"] == "by_hand"
+    assert runs["model_on_same_rows"].data.tags["shorts.label.rows"] == ",".join(map(str, suspects))
+    folder = next((project.root / ".shorts" / "labels").iterdir())
+    with (folder / "results.csv").open() as handle:
+        results = list(csv.DictReader(handle))
+    assert [float(r["label"]) for r in results] == [recorded[s] for s in suspects]
+    model = np.array([float(r["model_prediction"]) for r in results])
+    truth = np.array([recorded[s] for s in suspects])
+    doubted = model != truth  # two classes: the other class is the model's where it doubts
+    metrics = human.data.metrics
+    assert metrics["sided_with_label"] == np.sum(doubted[:2])
+    assert metrics["sided_with_model"] == np.sum(doubted[2:])
+    assert metrics["sided_with_both"] == np.sum(~doubted[:2])
+    assert metrics["sided_with_neither"] == np.sum(~doubted[2:])
+    match = re.search(r"your answer was the recorded label on (\d+)", done.stdout)
+    assert match and int(match.group(1)) == metrics["sided_with_label"]
+    assert "Whom you sided with (rows chosen by hand)" in (folder / "report.md").read_text()

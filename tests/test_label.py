@@ -221,7 +221,9 @@ def test_ctrl_c_keeps_the_answers_and_the_session_finishes_later(
     assert_no_runs(project)
     saved = list((project.root / ".shorts" / "labels").glob("*/answers.csv"))
     assert len(saved) == 1
-    assert saved[0].read_text().splitlines() == ["row,prediction", f"{row},120"]
+    lines = saved[0].read_text().splitlines()  # every row of the session, answered or not
+    assert lines[0] == "row,prediction" and len(lines) == 4
+    assert f"{row},120" in lines and sum(line.endswith(",") for line in lines) == 2
     finish = re.search(r"shorts label .*answers=\S+", screen)
     assert finish and "n=3" in finish.group(0) and "seed=0" in finish.group(0)
 
@@ -289,6 +291,83 @@ def sheet_rows(n: int = 4, seed: int = 0) -> list[int]:
 
     data = load_dataset({"source": "sklearn", "name": "diabetes"})
     return [int(r) for r in pick(data, n, seed, 3).rows]
+
+
+def fill(sheet: Path, answer: Any) -> list[dict[str, str]]:
+    """Fill in a sheet's prediction column with ``answer(line)``; its lines, as filled."""
+    with sheet.open() as handle:
+        lines = list(csv.DictReader(handle))
+    for line in lines:
+        line["prediction"] = str(answer(line))
+    with sheet.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(lines[0]))
+        writer.writeheader()
+        writer.writerows(lines)
+    return lines
+
+
+def test_whom_a_person_sided_with_is_counted_row_by_row() -> None:
+    """Classes: the label, the model (where the two differ), both (where they agree), neither.
+    Numbers: whichever is closer. (The whole loop, from shorts inspect's suspects to the runs, is
+    in test_inspect.py.)"""
+    from shorts.location.label_scoring import compare, sides
+
+    truth = np.array([1.0, 1.0, 0.0, 2.0, 0.0])
+    model = np.array([0.0, 0.0, 0.0, 1.0, 1.0])
+    you = np.array([1.0, 0.0, 0.0, 0.0, 1.0])
+    rows = np.arange(5, dtype=np.int64)
+    classes = compare("classification", "t", rows, truth, ("you", you), ("model", model),
+                      ("majority", 0.0))  # fmt: skip
+    ten, twenty = np.full(3, 10.0), np.full(3, 20.0)
+    numbers = compare("regression", "t", rows[:3], ten, ("you", np.array([11.0, 19.0, 15.0])),
+                      ("model", twenty), ("mean", 10.0))  # fmt: skip
+
+    counted, closer = sides(classes), sides(numbers)
+
+    assert (counted.label, counted.model, counted.both, counted.neither) == (1, 2, 1, 1)
+    assert counted.reading()[0].startswith("Of the 5 rows chosen by hand, your answer was the")
+    assert (closer.label, closer.model, closer.both, closer.neither) == (1, 1, 1, 0)
+    assert "not proof that the label is wrong" in closer.reading()[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["rows=3,8", "n=2"], "rows= and n= do not go together"),
+        (["rows=3,x"], "'x' is not a row id; rows= takes row ids (whole numbers from 0)"),
+        (["rows=3,8,3"], "rows= gives row 3 twice; give each row once (accepted: row ids 0..441)"),
+        (["rows=3,442"], "row 442, which is not a row of diabetes; accepted: row ids 0..441."),
+    ],
+    ids=["with-n", "not-a-number", "twice", "out-of-range"],
+)
+def test_rows_by_hand_that_do_not_fit_are_one_line_and_no_run(
+    project: ShortsProject, tmp_path: Path, args: list[str], message: str
+) -> None:
+    done = label(project, "dataset=diabetes", *args, f"sheet={tmp_path / 'rows.csv'}")
+
+    assert message in assert_usage_error(done, project)
+    assert not (tmp_path / "rows.csv").exists()
+
+
+def test_row_ids_count_the_table_rows_and_skip_rows_without_a_target() -> None:
+    from shorts.datasets import Dataset, Table
+    from shorts.errors import UsageError
+    from shorts.location.label_rows import by_hand
+    from shorts.location.row_ids import row_ids
+
+    frame = pd.DataFrame({"x": np.arange(12.0), "y": [0, 1, None, 3, 4, None, 6, 7, 8, 9, 10, 11]})
+    kept = frame.dropna()
+    data = Dataset("t", kept[["x"]].to_numpy(), kept["y"].to_numpy(dtype=float), ["x"], "y")
+    ids = row_ids(Table(frame, "t", "y", "file", "t.csv"), data)
+
+    picked = by_hand(data, ids, [7, 3], seed=0, examples=2)
+
+    assert list(ids.of(picked.rows)) == [7, 3]  # asked in the order given
+    assert list(data.X[picked.rows, 0]) == [7.0, 3.0]  # the table's rows 7 and 3
+    assert not set(ids.of(picked.examples)) & {7, 3}
+    assert ids.by_id(data.X)[7, 0] == 7.0 and np.isnan(ids.by_id(data.X)[5, 0])
+    with pytest.raises(UsageError, match="row 5, which has no value in t's target 'y'"):
+        by_hand(data, ids, [5], seed=0, examples=2)
 
 
 @pytest.mark.parametrize(

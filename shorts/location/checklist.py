@@ -60,6 +60,11 @@ class Remedies:
     label_command: str
     folds: int
 
+    def relabel(self, rows: Sequence[int]) -> str:
+        """``shorts label`` asking a person for ``rows`` in this order (the row numbers mean
+        the same rows in both commands: ``shorts.location.row_ids``)."""
+        return f"{self.label_command} rows={','.join(str(int(r)) for r in rows)}"
+
     def drop(self, columns: Sequence[str]) -> str:
         """The override leaving ``columns`` out, quoted for a shell; or how to do it by hand."""
         if self.drop_key is None:
@@ -214,9 +219,10 @@ def _noisy(found: Inspection, remedies: Remedies) -> ChecklistItem | None:
         "Labels the model doubts",
         f"{noisy.meeting()} (model {remedies.model}{without}); most suspect: {shown}.{many}",
         "Check the top suspects (listed with their values in the report) against their source "
-        "and fix the wrong labels; to see how hard the labels are for a person, relabel rows "
-        f"by hand with {remedies.label_command}. A few flipped labels cap every model's score "
-        "and can decide a comparison.",
+        "and fix the wrong labels. To see whether a person, given only the features, sides with "
+        "the recorded label or with the model on them, relabel them by hand: "
+        f"{found.relabel_command or remedies.relabel([s.row for s in noisy.top])}. A few "
+        "flipped labels cap every model's score and can decide a comparison.",
     )
 
 

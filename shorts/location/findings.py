@@ -325,6 +325,8 @@ class Inspection:
         checklist: what to watch, most serious first.
         notes: how the checks were done where that matters (sampling, skipped checks).
         seconds: how long the checks took.
+        relabel_command: ``shorts label ... rows=...`` asking a person for the listed suspects
+            (the same row numbers), empty when none is listed.
     """
 
     dataset: str
@@ -347,6 +349,7 @@ class Inspection:
     checklist: list[ChecklistItem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    relabel_command: str = ""
 
     @property
     def leaks(self) -> list[str]:

@@ -50,7 +50,11 @@ Data QA before modelling: what is in the table, and what could mislead a model t
 Checks shape, types, missing values, duplicate rows (and equal features with different targets),
 constant and ID-like columns, the target's distribution and class balance; fits each column
 alone to find suspected leaks, and the model out of fold (leaks and ids left out) to find labels
-it doubts. Ends with a checklist of what to watch, each item with the evidence that raised it.
+it doubts, and prints the shorts label command (rows=...) that has a person relabel them.
+Ends with a checklist of what to watch, each item with the evidence that raised it.
+
+Row numbers count the table's rows from 0 as its source holds them (for a CSV, 0 is the first
+line under the header), rows without a target included; shorts label rows= takes the same ones.
 
 Writes report.html (with plots) and report.json to <project>/reports/inspect-<dataset>-<time>/
 (or out=DIR) and records a run in the MLflow experiment '{ON_LOCATION_EXPERIMENT}'.
@@ -187,6 +191,7 @@ def inspect_dataset(
     from shorts.location import table_checks as tc
     from shorts.location.checklist import Remedies, build_checklist
     from shorts.location.findings import Inspection
+    from shorts.location.row_ids import row_ids
 
     started = time.perf_counter()
     if len(np.unique(data.y)) < 2:
@@ -204,7 +209,8 @@ def inspect_dataset(
     profiles = tc.profile_columns(frame, roles, target)
     ids = [p.name for p in profiles if p.id_like]
     duplicates = tc.find_duplicates(frame, target, ids, drop)
-    positions = _table_rows(frame, target, len(data.y))
+    numbered = row_ids(table, data)
+    positions = numbered.ids if numbered.of_table else None
     missing_target = len(frame) - len(data.y) if positions is not None else 0
     target_profile = tc.profile_target(data, missing_target)
     cells = frame.size
@@ -286,6 +292,8 @@ def inspect_dataset(
         label_command=setting.label_command,
         folds=setting.folds,
     )
+    if noisy is not None and noisy.top:
+        found.relabel_command = remedies.relabel([s.row for s in noisy.top])
     found.checklist = build_checklist(found, remedies)
     found.seconds = time.perf_counter() - started
     return found
@@ -306,19 +314,6 @@ def _dropped_by_user(columns: Sequence[str], data: Dataset, target: str | None) 
         and c not in data.dropped_columns
         and not any(f.startswith(f"{c}=") for f in features)
     ]
-
-
-def _table_rows(frame: Any, target: str | None, rows: int) -> np.ndarray[Any, Any] | None:
-    """Each data set row's number in the table (rows without a target are left out of it)."""
-    import numpy as np
-
-    if target is not None:
-        positions = np.flatnonzero(frame[target].notna().to_numpy())
-        if len(positions) == rows:
-            return positions
-    if len(frame) == rows:
-        return np.arange(rows)
-    return None
 
 
 def _row_values(

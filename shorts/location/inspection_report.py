@@ -546,8 +546,14 @@ def _noisy(found: Inspection) -> str:
         f"copy the recorded label and hide a wrong one). <strong>{escape(noisy.meeting())}"
         f"</strong>; the {len(noisy.top)} most suspect are listed with their values (row "
         "numbers from 0, in the table's order). Check them against their source and fix the "
-        "wrong ones; <code>shorts label</code> puts you in the model's place on a sample."
+        "wrong ones; <code>shorts label</code> puts you in the model's place on them."
     )
+    if found.relabel_command:
+        intro += _p(
+            "To see whether a person, given only the features, sides with the recorded label or "
+            f"with the model on these rows: <code>{escape(found.relabel_command)}</code> (the "
+            "same row numbers)."
+        )
     suspects = noisy.top
     columns = _suspect_columns(found, suspects)
     header, score_of = found.suspect_score()

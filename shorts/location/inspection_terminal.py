@@ -255,6 +255,10 @@ def _noisy(console: Console, found: Inspection) -> None:
             _values(s, found),
         )
     console.print(table)
+    if found.relabel_command:
+        # Never wrapped: the command must copy whole.
+        console.print(Text("relabel them by hand (features only):", style="dim"))
+        console.print(Text(f"  {found.relabel_command}"), soft_wrap=True)
 
 
 def _checklist(console: Console, found: Inspection) -> None:

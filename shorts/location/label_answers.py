@@ -4,15 +4,17 @@ Format (one format for every way in and out):
 
 - a CSV with a header; the columns ``row`` and ``prediction`` are read, any other column is
   ignored (so a filled-in sheet, or a finished session's ``results.csv``, is an answers file);
-- ``row``: the row id shown in the session and in the sheet (the row's position in the data set
-  as shorts loads it, from 0, after rows without a target are dropped);
+- ``row``: the row id shown in the session and in the sheet: the row's number in the table as
+  its source holds it, from 0, rows without a target included (``shorts.location.row_ids``; the
+  same numbers ``shorts inspect`` lists);
 - ``prediction``: a number (regression) or one of the classes (classification, e.g. ``3``); an
   empty cell means "not answered yet";
 - a comma, semicolon or tab as the separator (spreadsheets differ), UTF-8 with or without a BOM.
 
-Every row of the file must be one of the rows the session labels (the same ``n`` and ``seed``
-pick the same rows). Any problem is one ``UsageError`` naming the file, the line and what is
-accepted, found before anything is scored or logged.
+Every row of the file must be one of the rows the session labels (the same ``n`` and ``seed``,
+or the same ``rows``, pick the same rows). A session's own answers file lists every one of its
+rows, those not answered yet with an empty prediction. Any problem is one ``UsageError`` naming
+the file, the line and what is accepted, found before anything is scored or logged.
 """
 
 from __future__ import annotations
@@ -80,7 +82,12 @@ def _decimal_comma(text: str) -> bool:
 
 
 def read_answers(
-    path: Path, answers: Answers, rows: Sequence[int], total: int, dataset: str
+    path: Path,
+    answers: Answers,
+    rows: Sequence[int],
+    total: int,
+    dataset: str,
+    same: str = "the same n= and seed= pick the same rows",
 ) -> dict[int, float]:
     """The predictions in ``path`` for the session's ``rows`` (row id → prediction).
 
@@ -90,8 +97,9 @@ def read_answers(
         path: the answers file.
         answers: what a prediction may be.
         rows: the row ids the session labels.
-        total: how many rows the data set has (row ids 0..total-1).
+        total: row ids run 0..total-1.
         dataset: the data set's name, for messages.
+        same: how the same rows are picked again, for the message about a row not asked.
 
     Raises:
         UsageError: the file is missing or unreadable, lacks a column, names a row that is not
@@ -140,7 +148,7 @@ def read_answers(
         if row not in wanted:
             raise UsageError(
                 f"{at}: row {row} is not one of the {len(wanted)} rows this session labels "
-                "(the same n= and seed= pick the same rows; sheet=FILE.csv lists them)."
+                f"({same}; sheet=FILE.csv lists them)."
             )
         if row in found:
             raise UsageError(f"{at}: row {row} has a second answer; give one per row.")
@@ -185,20 +193,27 @@ class AnswerLog:
 
     Args:
         path: the file (its folder is created).
+        rows: the session's row ids, in the order asked: the file lists each of them, with an
+            empty prediction until it is answered, so it names the session's rows on its own.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, rows: Sequence[int] = ()) -> None:
         self.path = path
+        self.rows = [int(r) for r in rows]
         self.count = 0
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def rewrite(self, answers: Mapping[int, float]) -> None:
-        """Make the file hold exactly ``answers``, on disk before this returns."""
+        """Make the file hold exactly ``answers`` (and the session's other rows, empty), on disk
+        before this returns."""
+        listed = [*self.rows, *(r for r in answers if r not in self.rows)]
         partial = self.path.with_name(self.path.name + ".partial")
         with partial.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow([ROW, PREDICTION])
-            writer.writerows([row, prediction_text(value)] for row, value in answers.items())
+            writer.writerows(
+                [row, prediction_text(answers[row]) if row in answers else ""] for row in listed
+            )
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(partial, self.path)

@@ -5,6 +5,8 @@ same thing. What it holds: the three scores side by side (the person, the model 
 the trivial baseline), a plain reading of them that is honest about few rows, the rows hardest
 for the person (with their features, the true label, and how the model did on them), the rows
 hardest for the model (and how the person did), and whether the two found the same rows hard.
+When the rows were chosen by hand (``rows=``, typically the suspects ``shorts inspect`` lists),
+it also says how often the person sided with the recorded label and how often with the model.
 
 The HTML is self-contained (inline CSS, no script, no external URL) and escapes every text.
 """
@@ -25,7 +27,7 @@ from rich.text import Text
 
 from shorts.location.feature_context import FeatureContext, format_value, ordinal
 from shorts.location.label_answers import prediction_text, write_table
-from shorts.location.label_scoring import Comparison, Contender, format_metric
+from shorts.location.label_scoring import Comparison, Contender, format_metric, sides
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -46,6 +48,7 @@ class SessionFacts:
         total_rows: how many rows the data set has.
         examples: how many labelled examples the person saw first.
         answers_from: where the answers came from, e.g. ``the terminal``, ``rows.csv``.
+        by_hand: the rows were chosen by hand (``rows=``), not drawn with the seed.
     """
 
     dataset: str
@@ -57,6 +60,7 @@ class SessionFacts:
     total_rows: int
     examples: int
     answers_from: str = "the terminal"
+    by_hand: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,7 @@ def build_report(
     blocks: list[Block] = [
         Heading(f"Human baseline: {n} rows of {facts.dataset}, labelled by {facts.who}", 1),
         Paragraph(
-            f"Session {facts.session}. The {n} rows were picked with seed {facts.seed} from "
-            f"{facts.total_rows} (stratified by {_strata(c.task)}); answers from "
+            f"Session {facts.session}. The {n} rows were {_how_picked(c, facts)}; answers from "
             f"{facts.answers_from}, with {facts.examples} labelled "
             f"example{'s' if facts.examples != 1 else ''} on offer first. The "
             f"model is {c.model.label} ({facts.model_class}), scored out of fold "
@@ -109,6 +112,8 @@ def build_report(
         _scores(c),
         *(Paragraph(line) for line in c.headline()),
     ]
+    if facts.by_hand:
+        blocks += _sides_section(c)
     blocks += _hardest_section(c, c.human, c.model, "you", context, X)
     yours, its = c.hardest(c.human, HARDEST), c.hardest(c.model, HARDEST)
     if len(its) and sorted(yours) == sorted(its):
@@ -133,6 +138,38 @@ def build_report(
 
 def _strata(task: str) -> str:
     return "class" if task == "classification" else "quintile of the target"
+
+
+def _how_picked(c: Comparison, facts: SessionFacts) -> str:
+    if facts.by_hand:
+        return f"chosen by hand (rows=) among the {facts.total_rows}"
+    strata = _strata(c.task)
+    return f"picked with seed {facts.seed} from {facts.total_rows} (stratified by {strata})"
+
+
+def _sides_section(c: Comparison) -> list[Block]:
+    """Whom the person sided with, on rows chosen by hand: the recorded label or the model."""
+    counted = sides(c)
+    if c.task == "classification":
+        lines: list[tuple[str, int]] = [
+            ("your answer was the recorded label (the model said otherwise)", counted.label),
+            ("your answer was the model's prediction (not the label)", counted.model),
+            ("the model agreed with the label, and so did you", counted.both),
+            ("you gave a class neither of them gave", counted.neither),
+        ]
+    else:
+        lines = [
+            ("your answer was closer to the recorded label", counted.label),
+            ("your answer was closer to the model's prediction", counted.model),
+            ("exactly as close to both", counted.both),
+        ]
+    first, second = counted.reading()
+    return [
+        Heading("Whom you sided with (rows chosen by hand)"),
+        Paragraph(first),
+        Table(["rows chosen by hand", "rows"], [[text, str(count)] for text, count in lines]),
+        Paragraph(second, dim=True),
+    ]
 
 
 def _scores(c: Comparison) -> Table:
@@ -375,6 +412,7 @@ def note_text(comparison: Comparison, facts: SessionFacts) -> str:
         "",
         *c.headline(),
         "",
+        *([sides(c).reading()[0], ""] if facts.by_hand else []),
         c.agreement.reading,
         "",
         "The model and trivial runs of the same session sit beside this one "

@@ -6,6 +6,9 @@ range, and the person's score then says little about the rest. The rows are draw
 a shuffled order. The draw depends only on the data, ``n`` and ``seed``: the same command picks
 the same rows, which is what lets a sheet, an answers file and a resumed session agree.
 
+Rows can also be chosen by hand (``rows=``, e.g. the noisy-label suspects ``shorts inspect``
+lists): they are asked in the order given, and the examples are drawn from the others as usual.
+
 The examples (labelled rows shown before the first question: a person "trains" too) and the
 target's scale are taken from the *other* rows, never from the ones asked, and so is the trivial
 baseline: nothing the person sees or is compared with is computed from the rows they label.
@@ -13,6 +16,7 @@ baseline: nothing the person sees or is compared with is computed from the rows 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +24,7 @@ import numpy as np
 
 from shorts.datasets import Dataset
 from shorts.errors import UsageError
+from shorts.location.row_ids import RowIds
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -30,12 +35,13 @@ HISTOGRAM_BINS = 16
 
 @dataclass(frozen=True)
 class Picked:
-    """The rows of one labelling session.
+    """The rows of one labelling session, as positions in the ``Dataset`` (the ids a person
+    sees are ``shorts.location.row_ids``'s: the table's row numbers).
 
     Attributes:
-        rows: row ids to label, in the order they are asked.
+        rows: positions of the rows to label, in the order they are asked.
         examples: labelled rows shown first (none of ``rows``), by increasing target.
-        others: every row id not in ``rows`` (examples included).
+        others: every position not in ``rows`` (examples included).
     """
 
     rows: IntArray
@@ -91,6 +97,50 @@ def pick(data: Dataset, n: int, seed: int, examples: int) -> Picked:
     rng = np.random.default_rng(seed)
     strata = _strata(data.y, data.task)
     rows = rng.permutation(_stratified(strata, n, rng))
+    return _around(data, rows, seed, examples)
+
+
+def by_hand(data: Dataset, ids: RowIds, chosen: Sequence[int], seed: int, examples: int) -> Picked:
+    """The rows given by id (``rows=``), asked in the order given; ``examples`` labelled rows
+    among the others, drawn with ``seed`` as ``pick`` draws them.
+
+    Raises:
+        UsageError: an id given twice, out of range, or of a row without a target; or too many
+            rows to leave any other (one line naming the problem and what is accepted).
+    """
+    total = len(data.y)
+    accepted = f"accepted: row ids 0..{ids.span - 1}" + (
+        " that have a target value" if ids.gaps else ""
+    )
+    counted = "" if ids.of_table else " (counting the data set's rows)"
+    seen: set[int] = set()
+    for row in chosen:
+        if row in seen:
+            raise UsageError(f"rows= gives row {row} twice; give each row once ({accepted}).")
+        seen.add(row)
+        if not 0 <= row < ids.span:
+            raise UsageError(
+                f"rows= gives row {row}, which is not a row of {data.name}{counted}; {accepted}."
+            )
+        if not ids.has(row):
+            raise UsageError(
+                f"rows= gives row {row}, which has no value in {data.name}'s target "
+                f"{data.target!r} (rows without one are left out of the data); {accepted}."
+            )
+    if len(chosen) + examples > total - 1:
+        raise UsageError(
+            f"rows= gives {len(chosen)} rows: too many, since {data.name} has {total} rows and "
+            f"the scale, the {examples} example(s) and the trivial baseline need rows that are "
+            f"not asked; give at most {max(total - 1 - examples, 1)}"
+            + (" (or fewer examples=)" if examples else "")
+            + "."
+        )
+    return _around(data, ids.positions(chosen), seed, examples)
+
+
+def _around(data: Dataset, rows: IntArray, seed: int, examples: int) -> Picked:
+    """``rows`` (positions, in the order asked), with the examples and the others around them."""
+    total = len(data.y)
     chosen = np.zeros(total, dtype=bool)
     chosen[rows] = True
     others = np.flatnonzero(~chosen).astype(np.int64)

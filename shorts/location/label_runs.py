@@ -4,8 +4,11 @@ Why three runs and not one: in the MLflow UI's runs table each run is a line and
 column, so the person (``human_baseline``), the model on the same rows and the trivial baseline,
 logged with the same metric keys, line up as three comparable lines. They are linked by the tag
 ``shorts.label.session`` (filter on it to see one session) and carry the same ``shorts.dataset``,
-``n``, ``seed`` and row ids. The human run is logged last, so it tops the table sorted by start
-time, and carries the note, the report and the results file.
+``n``, ``seed`` and row ids (tag ``shorts.label.rows``; ``shorts.label.picked`` says whether
+they were drawn with the seed or chosen by hand, and then the human run also counts whom the
+person sided with: ``sided_with_label``, ``sided_with_model``, ...). The human run is logged
+last, so it tops the table sorted by start time, and carries the note, the report and the
+results file.
 
 Nothing is logged before the session is complete: the runs are created only here, each one
 whole (``log_finished_run``).
@@ -20,7 +23,7 @@ from pathlib import Path
 
 from shorts.location import ON_LOCATION_EXPERIMENT
 from shorts.location.label_report import SessionFacts, note_text
-from shorts.location.label_scoring import Comparison, Contender
+from shorts.location.label_scoring import Comparison, Contender, sides
 from shorts.project import Project
 from shorts.tracking.oneshot import log_finished_run
 
@@ -65,6 +68,7 @@ def log_session(
             "shorts.label.session": facts.session,
             "shorts.label.who": facts.who,
             "shorts.label.rows": ",".join(str(int(r)) for r in c.rows),
+            "shorts.label.picked": "by_hand" if facts.by_hand else "seed",
         },
     )
     trivial = _log(
@@ -88,6 +92,16 @@ def log_session(
         f"{n} rows of {session}, beside `{HUMAN_RUN}`.",
     )
     rho = c.agreement.rho
+    extra = {"error_rank_spearman": rho} if math.isfinite(rho) else {}
+    if facts.by_hand:
+        counted = sides(c)
+        extra |= {
+            "sided_with_label": float(counted.label),
+            "sided_with_model": float(counted.model),
+            "sided_with_both": float(counted.both),
+        }
+        if c.task == "classification":
+            extra["sided_with_neither"] = float(counted.neither)
     human = _log(
         project,
         uri,
@@ -97,7 +111,7 @@ def log_session(
         params={"labeller": facts.who, "examples": str(facts.examples)},
         note=note_text(c, facts),
         tags={"shorts.label.model_run": model[2], "shorts.label.trivial_run": trivial[2]},
-        metrics={"error_rank_spearman": rho} if math.isfinite(rho) else {},
+        metrics=extra,
         artifacts=artifacts,
     )
     return LoggedSession(

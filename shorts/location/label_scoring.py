@@ -365,3 +365,79 @@ def _agreement(you: FloatArray, model: FloatArray, task: str) -> Agreement:
     if task == "classification":
         reading += " Errors count the classes a prediction is off by, so many rows tie."
     return Agreement(rho, p, n, reading)
+
+
+@dataclass(frozen=True)
+class Sides:
+    """Whom the person's answers sided with, row by row: the recorded label or the model.
+
+    For classes, an answer sides with the label when it equals the label and the model predicted
+    another class, with the model when it equals the model's class and not the label; ``both``
+    counts rows where the model agreed with the label and so did the person, ``neither`` answers
+    that are neither. For numbers, an answer sides with whichever of the two it is closer to;
+    ``both`` counts answers exactly as close to each (``neither`` is then always 0).
+
+    Why: on rows chosen because the model doubts their label (``shorts inspect``'s suspects),
+    who is right is the open question, so the scores against the recorded labels say less than
+    which of the two a person, given the same features, agrees with.
+    """
+
+    task: str
+    label: int
+    model: int
+    both: int
+    neither: int
+
+    @property
+    def rows(self) -> int:
+        return self.label + self.model + self.both + self.neither
+
+    def reading(self) -> list[str]:
+        """The counts in plain sentences, with what they can and cannot say."""
+        n = self.rows
+        if self.task == "classification":
+            first = (
+                f"Of the {n} rows chosen by hand, your answer was the recorded label on "
+                f"{self.label} and the model's prediction on {self.model} (rows where the two "
+                f"differ); on {self.both} the model agreed with the label and so did you; on "
+                f"{self.neither} you gave a class neither of them gave."
+            )
+        else:
+            first = (
+                f"Of the {n} rows chosen by hand, your answer was closer to the recorded label on "
+                f"{self.label} and closer to the model's prediction on {self.model}"
+                + (f"; exactly as close to both on {self.both}" if self.both else "")
+                + "."
+            )
+        second = (
+            "Siding with the model on a row is a reason to check its label at the source, not "
+            "proof that the label is wrong: you saw the same features as the model and nothing "
+            "else. The model here is this session's, scored out of fold; shorts inspect's may "
+            "predict a little differently. On rows chosen for being doubtful, the scores above say "
+            "little about how well you or the model predict other rows."
+        )
+        return [first, second]
+
+
+def sides(comparison: Comparison) -> Sides:
+    """Count whom each of the person's answers sided with (see ``Sides``)."""
+    truth = comparison.truth
+    you = comparison.human.predictions
+    model = comparison.model.predictions
+    if comparison.task == "classification":
+        agree = model == truth
+        return Sides(
+            comparison.task,
+            label=int(np.sum((you == truth) & ~agree)),
+            model=int(np.sum((you == model) & ~agree)),
+            both=int(np.sum((you == truth) & agree)),
+            neither=int(np.sum((you != truth) & (you != model))),
+        )
+    to_label, to_model = np.abs(you - truth), np.abs(you - model)
+    return Sides(
+        comparison.task,
+        label=int(np.sum(to_label < to_model)),
+        model=int(np.sum(to_model < to_label)),
+        both=int(np.sum(to_label == to_model)),
+        neither=0,
+    )

@@ -7,10 +7,14 @@ about.
 
 The flow, and where each part lives:
 
-- arguments: this command's keys (``n``, ``seed``, ``examples``, ``answers``, ``sheet``, ``who``)
+- arguments: this command's keys (``n``, ``seed``, ``rows``, ``examples``, ``answers``, ``sheet``,
+  ``who``)
   and the rest as config overrides (``shorts.location.setup``), so any catalog data set, the
   user's file, ``model=`` and ``+experiment=`` work as they do for ``shorts run``;
-- which rows, which examples, the target's scale: ``label_rows``;
+- which rows (drawn by ``n`` and ``seed``, or chosen by hand with ``rows=``), which examples, the
+  target's scale: ``label_rows``; what a row id means (the table's row number, as ``shorts
+  inspect`` lists rows): ``row_ids``. Inside, rows are positions in the ``Dataset``; they become
+  ids wherever a person sees or writes them (questions, sheet, answers, report, runs);
 - the answers: from the terminal (``label_session``), from a CSV, or a sheet to fill in
   (``label_answers``), saved as they come under ``.shorts/labels/<session>/answers.csv``;
 - scoring against the model's out-of-fold predictions and the trivial baseline:
@@ -55,9 +59,10 @@ if TYPE_CHECKING:
     from shorts.location.feature_context import FeatureContext
     from shorts.location.label_answers import AnswerLog, Answers
     from shorts.location.label_rows import Picked, TargetScale
+    from shorts.location.row_ids import FloatArray, RowIds
 
 USAGE = (
-    "usage: shorts label dataset=NAME [n=20] [seed=0] [examples=3] "
+    "usage: shorts label dataset=NAME [n=20 | rows=ID,ID,...] [seed=0] [examples=3] "
     "[answers=FILE.csv | sheet=FILE.csv] [who=NAME] [model=NAME | +experiment=NAME] "
     "[dataset.KEY=VALUE ...]"
 )
@@ -77,7 +82,11 @@ keys:
                     dataset=file dataset.path=x.csv dataset.target=COLUMN
   n=20              how many rows to label
   seed=0            which rows; the same n and seed always pick the same rows
-                    (stratified: by class, or by quintile of the target)
+                    (stratified: by class, or by quintile of the target); with rows=, it
+                    only picks the examples
+  rows=ID,ID,...    label these rows, in this order, instead of n rows picked by seed (e.g. the
+                    noisy-label suspects shorts inspect lists: it prints the command); the
+                    report then says how often you sided with the recorded label or the model
   examples=3        labelled rows, not among the n, shown before the first question (0..10)
   answers=FILE.csv  your predictions from a CSV: columns row,prediction (others are ignored;
                     row is the row id the session and the sheet show). Rows left empty, or
@@ -89,19 +98,26 @@ keys:
                     classes); +experiment=NAME takes a short's data set and model
   cv.folds=5        folds of the model's out-of-fold predictions
 
+Row ids are the rows' numbers in the table as its source holds it, from 0 (for a CSV, 0 is the
+first line under the header), rows without a target included though they cannot be labelled:
+the same numbers shorts inspect lists.
+
 Your answers are saved as you go in .shorts/labels/; stop any time (q, Ctrl-C or Ctrl-D) and
-finish later with the answers=FILE the command prints.
+finish later with the command it prints (answers=FILE, and rows= if you chose the rows).
 
 examples:
   shorts label dataset=diabetes n=20
   shorts label dataset=fair_rating n=30 model=random_forest_classifier
   shorts label dataset=diabetes sheet=rows.csv     # fill in the prediction column, then
   shorts label dataset=diabetes answers=rows.csv
+  shorts label dataset=diabetes rows=56,9,222      # rows shorts inspect doubts
 """
 
 OWN_KEYS = {
     "n": "a whole number from 1 (how many rows to label; default 20)",
     "seed": "a whole number from 0 (which rows; default 0)",
+    "rows": "row ids (whole numbers from 0) separated by commas, e.g. rows=56,9,222, as shorts "
+    "inspect lists them",
     "examples": "a whole number from 0 to 10 (labelled examples shown first; default 3)",
     "answers": "FILE.csv with the columns row,prediction",
     "sheet": "FILE.csv, a new file to write the rows to label to",
@@ -117,6 +133,7 @@ class Options:
 
     n: int
     seed: int
+    chosen: tuple[int, ...] | None
     examples: int
     answers: Path | None
     sheet: Path | None
@@ -135,6 +152,7 @@ class Plan:
     data: Dataset
     model_cfg: Any
     model_name: str
+    ids: RowIds
     picked: Picked
     answers: Answers
     context: FeatureContext
@@ -142,7 +160,25 @@ class Plan:
 
     @property
     def rows(self) -> list[int]:
-        return [int(r) for r in self.picked.rows]
+        """The ids of the rows to label, in the order asked."""
+        return [int(r) for r in self.ids.of(self.picked.rows)]
+
+    @property
+    def examples(self) -> list[int]:
+        """The ids of the labelled examples."""
+        return [int(r) for r in self.ids.of(self.picked.examples)]
+
+    @property
+    def X(self) -> FloatArray:
+        """The features indexed by row id (NaN rows where an id has no target)."""
+        return self.ids.by_id(self.data.X)
+
+    @property
+    def same(self) -> str:
+        """How the same rows are picked again, for messages."""
+        if self.options.chosen is not None:
+            return "rows chosen by hand need the same rows="
+        return "the same n= and seed= pick the same rows"
 
 
 def label_command(project: Project, args: list[str]) -> int:
@@ -170,7 +206,9 @@ def label_command(project: Project, args: list[str]) -> int:
     rows, data = plan.rows, plan.data
     given: dict[int, float] = {}
     if plan.options.answers is not None:
-        given = read_answers(plan.options.answers, plan.answers, rows, len(data.y), data.name)
+        given = read_answers(
+            plan.options.answers, plan.answers, rows, plan.ids.span, data.name, plan.same
+        )
     missing = [row for row in rows if row not in given]
     if missing and not sys.stdin.isatty():
         source = (
@@ -185,7 +223,7 @@ def label_command(project: Project, args: list[str]) -> int:
         )
 
     session = f"{data.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-    log = AnswerLog(project.state / "labels" / session / "answers.csv")
+    log = AnswerLog(project.state / "labels" / session / "answers.csv", rows)
     if given:
         log.rewrite(given)
     finish = _finish_command(plan, log.path)
@@ -197,7 +235,7 @@ def label_command(project: Project, args: list[str]) -> int:
         stopped = _ask(console, plan, log, given, finish)
         if stopped is not None:
             return stopped
-        given = read_answers(log.path, plan.answers, rows, len(data.y), data.name)
+        given = read_answers(log.path, plan.answers, rows, plan.ids.span, data.name, plan.same)
     try:
         return _score_and_log(project, console, plan, given, session, log.path, answers_from)
     except KeyboardInterrupt:
@@ -220,16 +258,21 @@ def _plan(project: Project, args: list[str]) -> Plan:
 
     import numpy as np
 
-    from shorts.datasets import load_dataset
+    from shorts.datasets import load_dataset, load_table
     from shorts.location.feature_context import FeatureContext
     from shorts.location.label_answers import Answers
-    from shorts.location.label_rows import pick, scale_of
+    from shorts.location.label_rows import by_hand, pick, scale_of
+    from shorts.location.row_ids import row_ids
 
     data = load_dataset(cfg.dataset)
+    ids = row_ids(load_table(cfg.dataset), data)
     model_cfg = model_config(project, cfg, data.task, arguments.model_chosen)
     name = _model_name(project, arguments, data.task)
     _check_model(model_cfg, name, data)
-    picked = pick(data, options.n, options.seed, options.examples)
+    if options.chosen is not None:
+        picked = by_hand(data, ids, options.chosen, options.seed, options.examples)
+    else:
+        picked = pick(data, options.n, options.seed, options.examples)
     return Plan(
         options=options,
         arguments=arguments,
@@ -238,6 +281,7 @@ def _plan(project: Project, args: list[str]) -> Plan:
         data=data,
         model_cfg=model_cfg,
         model_name=name,
+        ids=ids,
         picked=picked,
         answers=Answers(data.task, tuple(float(c) for c in np.unique(data.y))),
         context=FeatureContext(data.X, data.feature_names),
@@ -249,7 +293,13 @@ def _plan(project: Project, args: list[str]) -> Plan:
 
 
 def _options(own: Mapping[str, str]) -> Options:
-    n = whole_number(own, "n", 20, OWN_KEYS["n"])
+    chosen = _chosen_rows(own)
+    if chosen is not None and "n" in own:
+        raise UsageError(
+            "rows= and n= do not go together: rows=ID,ID,... labels those rows (n is how many "
+            "you give), n= picks that many rows with seed=."
+        )
+    n = len(chosen) if chosen is not None else whole_number(own, "n", 20, OWN_KEYS["n"])
     seed = whole_number(own, "seed", 0, OWN_KEYS["seed"], low=0)
     examples = whole_number(own, "examples", 3, OWN_KEYS["examples"], low=0, high=MAX_EXAMPLES)
     answers = _path(own.get("answers"), "answers")
@@ -270,7 +320,27 @@ def _options(own: Mapping[str, str]) -> Options:
     who = own.get("who")
     if who is not None and not who.strip():
         raise UsageError(f"who= is empty; who={OWN_KEYS['who']}.")
-    return Options(n, seed, examples, answers, sheet, (who or _login()).strip(), own)
+    return Options(n, seed, chosen, examples, answers, sheet, (who or _login()).strip(), own)
+
+
+def _chosen_rows(own: Mapping[str, str]) -> tuple[int, ...] | None:
+    """``rows=ID,ID,...`` as whole numbers, in the order given (checked against the data set,
+    for range, targets and repeats, once it is loaded: ``label_rows.by_hand``)."""
+    text = own.get("rows")
+    if text is None:
+        return None
+    parts = [part.strip() for part in text.strip().strip("[]").split(",")]
+    if not any(parts):
+        raise UsageError(f"rows= is empty; rows= takes {OWN_KEYS['rows']}.")
+    chosen = []
+    for part in parts:
+        if not part.isdigit():
+            shown = repr(part) if part else "an empty id"
+            raise UsageError(
+                f"rows={text}: {shown} is not a row id; rows= takes {OWN_KEYS['rows']}."
+            )
+        chosen.append(int(part))
+    return tuple(chosen)
 
 
 def _path(text: str | None, key: str) -> Path | None:
@@ -353,7 +423,7 @@ def _ask(
 
     data, picked = plan.data, plan.picked
     session = LabellingSession(
-        console, data.name, data.X, plan.context, plan.scale, picked.rows, picked.examples,
+        console, data.name, plan.X, plan.context, plan.scale, plan.rows, plan.examples,
         data.y[picked.examples], plan.answers, log, given,
     )  # fmt: skip
     total = len(picked.rows)
@@ -388,8 +458,14 @@ def _finish_command(plan: Plan, answers: Path) -> str:
 def _same_rows_command(plan: Plan) -> list[str]:
     """``shorts label`` with what picks the same rows (and the same labeller, examples)."""
     options = plan.options
-    words = ["shorts", "label", *plan.arguments.overrides, f"n={options.n}", f"seed={options.seed}"]
-    return words + [f"{k}={options.given[k]}" for k in ("examples", "who") if k in options.given]
+    words = ["shorts", "label", *plan.arguments.overrides]
+    if options.chosen is not None:
+        words.append(f"rows={','.join(str(r) for r in options.chosen)}")
+        keys: tuple[str, ...] = ("seed", "examples", "who")  # seed= only draws the examples
+    else:
+        words += [f"n={options.n}", f"seed={options.seed}"]
+        keys = ("examples", "who")
+    return words + [f"{k}={options.given[k]}" for k in keys if k in options.given]
 
 
 def _shown_path(path: Path) -> str:
@@ -426,17 +502,15 @@ def _write_sheet(console: Console, plan: Plan, sheet: Path) -> int:
     from shorts.location.label_answers import PREDICTION, ROW, write_table
     from shorts.location.label_session import scale_lines, show_examples
 
-    data, picked = plan.data, plan.picked
+    data, picked, X = plan.data, plan.picked, plan.X
     write_table(
         sheet,
         [ROW, *plan.context.names, PREDICTION],
-        ([str(r), *plan.context.plain(data.X[r]), ""] for r in plan.rows),
+        ([str(r), *plan.context.plain(X[r]), ""] for r in plan.rows),
     )
     for line in scale_lines(plan.scale):
         console.print(line)
-    show_examples(
-        console, plan.context, data.X, picked.examples, data.y[picked.examples], plan.scale
-    )
+    show_examples(console, plan.context, X, plan.examples, data.y[picked.examples], plan.scale)
     what = "a class" if data.task == "classification" else "a number"
     console.print()
     console.print(
@@ -477,7 +551,7 @@ def _score_and_log(
     from shorts.location.predictions import out_of_fold
 
     data, picked, options, name = plan.data, plan.picked, plan.options, plan.model_name
-    rows = picked.rows
+    rows = picked.rows  # positions in the data set; their ids are plan.rows
     folds = int(plan.cfg.cv.folds)
     with console.status(
         f"Scoring {name} on the same rows: {folds}-fold out-of-fold predictions over all "
@@ -487,9 +561,9 @@ def _score_and_log(
     comparison = compare(
         data.task,
         data.target,
-        rows,
+        np.asarray(plan.rows, dtype=np.int64),
         data.y[rows],
-        (f"you ({options.who})", np.asarray([given[int(r)] for r in rows], dtype=np.float64)),
+        (f"you ({options.who})", np.asarray([given[r] for r in plan.rows], dtype=np.float64)),
         (name, oof.prediction[rows]),
         trivial_baseline(data.task, data.y[picked.others]),
         seed=options.seed,
@@ -504,11 +578,12 @@ def _score_and_log(
         total_rows=len(data.y),
         examples=len(picked.examples),
         answers_from=answers_from,
+        by_hand=options.chosen is not None,
     )
-    blocks = build_report(comparison, facts, plan.context, data.X)
+    blocks = build_report(comparison, facts, plan.context, plan.X)
     folder = answers_path.parent
     results, markdown, page = folder / "results.csv", folder / "report.md", folder / "report.html"
-    write_results(results, comparison, data.feature_names, data.X)
+    write_results(results, comparison, data.feature_names, plan.X)
     markdown.write_text(to_markdown(blocks), encoding="utf-8")
     page.write_text(to_html(blocks, f"Human baseline: {data.name}"), encoding="utf-8")
     logged = log_session(
