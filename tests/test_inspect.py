@@ -376,6 +376,8 @@ def test_the_suspects_advice_is_a_label_command_for_the_same_rows_of_a_file_with
     dataset = ["dataset=file", "dataset.path=gaps.csv", "dataset.target=ok",
                "+dataset.task=classification"]  # fmt: skip
 
+    # The model whose doubts chose the rows is the one the person is scored against.
+    dataset += ["model=hist_gbm_classifier", "model.max_iter=50"]
     done = project.run("inspect", *dataset, "top=6", OMP_NUM_THREADS="1")
 
     assert done.returncode == 0, done.stderr

@@ -408,11 +408,12 @@ def _drop_key(cfg: DictConfig, source: str) -> str | None:
 
 
 def _label_command(overrides: list[str]) -> str:
-    """``shorts label`` with the arguments that chose this data set."""
+    """``shorts label`` with the arguments that chose this data set and model (the person is
+    then scored against the model whose doubts chose the rows)."""
     chosen = [
         o
         for o in overrides
-        if o.lstrip("+~").partition("=")[0].split(".")[0] in ("dataset", "experiment")
+        if o.lstrip("+~").partition("=")[0].split(".")[0] in ("dataset", "experiment", "model")
     ]
     return "shorts label " + (" ".join(shlex.quote(o) for o in chosen) or "dataset=diabetes")
 
