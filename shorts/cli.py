@@ -249,21 +249,17 @@ def _check_experiment_choice(project: Project, overrides: list[str]) -> None:
     informational = {"--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c"}
     if any(arg.split("=")[0] in informational for arg in overrides):
         return
-    known = project.experiment_names()
     chosen = [
         arg.split("=", 1)[1]
         for arg in overrides
         if arg.lstrip("+~").split("=", 1)[0] == "experiment" and "=" in arg
     ]
     if not chosen:
-        raise UsageError("choose a short with +experiment=NAME; known shorts: " + ", ".join(known))
+        project.check_short(None)
     for value in chosen:
         for name in value.split(","):
-            if name and name not in known and not any(c in name for c in "*?()[]"):
-                raise UsageError(
-                    f"unknown short {name!r}; known shorts: {', '.join(known) or '(none)'} "
-                    f"(configs/experiment/*.yaml)"
-                )
+            if name and not any(c in name for c in "*?()[]"):  # a sweep's glob or range
+                project.check_short(name)
 
 
 def _worst(outcomes: list[Outcome]) -> int:

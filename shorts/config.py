@@ -9,10 +9,13 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shorts.errors import UsageError
+from shorts.errors import UsageError, one_line
 from shorts.project import Project
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 MAX_PARAM_CHARS = 6000
 REDACTED = "***redacted***"
@@ -171,3 +174,27 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
         text = text[: MAX_PARAM_CHARS - 3] + "..."
     flat[prefix] = text
     return flat
+
+
+def compose_config(project: Project, overrides: list[str]) -> DictConfig:
+    """The project's config with ``overrides``, as ``shorts run`` would compose it (Hydra's
+    compose API: no run, no output folder), for commands that read a config without running it;
+    a config that does not compose is one ``UsageError`` line."""
+    import yaml
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key.lstrip("+~") == "experiment":
+            project.check_short(value)
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(project.configs), version_base="1.3"):
+            return compose(config_name="shorts", overrides=overrides)
+    except (HydraException, OmegaConfBaseException, ValueError, yaml.YAMLError) as exc:
+        raise UsageError(one_line(str(exc))) from None
+    finally:
+        GlobalHydra.instance().clear()

@@ -535,13 +535,14 @@ def load_dataset(spec: Mapping[str, Any]) -> Dataset:
     return result
 
 
-def load_table(spec: Mapping[str, Any]) -> Table:
+def load_table(spec: Mapping[str, Any], data: Dataset | None = None) -> Table:
     """The table behind a ``dataset`` node as its source holds it, before any encoding.
 
     Why: data QA (``shorts inspect``) looks at what the file says (types, missing values in text
     columns, ids, duplicates), some of which encoding into ``Dataset.X`` hides. Array sources
     (sklearn, synthetic) have no other form than their features and target, so their table is
-    built from the loaded ``Dataset``. Never cached: a table is read once per inspection.
+    built from ``data`` (the caller's already loaded ``Dataset``, else loaded here). Never
+    cached: a table is read once per inspection.
     """
     import pandas as pd
 
@@ -551,7 +552,7 @@ def load_table(spec: Mapping[str, Any]) -> Table:
         key = _cache_key(plain)
         table = _TABLES[source](key)
         return table._replace(frame=table.frame.rename(columns=str))
-    data = load_dataset(spec)
+    data = data if data is not None else load_dataset(spec)
     frame = pd.DataFrame(data.X, columns=data.feature_names)
     frame[data.target] = data.y
     return Table(frame, data.name, data.target, data.source, f"data set {data.name}")

@@ -53,6 +53,17 @@ class Project:
         """Names of the shorts declared under ``configs/experiment``."""
         return sorted(p.stem for p in self.experiment_configs.glob("*.yaml"))
 
+    def check_short(self, name: str | None) -> str:
+        """``name`` if it is a short of this project, else a ``UsageError`` listing the shorts."""
+        listed = ", ".join(self.experiment_names()) or "(none)"
+        if not name:
+            raise UsageError(f"choose a short with +experiment=NAME; known shorts: {listed}")
+        if name not in self.experiment_names():
+            raise UsageError(
+                f"unknown short {name!r}; known shorts: {listed} (configs/experiment/*.yaml)"
+            )
+        return name
+
 
 def find_project(start: Path | None = None) -> Project:
     """The project containing ``start`` (default: cwd), or ``$SHORTS_ROOT`` when set."""

@@ -193,6 +193,14 @@ def test_tracking_server_that_does_not_answer(quick: ShortsProject) -> None:
     assert uri in line
 
 
+def test_a_tracking_uri_mlflow_has_no_store_for_is_refused_before_the_run(
+    quick: ShortsProject,
+) -> None:
+    line = assert_usage_error(quick.run("run", QUICK, "tracking.uri=nonsense://u:pw@x"), quick)
+
+    assert "nonsense://u:***@x is not a store MLflow can read" in line  # password masked
+
+
 def test_tracking_server_from_the_environment_that_does_not_answer(quick: ShortsProject) -> None:
     uri = f"http://127.0.0.1:{free_port()}"
 

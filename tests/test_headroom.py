@@ -74,6 +74,13 @@ def run_hold(project: ShortsProject, *overrides: str) -> subprocess.CompletedPro
     return project.run("run", EXPERIMENT, *overrides)
 
 
+def suggest(project: ShortsProject, *args: str) -> str:
+    """``shorts caps suggest +experiment=hold ARGS``, which must succeed; its stdout."""
+    done = project.run("caps", "suggest", EXPERIMENT, *args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def warnings(done: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in done.stderr.splitlines() if line.startswith("shorts: warning:")]
 
@@ -213,10 +220,8 @@ def test_after_a_memout_caps_suggest_proposes_a_cap_under_which_the_short_comple
     assert run_hold(hold, "short_params.mib=200", "caps.memory=160MiB").returncode == 1
     memout = newest(hold)
 
-    advice = hold.run("caps", "suggest", EXPERIMENT)
+    out = suggest(hold)
 
-    assert advice.returncode == 0, advice.stderr
-    out = advice.stdout
     assert "1 run" in out and "1 memout" in out
     assert f"run {memout.info.run_id} was killed at" in out
     assert "a guess: rerun with it and suggest again" in out
@@ -235,10 +240,8 @@ def test_after_a_memout_caps_suggest_proposes_a_cap_under_which_the_short_comple
     assert completed.data.tags["shorts.outcome"] == "completed"
     assert completed.data.params["caps.memory"] == f"{proposed}MiB"
 
-    again = hold.run("caps", "suggest", EXPERIMENT, "dataset=diabetes", "--headroom", "2")
+    out = suggest(hold, "dataset=diabetes", "--headroom", "2")
 
-    assert again.returncode == 0, again.stderr
-    out = again.stdout
     assert f"caps for {SHORT} from 2 runs on record" in out and "(headroom 2)" in out
     assert "diabetes: 2 runs (1 completed, 1 memout)" in out
     for heading in ("p50", "p90", "max", "ran under", "configured", "proposed"):
@@ -260,22 +263,20 @@ def test_caps_suggest_with_no_runs_on_record_says_so_and_exits_0(hold: ShortsPro
 
 
 def test_caps_suggest_for_another_data_set_names_those_on_record(held: ShortsProject) -> None:
-    done = held.run("caps", "suggest", EXPERIMENT, "dataset=fair")
+    out = suggest(held, "dataset=fair")
 
-    assert done.returncode == 0, done.stderr
-    assert "no runs of hold on data set 'fair'" in done.stdout
-    assert "it has runs on: diabetes" in done.stdout
+    assert "no runs of hold on data set 'fair'" in out
+    assert "it has runs on: diabetes" in out
 
 
 def test_caps_suggest_in_a_project_without_a_store_says_nothing_is_on_record(
     project: ShortsProject,
 ) -> None:
-    project.add_short(SHORT, "hold_memory", extra="short_params:\n  mib: 100\n")
+    declare_hold(project)
 
-    done = project.run("caps", "suggest", EXPERIMENT)
+    out = suggest(project)
 
-    assert done.returncode == 0, done.stderr
-    assert "no runs of hold on record: there is no store at" in done.stdout
+    assert "no runs of hold on record: there is no store at" in out
     assert not (project.root / "mlflow.db").exists()
 
 
@@ -299,6 +300,10 @@ def test_caps_help_prints_usage(project: ShortsProject, args: list[str]) -> None
         (["caps", "suggest", EXPERIMENT, "--headroom", "0.9"], "--headroom '0.9' is not accepted"),
         (["caps", "suggest", EXPERIMENT, "--headroom", "x"], "a factor from 1 to 100"),
         (["caps", "suggest", EXPERIMENT, "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (
+            ["caps", "suggest", EXPERIMENT, "--tracking-uri", "nonsense://x"],
+            "tracking URI nonsense://x is not a store MLflow can read",
+        ),
         (["run", EXPERIMENT, "caps.headroom=0.5"], "caps.headroom=0.5 is not accepted"),
         (["run", EXPERIMENT, "caps.on_memout=twice"], "use fail or retry"),
     ],

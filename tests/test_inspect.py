@@ -277,12 +277,14 @@ def test_a_regression_file_with_a_leak_missing_values_and_a_constant(
         ["dataset=file", "dataset.path=missing.csv", "dataset.target=y"],
         ["dataset=file", "dataset.path=table.csv", "dataset.target=nope"],
         ["dataset=file", "dataset.path=table.csv", "dataset.target=flat"],
+        ["dataset=file", "dataset.path=table.csv", "dataset.target=spike"],
         ["dataset=statsmodels", "dataset.name=nope"],
         ["dataset=diabetes", "dataset.nope=1"],
         ["dataset=diabetes", "tpo=3"],
         ["dataset=diabetes", "top=0"],
         ["dataset=diabetes", "model=ridge", "model.alpha=oops"],
         ["dataset=diabetes", "out=table.csv"],
+        ["dataset=diabetes", "out=table.csv/qa"],
         ["dataset=diabetes", "--verbose"],
     ],
     ids=[
@@ -290,19 +292,21 @@ def test_a_regression_file_with_a_leak_missing_values_and_a_constant(
         "missing-file",
         "unknown-target",
         "constant-target",
+        "infinite-target",
         "unknown-statsmodels-name",
         "unknown-dataset-key",
         "unknown-key",
         "bad-top",
         "bad-model-parameter",
         "out-is-a-file",
+        "out-is-inside-a-file",
         "unknown-flag",
     ],
 )
 def test_a_mistake_is_one_line_exit_2_and_no_run(project: ShortsProject, args: list[str]) -> None:
-    pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "flat": [1, 1, 1, 1]}).to_csv(
-        project.root / "table.csv", index=False
-    )
+    pd.DataFrame(
+        {"x": [1.0, 2.0, 3.0, 4.0], "flat": [1, 1, 1, 1], "spike": [1.0, 2.0, np.inf, 4.0]}
+    ).to_csv(project.root / "table.csv", index=False)
     done = project.run("inspect", *args)
     line = assert_usage_error(done, project)
     assert len(line) < 400
@@ -356,6 +360,14 @@ def test_duplicates_ignore_ids_and_find_conflicting_targets() -> None:
     assert found.examples == [[0, 1]]
     assert (found.conflicting_groups, found.conflicting_rows) == (1, 2)  # rows 2 and 3
     assert found.conflict_examples == [[2, 3]]
+
+
+def test_rows_alike_only_in_the_target_are_not_duplicates() -> None:
+    from shorts.location.table_checks import find_duplicates
+
+    frame = pd.DataFrame({"id": [1, 2, 3, 4], "y": [0, 0, 1, 1]})
+    found = find_duplicates(frame, "y", ["id"], [])
+    assert (found.duplicate_rows, found.examples) == (0, [])
 
 
 def test_the_suspects_advice_is_a_label_command_for_the_same_rows_of_a_file_with_gaps(

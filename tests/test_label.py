@@ -13,7 +13,7 @@ import shlex
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,19 @@ def label(project: ShortsProject, *args: str, cwd: Path | None = None) -> Any:
         text=True,
         timeout=120,
     )
+
+
+def fill(sheet: Path, answer: Any) -> list[dict[str, str]]:
+    """Fill in a sheet's prediction column with ``answer(line)``; its lines, as filled."""
+    with sheet.open() as handle:
+        lines = list(csv.DictReader(handle))
+    for line in lines:
+        line["prediction"] = str(answer(line))
+    with sheet.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(lines[0]))
+        writer.writeheader()
+        writer.writerows(lines)
+    return lines
 
 
 def session_runs(project: ShortsProject) -> dict[str, Any]:
@@ -126,9 +139,16 @@ class Terminal:
 
 
 @pytest.fixture
-def terminals() -> Iterator[list[Terminal]]:
+def open_terminal(project: ShortsProject) -> Iterator[Callable[..., Terminal]]:
+    """``open_terminal(*args)``: ``shorts label ARGS`` in a new ``Terminal``, closed after the
+    test."""
     opened: list[Terminal] = []
-    yield opened
+
+    def open_(*args: str) -> Terminal:
+        opened.append(Terminal(project, *args))
+        return opened[-1]
+
+    yield open_
     for terminal in opened:
         terminal.close()
 
@@ -146,11 +166,10 @@ def table_lines(screen: str) -> list[str]:
 
 @needs_tmux
 def test_a_person_labels_rows_in_a_terminal_and_is_logged_beside_the_model(
-    project: ShortsProject, terminals: list[Terminal]
+    project: ShortsProject, open_terminal: Callable[..., Terminal]
 ) -> None:
     target = diabetes_target()
-    terminal = Terminal(project, "dataset=diabetes", "n=3", "examples=1")
-    terminals.append(terminal)
+    terminal = open_terminal("dataset=diabetes", "n=3", "examples=1")
 
     intro = terminal.wait_for("Press Enter to start")
     assert "disease_progression is a number" in intro
@@ -203,11 +222,10 @@ def test_a_person_labels_rows_in_a_terminal_and_is_logged_beside_the_model(
 
 @needs_tmux
 def test_ctrl_c_keeps_the_answers_and_the_session_finishes_later(
-    project: ShortsProject, terminals: list[Terminal]
+    project: ShortsProject, open_terminal: Callable[..., Terminal]
 ) -> None:
     target = diabetes_target()
-    first = Terminal(project, "dataset=diabetes", "n=3", "examples=0")
-    terminals.append(first)
+    first = open_terminal("dataset=diabetes", "n=3", "examples=0")
     first.wait_for("Press Enter to start")
     first.type("")
     row, _ = first.question(1)
@@ -227,8 +245,7 @@ def test_ctrl_c_keeps_the_answers_and_the_session_finishes_later(
     finish = re.search(r"shorts label .*answers=\S+", screen)
     assert finish and "n=3" in finish.group(0) and "seed=0" in finish.group(0)
 
-    second = Terminal(project, "dataset=diabetes", "n=3", "examples=0", f"answers={saved[0]}")
-    terminals.append(second)
+    second = open_terminal("dataset=diabetes", "n=3", "examples=0", f"answers={saved[0]}")
     assert "Resuming: 1 of the 3 rows" in second.wait_for("Press Enter to start")
     second.type("")
     typed = {row: 120.0}
@@ -266,12 +283,7 @@ def test_a_sheet_filled_in_offline_is_scored_as_answers_for_ordered_classes(
     classes = np.asarray(pd.qcut(diabetes_target(), 5, labels=False))
     rows = [int(line["row"]) for line in lines]
     assert set(classes[rows]) == {0, 1, 2, 3, 4}  # stratified: every class is asked
-    for line in lines:
-        line["prediction"] = "2"
-    with sheet.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(lines[0]))
-        writer.writeheader()
-        writer.writerows(lines)
+    fill(sheet, lambda line: 2)
 
     done = label(project, "dataset=diabetes_ordinal", "n=6", f"answers={sheet}")
     assert done.returncode == 0, done.stderr
@@ -291,19 +303,6 @@ def sheet_rows(n: int = 4, seed: int = 0) -> list[int]:
 
     data = load_dataset({"source": "sklearn", "name": "diabetes"})
     return [int(r) for r in pick(data, n, seed, 3).rows]
-
-
-def fill(sheet: Path, answer: Any) -> list[dict[str, str]]:
-    """Fill in a sheet's prediction column with ``answer(line)``; its lines, as filled."""
-    with sheet.open() as handle:
-        lines = list(csv.DictReader(handle))
-    for line in lines:
-        line["prediction"] = str(answer(line))
-    with sheet.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(lines[0]))
-        writer.writeheader()
-        writer.writerows(lines)
-    return lines
 
 
 def test_whom_a_person_sided_with_is_counted_row_by_row() -> None:

@@ -17,7 +17,6 @@ import math
 import shlex
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from shorts.outcome import Outcome
 from shorts.retro.cap_lessons import cap_lessons, history_ids
@@ -25,9 +24,6 @@ from shorts.retro.load import load_histories, load_short_runs
 from shorts.retro.model import CapLesson
 from shorts.retro.records import HistoryIn, RunRecord, dataset_overrides, finite, run_records
 from shorts.retro.wording import mib
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = ["CapAdvice", "Spread", "advise", "advise_from_store"]
 
@@ -79,13 +75,20 @@ class CapAdvice:
 
 def advise_from_store(
     tracking_uri: str, short: str, dataset: str | None, headroom: float
-) -> list[CapAdvice]:
-    """``advise`` over every run of ``short`` in the store (of ``dataset`` only, if given)."""
-    frame = load_short_runs(tracking_uri, short, dataset)
-    records = run_records(frame)
+) -> tuple[list[CapAdvice], list[str]]:
+    """``advise`` over every run of ``short`` in the store (of ``dataset`` only, if given), and
+    the data sets the short has runs on.
+
+    One read of the short's runs serves both: the data sets name the alternatives when
+    ``dataset`` has no runs, without asking the store again.
+    """
+    records = run_records(load_short_runs(tracking_uri, short))
+    on_record = sorted({r.dataset for r in records if r.dataset})
+    if dataset is not None:
+        records = [r for r in records if r.dataset == dataset]
     wanted = history_ids(records)
     histories = load_histories(tracking_uri, wanted) if wanted else {}
-    return advise(records, histories, headroom)
+    return advise(records, histories, headroom), on_record
 
 
 def advise(records: list[RunRecord], histories: HistoryIn, headroom: float) -> list[CapAdvice]:
@@ -93,14 +96,9 @@ def advise(records: list[RunRecord], histories: HistoryIn, headroom: float) -> l
     by_id = {r.run_id: r for r in records}
     advice = []
     for lesson in cap_lessons(records, histories, headroom):
-        members = [by_id[run] for run in lesson.runs if run in by_id]
+        members = [by_id[run] for run in lesson.runs]
         advice.append(_advice(lesson, members, by_id, headroom))
     return advice
-
-
-def dataset_choices(frame: pd.DataFrame) -> list[str]:
-    """The data sets (``shorts.dataset`` choices) a frame of runs used, for a hint."""
-    return sorted({str(d) for d in frame["dataset"].tolist() if d})
 
 
 def _advice(

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from shorts.arguments import OneLineParser
 from shorts.caps import Caps, format_duration, parse_caps, parse_headroom
-from shorts.errors import UsageError, one_line
+from shorts.errors import UsageError
 from shorts.project import Project
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def suggest(project: Project, args: list[str]) -> int:
     if options is None:
         return 0
     chosen = _key_values(options.overrides)
-    short = _short(project, chosen.get("experiment"))
+    short = project.check_short(chosen.get("experiment"))
     dataset = chosen.get("dataset")
     given = None if options.headroom is None else parse_headroom(options.headroom, "--headroom")
     caps, configured_uri = _configured(project, short)
@@ -94,9 +94,10 @@ def suggest(project: Project, args: list[str]) -> int:
     from shorts.tracking.leases import repair_leases
 
     repair_leases(project)  # runs of dead supervisors count as lost, not as running
-    advice = advise_from_store(uri, short, dataset, headroom)
+    advice, on_record = advise_from_store(uri, short, dataset, headroom)
     if not advice:
-        console.print(Text(_nothing_on_record(uri, short, dataset, shown_uri)), soft_wrap=True)
+        nothing = _nothing_on_record(short, dataset, shown_uri, on_record)
+        console.print(Text(nothing), soft_wrap=True)
         return 0
     total = sum(a.runs for a in advice)
     console.print(
@@ -152,49 +153,23 @@ def _key_values(arguments: list[str]) -> dict[str, str]:
     return found
 
 
-def _short(project: Project, name: str | None) -> str:
-    known = project.experiment_names()
-    if not name:
-        raise UsageError(
-            "choose a short with +experiment=NAME; known shorts: " + (", ".join(known) or "(none)")
-        )
-    if name not in known:
-        raise UsageError(
-            f"unknown short {name!r}; known shorts: {', '.join(known) or '(none)'} "
-            f"(configs/experiment/*.yaml)"
-        )
-    return name
-
-
 def _configured(project: Project, short: str) -> tuple[Caps, str | None]:
     """The short's caps and tracking URI as its composed config declares them."""
-    import yaml
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
+    from shorts.config import compose_config
 
-    GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(config_dir=str(project.configs), version_base="1.3"):
-            cfg = compose("shorts", overrides=[f"+experiment={short}"])
-    except (HydraException, OmegaConfBaseException, ValueError, yaml.YAMLError) as exc:
-        raise UsageError(f"configs/experiment/{short}.yaml: {one_line(str(exc))}") from None
-    finally:
-        GlobalHydra.instance().clear()
+        cfg = compose_config(project, [f"+experiment={short}"])
+    except UsageError as exc:
+        raise UsageError(f"configs/experiment/{short}.yaml: {exc}") from None
     uri = cfg.get("tracking", {}).get("uri")
     return parse_caps(cfg.caps), str(uri) if uri else None
 
 
-def _nothing_on_record(uri: str, short: str, dataset: str | None, shown_uri: str) -> str:
-    """Why there is no advice, and what would give some."""
+def _nothing_on_record(short: str, dataset: str | None, shown_uri: str, others: list[str]) -> str:
+    """Why there is no advice, and what would give some (``others``: data sets with runs)."""
     ask = f"run it (shorts run +experiment={short}) and ask again"
     if dataset is None:
         return f"no runs of {short} on record in {shown_uri}; {ask}."
-    from shorts.headroom.advice import dataset_choices
-    from shorts.retro.load import load_short_runs
-
-    others = dataset_choices(load_short_runs(uri, short))
     where = f"; it has runs on: {', '.join(others)}" if others else f"; {ask}"
     return f"no runs of {short} on data set {dataset!r} on record in {shown_uri}{where}."
 

@@ -11,10 +11,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shorts.location.findings import NOISY_SHARE, ChecklistItem, Inspection
+from shorts.location.findings import NOISY_SHARE, OUTLIER_Z, ChecklistItem, Inspection
 from shorts.reports import format_number as num
 from shorts.reports import format_probability
 from shorts.reports import format_score as score_text
+from shorts.retro.wording import pct as _share
 
 # Evidence thresholds (the checks' own thresholds are in findings.py).
 SMALL_ROWS = 1000
@@ -78,10 +79,6 @@ def _rows(rows: Sequence[int], limit: int = 5) -> str:
     return shown + (f" (+{len(rows) - limit} more)" if len(rows) > limit else "")
 
 
-def _share(x: float) -> str:
-    return f"{x:.0%}" if x >= 0.1 or x == 0 else f"{x:.1%}"
-
-
 def _names(columns: Sequence[str], limit: int = 6) -> str:
     shown = ", ".join(columns[:limit])
     return shown + (f" (+{len(columns) - limit} more)" if len(columns) > limit else "")
@@ -113,19 +110,11 @@ def build_checklist(found: Inspection, remedies: Remedies) -> list[ChecklistItem
     return items
 
 
-def _model_score(found: Inspection) -> str:
-    score = found.model_score
-    if score is None:
-        return ""
-    label = score.label
-    return f"{label} {score_text(score.score)}"
-
-
 def _leaks(found: Inspection, remedies: Remedies) -> ChecklistItem | None:
     leaks = [p for p in found.power if p.leak]
     if not leaks:
         return None
-    metric = "R²" if found.task == "regression" else "AUC"
+    metric = found.power_label
     parts = []
     for p in leaks:
         extra = (
@@ -134,10 +123,9 @@ def _leaks(found: Inspection, remedies: Remedies) -> ChecklistItem | None:
             else ""
         )
         parts.append(f"{p.column} alone reaches {metric} {score_text(p.score)}{extra}")
-    rest = _model_score(found)
     evidence = "; ".join(parts) + " (cross-validated)"
-    if rest:
-        evidence += f", while the model on all the other columns reaches {rest}"
+    if found.model_score is not None:
+        evidence += f", while the model on all the other columns reaches {found.model_score.figure}"
     columns = [p.column for p in leaks]
     return ChecklistItem(
         "leak",
@@ -162,11 +150,7 @@ def _duplicates(found: Inspection, remedies: Remedies) -> ChecklistItem | None:
         else ""
     )
     example = f"; e.g. rows {_rows(d.examples[0])}" if d.examples else ""
-    features = [
-        c.distinct
-        for c in found.column_profiles
-        if c.role == "feature" or c.role.startswith("one-hot")
-    ]
+    features = [c.distinct for c in found.column_profiles if c.is_feature]
     if features and max(features) <= FEW_VALUES:
         example += (
             f". Every feature takes at most {max(features)} distinct values, so equal rows can "
@@ -188,11 +172,7 @@ def _noisy(found: Inspection, remedies: Remedies) -> ChecklistItem | None:
     if noisy is None or noisy.count == 0:
         return None
     worst = noisy.top[: min(5, noisy.count)]
-    if found.task == "regression":
-        shown = ", ".join(
-            f"row {s.row} (label {num(s.label)}, predicted {num(s.prediction)})" for s in worst
-        )
-    elif worst and worst[0].label_probability is not None:
+    if noisy.by_probability:
         shown = ", ".join(
             f"row {s.row} (label {num(s.label)}, P {format_probability(s.label_probability)})"
             for s in worst
@@ -242,8 +222,7 @@ def _conflicts(found: Inspection, remedies: Remedies) -> ChecklistItem | None:
 
 
 def _ids(found: Inspection, remedies: Remedies) -> ChecklistItem | None:
-    seen = [c for c in found.column_profiles if c.id_like and c.role not in ("target",) and c.role]
-    used = [c for c in seen if c.role == "feature" or c.role.startswith("one-hot")]
+    used = [c for c in found.column_profiles if c.id_like and c.is_feature]
     if not used:
         return None
     evidence = "; ".join(f"{c.name}: {c.id_like}" for c in used)
@@ -283,12 +262,7 @@ def _constant(found: Inspection, remedies: Remedies) -> ChecklistItem | None:
 
 def _missing(found: Inspection, remedies: Remedies) -> ChecklistItem | None:
     gaps = sorted(
-        (
-            c
-            for c in found.column_profiles
-            if c.missing and (c.role == "feature" or c.role.startswith("one-hot"))
-        ),
-        key=lambda c: -c.missing,
+        (c for c in found.column_profiles if c.missing and c.is_feature), key=lambda c: -c.missing
     )
     target_gap = found.target_profile.missing
     if not gaps and not target_gap:
@@ -396,7 +370,7 @@ def _tail(found: Inspection, remedies: Remedies) -> ChecklistItem | None:
             f"({t.high_outliers:,} above, {t.low_outliers:,} below)"
         )
     if t.robust_outliers:
-        seen.append(f"{t.robust_outliers:,} beyond 3.5 robust standard deviations")
+        seen.append(f"{t.robust_outliers:,} beyond {OUTLIER_Z:g} robust standard deviations")
     seen.append(f"median {num(t.median)}, maximum {num(t.maximum)}")
     advice = (
         "Squared-error scores (RMSE, R²) are dominated by the few extreme rows: check the "
@@ -471,13 +445,7 @@ def _small(found: Inspection, remedies: Remedies) -> ChecklistItem | None:
     if found.rows >= SMALL_ROWS:
         return None
     score = found.model_score
-    interval = ""
-    if score is not None:
-        label = score.label
-        interval = (
-            f"; the model's out-of-fold {label} {score_text(score.score)} has a 95% bootstrap "
-            f"interval of {score_text(score.low)} to {score_text(score.high)}"
-        )
+    interval = f"; the model's out-of-fold {score.with_interval()}" if score is not None else ""
     return ChecklistItem(
         "small_data",
         "Small data, wide intervals",

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from shorts import reports
+
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 DISCRETE_LEVELS = 6
@@ -58,12 +60,10 @@ class _Feature:
 
 
 def format_value(value: float) -> str:
-    """A number as a person reads it: ``150``, ``0.0617``, ``-1.25``, ``missing``."""
-    if not math.isfinite(value):
-        return "missing" if math.isnan(value) else str(value)
-    if value == round(value) and abs(value) < 1e15:
-        return str(round(value))
-    return f"{value:.4g}"
+    """A number as a person reads it: ``150``, ``0.0617``, ``-1.25``, ``missing``
+    (``shorts.reports.format_value``, with NaN said in words)."""
+    value = float(value)
+    return "missing" if math.isnan(value) else reports.format_value(value)
 
 
 def ordinal(number: int) -> str:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shorts.reports import jsonable
+from shorts.reports import format_probability, format_score, jsonable
 
 TIMES = "\N{MULTIPLICATION SIGN}"  # 442 rows x 11 columns, as people write it
 
@@ -26,6 +27,8 @@ LEAK_AUC = 0.98
 """... whose cross-validated AUC alone reaches this (classification) ..."""
 LEAK_BALANCED_ACCURACY = 0.97
 """... or whose cross-validated balanced accuracy alone reaches this (classification)."""
+TREE_LEAVES = 32
+"""Leaves of the decision tree that scores each column alone (at most)."""
 RIVAL_R2 = 0.7
 """A column this strong alone (R², or balanced accuracy ``RIVAL_BALANCED_ACCURACY``) is compared
 with a model on every other column: noisy labels keep a copy of the true label below the leak
@@ -89,6 +92,11 @@ class ColumnProfile:
     constant: bool
     id_like: str
     examples: list[str]
+
+    @property
+    def is_feature(self) -> bool:
+        """The models see it (as it is, or one-hot encoded)."""
+        return self.role == "feature" or self.role.startswith("one-hot")
 
 
 @dataclass(frozen=True)
@@ -231,6 +239,18 @@ class ModelScore:
         """The metric as a person reads it."""
         return "R²" if self.metric == "r2" else "balanced accuracy"
 
+    @property
+    def figure(self) -> str:
+        """``balanced accuracy 0.912``: the metric and its out-of-fold value."""
+        return f"{self.label} {format_score(self.score)}"
+
+    def with_interval(self) -> str:
+        """``R² 0.430 (95% bootstrap interval 0.370 to 0.490)``."""
+        return (
+            f"{self.figure} (95% bootstrap interval {format_score(self.low)} to "
+            f"{format_score(self.high)})"
+        )
+
 
 @dataclass(frozen=True)
 class Suspect:
@@ -277,6 +297,11 @@ class NoisyLabels:
     scores: list[float] = field(repr=False)
     labels: list[float] = field(repr=False)
     predictions: list[float] = field(repr=False)
+
+    @property
+    def by_probability(self) -> bool:
+        """Suspects are ranked by their label's probability (a classifier with probabilities)."""
+        return bool(self.top) and self.top[0].label_probability is not None
 
     def meeting(self) -> str:
         """``1 row meets the rule ...`` / ``26 rows meet the rule ...``."""
@@ -361,6 +386,15 @@ class Inspection:
         """Columns that look like identifiers."""
         return [c.name for c in self.column_profiles if c.id_like]
 
+    @property
+    def power_label(self) -> str:
+        """The single-column score as a person reads it: ``R²`` or ``AUC``."""
+        return "R²" if self.power_metric == "r2" else "AUC"
+
+    def kinds(self) -> list[tuple[str, int]]:
+        """How many columns of each kind, most common first."""
+        return Counter(c.kind for c in self.column_profiles).most_common()
+
     def summary(self) -> str:
         """One line: rows, duplicates, ids, leaks, noisy labels, missing values, items to watch."""
         leaks = self.leaks
@@ -380,11 +414,9 @@ class Inspection:
 
     def suspect_score(self) -> tuple[str, Callable[[Suspect], str]]:
         """The suspects' score column: its header, and each suspect's score as text."""
-        from shorts.reports import format_probability
-
         if self.task == "regression":
             return "robust z", lambda s: f"{s.score:+.1f}"
-        if self.noisy and self.noisy.top and self.noisy.top[0].label_probability is not None:
+        if self.noisy and self.noisy.by_probability:
             return "P(label)", lambda s: format_probability(s.label_probability)
         return "classes off", lambda s: f"{s.score:.0f}"
 

@@ -13,20 +13,21 @@ set, a missing file or column, a model that does not build) is one line, exit 2,
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shorts.config import compose_config
 from shorts.errors import UsageError
 from shorts.location import ON_LOCATION_EXPERIMENT
 from shorts.location.setup import (
     DEFAULT_MODELS,
-    compose_config,
     model_config,
     split_arguments,
     whole_number,
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from shorts.datasets import Dataset, Table
-    from shorts.location.findings import FeaturePower, Inspection
+    from shorts.location.findings import Inspection
 
 USAGE = (
     "usage: shorts inspect dataset=NAME [dataset.KEY=VALUE ...] [+experiment=NAME] "
@@ -115,7 +116,7 @@ def inspect_command(project: Project, args: list[str]) -> int:
     console = stderr_console()
     with console.status("inspecting: loading the data", spinner="dots") as status:
         data = load_dataset(cfg.dataset)
-        table = load_table(cfg.dataset)
+        table = load_table(cfg.dataset, data)
         model_cfg = model_config(project, cfg, data.task, arguments.model_chosen)
         source = str(cfg.dataset.get("source"))
         setting = Setting(
@@ -134,7 +135,13 @@ def inspect_command(project: Project, args: list[str]) -> int:
         from shorts.location.inspection_report import write_report
 
         folder = out or _default_folder(project, found)
-        paths = write_report(found, folder)
+        try:
+            paths = write_report(found, folder)
+        except OSError as exc:
+            raise UsageError(
+                f"the report could not be written to {folder}: {exc.strerror or exc}; "
+                f"{OWN_KEYS['out']}."
+            ) from None
         status.update("inspecting: recording the run")
         run_id = _log(project, uri, found, setting, paths)
 
@@ -199,6 +206,13 @@ def inspect_dataset(
             f"the target {data.target!r} of {data.name} has the same value in every row; there "
             "is nothing to predict: choose another dataset.target."
         )
+    infinite = int(np.sum(~np.isfinite(data.y)))
+    if infinite:
+        raise UsageError(
+            f"the target {data.target!r} of {data.name} is infinite in {infinite:,} "
+            f"row{'s' if infinite > 1 else ''}; no model can fit it: replace those values or "
+            "leave the rows out."
+        )
     frame = table.frame
     columns = [str(c) for c in frame.columns]
     named = table.target if table.target in columns else data.target
@@ -229,23 +243,27 @@ def inspect_dataset(
     power: list[Any] = []
     model_score = None
     noisy = None
-    takes_nan = mc.model_accepts_nan(model_cfg)
-    fitted_name = type(mc.build_model(model_cfg)).__name__
+    model = mc.build_model(model_cfg)
+    fitted_name = type(model).__name__
     if len(rows) >= mc.MIN_MODEL_ROWS:
         progress(f"inspecting: each of {len(groups)} columns alone ({len(rows):,} rows)")
         with mc.one_thread():
             power = mc.single_feature_power(checked, groups, setting.folds, setting.seed)
-            power = _rivalled(checked, model_cfg, groups, power, ids, setting)
+            power, fits = mc.rivalled(
+                checked, model_cfg, groups, power, ids, setting.folds, setting.seed
+            )
         leaks = {p.column for p in power if p.leak}
         left_out = [c for c in groups if c in leaks or c in ids]
         keep = [i for column, idx in groups.items() if column not in left_out for i in idx]
         if keep:
-            progress(f"inspecting: {fitted_name} out of fold ({setting.folds} folds)")
-            with mc.one_thread():
-                fitted = mc.fit_out_of_fold(
-                    checked, model_cfg, keep, left_out, setting.folds, setting.seed
-                )
-            model_score = fitted.score
+            fitted = fits.get(tuple(keep))  # the comparison that found a leak fitted it already
+            if fitted is None:
+                progress(f"inspecting: {fitted_name} out of fold ({setting.folds} folds)")
+                with mc.one_thread():
+                    fitted = mc.fit_out_of_fold(
+                        checked, model_cfg, keep, left_out, setting.folds, setting.seed
+                    )
+            model_score = replace(fitted.score, left_out=left_out)
             table_rows = rows if positions is None else positions[rows]
             noisy = mc.noisy_labels(
                 checked, fitted, table_rows, _row_values(frame, data, positions), setting.top
@@ -288,7 +306,7 @@ def inspect_dataset(
     remedies = Remedies(
         drop_key=setting.drop_key,
         model=fitted_name,
-        model_takes_nan=takes_nan,
+        model_takes_nan=mc.accepts_nan(model),
         label_command=setting.label_command,
         folds=setting.folds,
     )
@@ -352,6 +370,9 @@ def _out_folder(text: str | None) -> Path | None:
     folder = Path(text).expanduser().resolve()
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"out={text} is a file; pass a folder for the report.")
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise UsageError(f"out={text} cannot be written to ({existing} is not a writable folder).")
     return folder
 
 
@@ -488,48 +509,3 @@ def _note(found: Inspection, summary: str) -> str:
     else:
         lines.append("Nothing to watch found.")
     return "\n".join(lines)
-
-
-def _rivalled(
-    data: Dataset,
-    model_cfg: Any,
-    groups: dict[str, list[int]],
-    power: list[FeaturePower],
-    ids: Sequence[str],
-    setting: Setting,
-) -> list[FeaturePower]:
-    """The strongest columns that passed the leak thresholds, compared with the model on every
-    other column: one column that predicts about as well as all the others together is a
-    suspected leak too (a copy of the true label that the flipped labels keep below the
-    thresholds). Costs one model fit per compared column, and none on data like diabetes."""
-    from dataclasses import replace
-
-    from shorts.location import model_checks as mc
-    from shorts.location.findings import (
-        RIVAL_BALANCED_ACCURACY,
-        RIVAL_MARGIN,
-        RIVAL_R2,
-        RIVALS_CHECKED,
-    )
-
-    regression = data.task == "regression"
-    floor = RIVAL_R2 if regression else RIVAL_BALANCED_ACCURACY
-    hard = {p.column for p in power if p.leak}
-    strong = [p for p in power if not p.leak and p.alone >= floor][:RIVALS_CHECKED]
-    checked = []
-    for p in power:
-        if p in strong:
-            others = [
-                i
-                for column, indices in groups.items()
-                if column != p.column and column not in hard and column not in ids
-                for i in indices
-            ]
-            if others:
-                fitted = mc.fit_out_of_fold(
-                    data, model_cfg, others, [], setting.folds, setting.seed
-                )
-                rival = fitted.score.score
-                p = replace(p, rival=rival, leak=p.alone >= rival - RIVAL_MARGIN)
-        checked.append(p)
-    return checked

@@ -17,9 +17,11 @@ import numpy as np
 from shorts.location.findings import (
     LEAK_AUC,
     LEAK_R2,
-    NOISY_Z,
+    OUTLIER_Z,
     TIMES,
+    TREE_LEAVES,
     Inspection,
+    NoisyLabels,
     Suspect,
     leak_rule,
 )
@@ -160,18 +162,21 @@ def _noisy_plot(found: Inspection) -> str:
     noisy = found.noisy
     if noisy is None or not noisy.scores:
         return ""
-    top_rows = {s.row for s in noisy.top}
     fig = agg_figure(9.0, 3.6)
     ax = fig.add_subplot()
     scores = np.asarray(noisy.scores)
     if found.task == "regression":
         labels = np.asarray(noisy.labels)
         predictions = np.asarray(noisy.predictions)
-        flagged = np.abs(scores) >= NOISY_Z
-        listed = _listed(found, top_rows, len(scores))
+        flagged = np.abs(scores) >= noisy.threshold
+        listed = _listed(noisy)
         ax.scatter(predictions, labels, s=8, color=GREY, alpha=0.5, label="rows")
         ax.scatter(
-            predictions[flagged], labels[flagged], s=14, color=AMBER, label=f"|z| ≥ {NOISY_Z:g}"
+            predictions[flagged],
+            labels[flagged],
+            s=14,
+            color=AMBER,
+            label=f"|z| ≥ {noisy.threshold:g}",
         )
         ax.scatter(
             predictions[listed],
@@ -191,7 +196,7 @@ def _noisy_plot(found: Inspection) -> str:
             "Each row's label against what the model, fitted without the row, predicted; far "
             "from the dashed diagonal means the model disagrees."
         )
-    elif found.noisy and found.noisy.top and found.noisy.top[0].label_probability is not None:
+    elif noisy.by_probability:
         ax.hist(scores, bins=40, range=(0, 1), color=BLUE)
         ax.axvline(noisy.threshold, color=RED, linestyle="--", lw=1)
         ax.set_yscale("log")
@@ -221,15 +226,11 @@ def _noisy_plot(found: Inspection) -> str:
     return _plot(fig, f"Noisy-label plot: {noisy.meeting()}", caption)
 
 
-def _listed(found: Inspection, top_rows: set[int], count: int) -> np.ndarray[Any, Any]:
+def _listed(noisy: NoisyLabels) -> np.ndarray[Any, Any]:
     """A mask of the listed suspects among the checked rows (by rank, the listing's order)."""
-    noisy = found.noisy
-    mask = np.zeros(count, dtype=bool)
-    if noisy is None:
-        return mask
     scores = np.asarray(noisy.scores)
-    order = np.argsort(-np.abs(scores), kind="stable")[: len(top_rows)]
-    mask[order] = True
+    mask = np.zeros(len(scores), dtype=bool)
+    mask[np.argsort(-np.abs(scores), kind="stable")[: len(noisy.top)]] = True
     return mask
 
 
@@ -358,12 +359,9 @@ def _watch(found: Inspection) -> str:
 
 
 def _columns(found: Inspection) -> str:
-    kinds: dict[str, int] = {}
-    for c in found.column_profiles:
-        kinds[c.kind] = kinds.get(c.kind, 0) + 1
     summary = _p(
         f"{found.rows:,} rows {TIMES} {found.columns} columns; types: "
-        + escape(", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1])))
+        + escape(", ".join(f"{n} {k}" for k, n in found.kinds()))
         + f". {found.missing_cells:.2%} of all cells are missing."
     )
     rows = []
@@ -459,7 +457,7 @@ def _target(found: Inspection) -> str:
             ("skew", score_text(t.skew, 2)),
             ("excess kurtosis", score_text(t.excess_kurtosis, 2)),
             ("beyond the 1.5 IQR fences", f"{t.low_outliers:,} low, {t.high_outliers:,} high"),
-            ("beyond 3.5 robust sd (1.4826 MAD)", robust),
+            (f"beyond {OUTLIER_Z:g} robust sd (1.4826 MAD)", robust),
             ("exactly zero", f"{t.zero_share:.1%}"),
             ("whole numbers", "yes" if t.integer_valued else "no"),
             ("Spearman with the row number", score_text(t.order_correlation)),
@@ -479,14 +477,14 @@ def _leakage(found: Inspection) -> str:
     regression = found.power_metric == "r2"
     rule = leak_rule(regression)
     intro = _p(
-        "A small decision tree (at most 32 leaves) on each column alone, scored out of fold "
+        f"A small decision tree (at most {TREE_LEAVES} leaves) on each column alone, scored out of "
+        "fold "
         f"on {found.model_rows:,} rows. A column that alone reaches {rule} is a suspected leak: "
         "usually recorded after the outcome or computed from it."
     )
     score = found.model_score
     model = ""
     if score is not None:
-        label = score.label
         without = (
             f" without {escape(', '.join(score.left_out))}"
             if score.left_out
@@ -494,10 +492,8 @@ def _leakage(found: Inspection) -> str:
         )
         auc = f", AUC {score_text(score.auc)}" if score.auc is not None else ""
         model = _p(
-            f"The model ({escape(score.model)}, {score.folds} folds){without}: {label} "
-            f"<strong>{score_text(score.score)}</strong> (95% bootstrap interval "
-            f"{score_text(score.low)} to "
-            f"{score_text(score.high)}){auc}."
+            f"The model ({escape(score.model)}, {score.folds} folds){without}: "
+            f"<strong>{escape(score.with_interval())}</strong>{auc}."
         )
     leaks = found.leaks
     verdict = (
@@ -505,7 +501,7 @@ def _leakage(found: Inspection) -> str:
         if leaks
         else _p("No suspected leak.", "ok")
     )
-    headers = ["column", "R²" if regression else "AUC"]
+    headers = ["column", found.power_label]
     if not regression:
         headers.append("balanced accuracy")
     headers += ["model features", "leak?"]

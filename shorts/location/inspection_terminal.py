@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shorts.location.findings import (
+    OUTLIER_Z,
     TIMES,
     ColumnProfile,
     Inspection,
@@ -35,10 +36,10 @@ VALUE_COLUMNS = 3  # values shown per suspect, besides ids: the strongest single
 
 
 def _console() -> Console:
-    console = Console(highlight=False)
-    return Console(
-        highlight=False, width=min(console.width, WIDTH) if console.is_terminal else WIDTH
-    )
+    """Stdout, at most ``WIDTH`` wide; no markup, so names from the data print as they are."""
+    console = Console(highlight=False, markup=False)
+    console.width = min(console.width, WIDTH) if console.is_terminal else WIDTH
+    return console
 
 
 def print_report(found: Inspection, paths: dict[str, Path], run_id: str, experiment: str) -> None:
@@ -50,8 +51,12 @@ def print_report(found: Inspection, paths: dict[str, Path], run_id: str, experim
     head.append(f"  {found.source}", style="dim")
     console.print(head)
     console.print(
-        f"target [bold]{found.target}[/] · {found.task} · {found.rows:,} rows {TIMES} "
-        f"{found.columns} columns · {found.features} features"
+        Text.assemble(
+            "target ",
+            (found.target, "bold"),
+            f" · {found.task} · {found.rows:,} rows {TIMES} {found.columns} columns · "
+            f"{found.features} features",
+        )
     )
     console.print(Text(found.summary().split(" · ", 1)[1]), style="bold")
     _columns(console, found)
@@ -90,14 +95,8 @@ def _notable(c: ColumnProfile) -> bool:
 
 
 def _columns(console: Console, found: Inspection) -> None:
-    kinds: dict[str, int] = {}
-    for c in found.column_profiles:
-        kinds[c.kind] = kinds.get(c.kind, 0) + 1
     _rule(console, "Columns")
-    console.print(
-        "types: "
-        + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
-    )
+    console.print("types: " + ", ".join(f"{n} {kind}" for kind, n in found.kinds()))
     notable = [c for c in found.column_profiles if _notable(c)]
     shown = found.column_profiles if len(found.column_profiles) <= COLUMN_ROWS else notable
     if not shown:
@@ -168,8 +167,8 @@ def _target(console: Console, found: Inspection) -> None:
         robust = "n/a" if t.robust_outliers is None else f"{t.robust_outliers:,}"
         console.print(
             f"skew {score_text(t.skew, 2)} · excess kurtosis {score_text(t.excess_kurtosis, 2)}"
-            " · beyond 1.5 IQR: "
-            f"{t.low_outliers:,} low, {t.high_outliers:,} high · beyond 3.5 robust sd: {robust}"
+            f" · beyond 1.5 IQR: {t.low_outliers:,} low, {t.high_outliers:,} high"
+            f" · beyond {OUTLIER_Z:g} robust sd: {robust}"
             + (f" · zeros {t.zero_share:.0%}" if t.zero_share else "")
         )
     if t.missing:
@@ -179,7 +178,8 @@ def _target(console: Console, found: Inspection) -> None:
 
 
 def _power(console: Console, found: Inspection) -> None:
-    metric = "R²" if found.power_metric == "r2" else "AUC"
+    metric = found.power_label
+    regression = found.power_metric == "r2"
     _rule(console, "Leakage: each column alone (decision tree, out of fold)")
     if not found.power:
         console.print(Text("not checked (too few rows)", style="dim"))
@@ -187,31 +187,27 @@ def _power(console: Console, found: Inspection) -> None:
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("column", overflow="fold", max_width=30)
     table.add_column(metric, justify="right")
-    if found.task == "classification":
+    if not regression:
         table.add_column("bal. acc.", justify="right")
     table.add_column("", min_width=20)
     table.add_column("")
     for p in found.power[:POWER_ROWS]:
-        share = max(0.0, min(1.0, p.score if metric == "R²" else (p.score - 0.5) * 2))
+        share = max(0.0, min(1.0, p.score if regression else (p.score - 0.5) * 2))
         bar = Text("█" * round(20 * share), style="red" if p.leak else "cyan")
         cells: list[Any] = [p.column, score_text(p.score)]
-        if found.task == "classification":
+        if not regression:
             cells.append(score_text(p.balanced_accuracy))
         cells += [bar, Text("suspected leak", style="bold red") if p.leak else ""]
         table.add_row(*cells)
     console.print(table)
     if len(found.power) > POWER_ROWS:
         console.print(Text(f"... {len(found.power) - POWER_ROWS} weaker columns", style="dim"))
-    threshold = leak_rule(metric == "R²")
+    threshold = leak_rule(regression)
     score = found.model_score
     if score is not None:
-        label = score.label
         without = f" without {', '.join(score.left_out)}" if score.left_out else ""
         auc = f", AUC {score_text(score.auc)}" if score.auc is not None else ""
-        console.print(
-            f"model {score.model}{without}: {label} {score_text(score.score)} "
-            f"(95% interval {score_text(score.low)} to {score_text(score.high)}){auc}"
-        )
+        console.print(Text(f"model {score.model}{without}: {score.with_interval()}{auc}"))
     leaks = found.leaks
     if leaks:
         console.print(Text(f"suspected leaks ({threshold}): {', '.join(leaks)}", style="bold red"))

@@ -13,7 +13,6 @@ The HTML is self-contained (inline CSS, no script, no external URL) and escapes 
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from rich.text import Text
 from shorts.location.feature_context import FeatureContext, format_value, ordinal
 from shorts.location.label_answers import prediction_text, write_table
 from shorts.location.label_scoring import Comparison, Contender, format_metric, sides
+from shorts.reports import escape
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -136,14 +136,10 @@ def build_report(
     return blocks
 
 
-def _strata(task: str) -> str:
-    return "class" if task == "classification" else "quintile of the target"
-
-
 def _how_picked(c: Comparison, facts: SessionFacts) -> str:
     if facts.by_hand:
         return f"chosen by hand (rows=) among the {facts.total_rows}"
-    strata = _strata(c.task)
+    strata = "class" if c.task == "classification" else "quintile of the target"
     return f"picked with seed {facts.seed} from {facts.total_rows} (stratified by {strata})"
 
 
@@ -371,7 +367,7 @@ tr.strong td { font-weight: bold; }
 
 def to_html(blocks: Sequence[Block], title: str) -> str:
     """The report as a self-contained HTML page."""
-    e = html.escape
+    e = escape
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

@@ -88,11 +88,10 @@ def pick(data: Dataset, n: int, seed: int, examples: int) -> Picked:
     """
     total = len(data.y)
     if n + examples > total - 1:
-        most = total - 1 - examples
         raise UsageError(
             f"n={n} is too many: {data.name} has {total} rows, and the scale, the "
             f"{examples} example(s) and the trivial baseline need rows that are not asked; "
-            f"accepted: n=1..{max(most, 1)}" + (" (or fewer examples=)" if examples else "") + "."
+            f"{_room(total, examples, 'accepted: n=1..')}."
         )
     rng = np.random.default_rng(seed)
     strata = _strata(data.y, data.task)
@@ -131,11 +130,20 @@ def by_hand(data: Dataset, ids: RowIds, chosen: Sequence[int], seed: int, exampl
         raise UsageError(
             f"rows= gives {len(chosen)} rows: too many, since {data.name} has {total} rows and "
             f"the scale, the {examples} example(s) and the trivial baseline need rows that are "
-            f"not asked; give at most {max(total - 1 - examples, 1)}"
-            + (" (or fewer examples=)" if examples else "")
-            + "."
+            f"not asked; {_room(total, examples, 'give at most ')}."
         )
     return _around(data, ids.positions(chosen), seed, examples)
+
+
+def _room(total: int, examples: int, most_is: str) -> str:
+    """What fits in ``total`` rows beside ``examples`` and one row not asked: ``most_is`` and the
+    most rows to ask, or, when not even one fits, how many examples leave room for one."""
+    most = total - 1 - examples
+    if most >= 1:
+        return f"{most_is}{most}" + (" (or fewer examples=)" if examples else "")
+    if total >= 2:
+        return f"with {examples} example(s) no row fits; accepted: examples=0..{total - 2}"
+    return "too few rows to label any"
 
 
 def _around(data: Dataset, rows: IntArray, seed: int, examples: int) -> Picked:

@@ -166,12 +166,11 @@ def format_metric(key: str, value: float) -> str:
 
 
 def metrics(task: str, truth: FloatArray, predictions: FloatArray) -> dict[str, float]:
-    """``METRICS[task]`` of ``predictions`` against ``truth``."""
-    error = predictions - truth
-    mae = float(np.mean(np.abs(error)))
-    if task == "classification":
-        return {"accuracy": float(np.mean(predictions == truth)), "mae": mae}
-    return {"rmse": float(np.sqrt(np.mean(error**2))), "mae": mae}
+    """``METRICS[task]`` of ``predictions`` against ``truth``, scored as every short's folds are
+    (``shorts.evaluate.METRICS``)."""
+    from shorts.evaluate import METRICS as SCORERS
+
+    return {key: SCORERS[key][0](truth, predictions) for key in METRICS[task]}
 
 
 def trivial_baseline(task: str, others: FloatArray) -> tuple[str, float]:
@@ -208,21 +207,13 @@ def compare(
         trivial: the trivial baseline's label and its one prediction.
         seed: for the bootstrap.
     """
-    trivial_predictions = np.full(len(truth), trivial[1], dtype=np.float64)
-    contenders = [
-        Contender(role, label, np.asarray(values, dtype=np.float64), {})
-        for role, (label, values) in (
-            ("human", human),
-            ("model", model),
-            ("trivial", (trivial[0], trivial_predictions)),
-        )
-    ]
-    scored = [
-        Contender(c.role, c.label, c.predictions, metrics(task, truth, c.predictions))
-        for c in contenders
-    ]
-    you, them, baseline = scored
-    key = METRICS[task][0]
+
+    def scored(role: str, label: str, values: FloatArray) -> Contender:
+        predictions = np.asarray(values, dtype=np.float64)
+        return Contender(role, label, predictions, metrics(task, truth, predictions))
+
+    you, them = scored("human", *human), scored("model", *model)
+    baseline = scored("trivial", trivial[0], np.full(len(truth), trivial[1]))
     return Comparison(
         task=task,
         target=target,
@@ -231,7 +222,7 @@ def compare(
         human=you,
         model=them,
         trivial=baseline,
-        gap=_gap(task, key, truth, you.predictions, them.predictions, seed),
+        gap=_gap(task, truth, you, them, seed),
         agreement=_agreement(
             np.abs(you.predictions - truth), np.abs(them.predictions - truth), task
         ),
@@ -246,11 +237,10 @@ def _better(key: str, first: float, second: float) -> int:
     return 1 if (first > second) == higher else -1
 
 
-def _gap(
-    task: str, key: str, truth: FloatArray, you: FloatArray, model: FloatArray, seed: int
-) -> Gap:
+def _gap(task: str, truth: FloatArray, human: Contender, model: Contender, seed: int) -> Gap:
+    key = METRICS[task][0]
     n = len(truth)
-    observed = metrics(task, truth, you)[key] - metrics(task, truth, model)[key]
+    observed = human.metrics[key] - model.metrics[key]
     if n < MIN_ROWS_FOR_CHANCE:
         return Gap(
             key,
@@ -262,7 +252,7 @@ def _gap(
         )
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, n, size=(BOOTSTRAP_SAMPLES, n))
-    t, y, m = truth[draws], you[draws], model[draws]
+    t, y, m = truth[draws], human.predictions[draws], model.predictions[draws]
     if task == "classification":
         differences = np.mean(y == t, axis=1) - np.mean(m == t, axis=1)
     else:

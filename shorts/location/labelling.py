@@ -27,6 +27,7 @@ every row is answered.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import secrets
 import shlex
@@ -34,14 +35,15 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shorts.config import compose_config
 from shorts.errors import UsageError, one_line
 from shorts.location.setup import (
     DEFAULT_MODELS,
     Arguments,
-    compose_config,
     model_config,
     split_arguments,
     whole_number,
@@ -168,9 +170,9 @@ class Plan:
         """The ids of the labelled examples."""
         return [int(r) for r in self.ids.of(self.picked.examples)]
 
-    @property
+    @cached_property
     def X(self) -> FloatArray:
-        """The features indexed by row id (NaN rows where an id has no target)."""
+        """The features indexed by row id (NaN rows where an id has no target); spread once."""
         return self.ids.by_id(self.data.X)
 
     @property
@@ -265,7 +267,7 @@ def _plan(project: Project, args: list[str]) -> Plan:
     from shorts.location.row_ids import row_ids
 
     data = load_dataset(cfg.dataset)
-    ids = row_ids(load_table(cfg.dataset), data)
+    ids = row_ids(load_table(cfg.dataset, data), data)
     model_cfg = model_config(project, cfg, data.task, arguments.model_chosen)
     name = _model_name(project, arguments, data.task)
     _check_model(model_cfg, name, data)
@@ -503,11 +505,19 @@ def _write_sheet(console: Console, plan: Plan, sheet: Path) -> int:
     from shorts.location.label_session import scale_lines, show_examples
 
     data, picked, X = plan.data, plan.picked, plan.X
-    write_table(
-        sheet,
-        [ROW, *plan.context.names, PREDICTION],
-        ([str(r), *plan.context.plain(X[r]), ""] for r in plan.rows),
-    )
+    try:
+        write_table(
+            sheet,
+            [ROW, *plan.context.names, PREDICTION],
+            ([str(r), *plan.context.plain(X[r]), ""] for r in plan.rows),
+        )
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # no half-written sheet to refuse next time
+            sheet.unlink(missing_ok=True)
+        raise UsageError(
+            f"sheet {sheet} could not be written ({exc.strerror or exc}); name a new .csv file "
+            "in a folder you can write to."
+        ) from None
     for line in scale_lines(plan.scale):
         console.print(line)
     show_examples(console, plan.context, X, plan.examples, data.y[picked.examples], plan.scale)

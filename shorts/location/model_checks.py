@@ -11,7 +11,7 @@ cancer's best (worst perimeter) AUC 0.95. Flipped labels keep a copy of the *tru
 those thresholds (12 flips in wine's 178 rows: balanced accuracy 0.93), so the strongest columns
 (R² ≥ 0.7, balanced accuracy ≥ 0.8) are also compared with the model on every other column: one
 column that predicts about as well as all the others together is a suspected leak too
-(``inspection._rivalled``).
+(``rivalled``).
 
 Noisy labels. The model (the user's, or hist_gbm by default) predicts each row out of fold with
 the suspected leaks and ID-like columns left out: a leak copies the recorded label, so with it
@@ -48,6 +48,11 @@ from shorts.location.findings import (
     LEAK_R2,
     NOISY_CHANCE_SHARE,
     NOISY_Z,
+    RIVAL_BALANCED_ACCURACY,
+    RIVAL_MARGIN,
+    RIVAL_R2,
+    RIVALS_CHECKED,
+    TREE_LEAVES,
     FeaturePower,
     ModelScore,
     NoisyLabels,
@@ -57,7 +62,6 @@ from shorts.location.findings import (
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.intp]]
 
-TREE_LEAVES = 32
 TREE_MIN_LEAF = 5
 BOOTSTRAP_DRAWS = 200
 # Fewer rows than this: no model-based checks (a fold would hold a handful of rows).
@@ -100,16 +104,6 @@ def sample_rows(rows: int, limit: int, seed: int) -> IntArray:
     return np.sort(rng.choice(rows, size=limit, replace=False))
 
 
-def _splits(y: FloatArray, folds: int, seed: int, classification: bool) -> list[Any]:
-    """The folds every model check uses: stratified when each class fills every fold."""
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    folds = max(2, min(folds, len(y)))
-    if classification and np.unique(y, return_counts=True)[1].min() >= folds:
-        return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(y, y))
-    return list(KFold(folds, shuffle=True, random_state=seed).split(y))
-
-
 def _class_scores(y: FloatArray, proba: FloatArray, classes: FloatArray) -> tuple[float, float]:
     """(AUC, balanced accuracy) of class probabilities; AUC is one-vs-rest macro for k > 2."""
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
@@ -126,9 +120,11 @@ def _class_scores(y: FloatArray, proba: FloatArray, classes: FloatArray) -> tupl
 def single_feature_power(
     data: Dataset, groups: dict[str, list[int]], folds: int, seed: int
 ) -> list[FeaturePower]:
-    """Each column alone, scored out of fold; strongest first."""
+    """Each column alone, scored out of fold on the folds the model uses; strongest first."""
+    from shorts.location.predictions import fold_splits
+
     y = data.y
-    splits = _splits(y, folds, seed, data.task == "classification")
+    splits = fold_splits(y, folds, seed, data.task == "classification")
     classes = np.unique(y)
     power = []
     with warnings.catch_warnings():
@@ -188,15 +184,6 @@ class Fitted:
     score: ModelScore
 
 
-def _allows_nan(model: Any) -> bool:
-    from sklearn.utils import get_tags
-
-    try:
-        return bool(get_tags(model).input_tags.allow_nan)
-    except Exception:
-        return False
-
-
 def build_model(model_cfg: Any) -> Any:
     """The estimator ``model_cfg`` describes; a config that does not build is the user's to fix."""
     from hydra.errors import InstantiationException
@@ -209,9 +196,14 @@ def build_model(model_cfg: Any) -> Any:
         raise UsageError(f"the model {target} could not be built: {one_line(str(exc))}") from None
 
 
-def model_accepts_nan(model_cfg: Any) -> bool:
+def accepts_nan(model: Any) -> bool:
     """Whether the estimator takes missing values as they are (scikit-learn's ``allow_nan``)."""
-    return _allows_nan(build_model(model_cfg))
+    from sklearn.utils import get_tags
+
+    try:
+        return bool(get_tags(model).input_tags.allow_nan)
+    except Exception:
+        return False
 
 
 def fit_out_of_fold(
@@ -230,7 +222,7 @@ def fit_out_of_fold(
     model = build_model(model_cfg)
     name = type(model).__name__
     cfg = model_cfg
-    if np.isnan(data.X[:, columns]).any() and not _allows_nan(model):
+    if np.isnan(data.X[:, columns]).any() and not accepts_nan(model):
         container = OmegaConf.to_container(model_cfg) if OmegaConf.is_config(model_cfg) else {}
         cfg = OmegaConf.create(
             {
@@ -371,6 +363,46 @@ def noisy_labels(
         labels=[float(v) for v in y],
         predictions=[float(v) for v in prediction],
     )
+
+
+def rivalled(
+    data: Dataset,
+    model_cfg: Any,
+    groups: dict[str, list[int]],
+    power: list[FeaturePower],
+    ids: Sequence[str],
+    folds: int,
+    seed: int,
+) -> tuple[list[FeaturePower], dict[tuple[int, ...], Fitted]]:
+    """``power`` with its strongest columns below the leak thresholds compared with the model on
+    every other column (leaks and ``ids`` aside): one column that predicts about as well as all
+    the others together is a suspected leak too (a copy of the true label that flipped labels
+    keep below the thresholds). Costs one model fit per compared column, and none on data like
+    diabetes.
+
+    Returns:
+        The updated ``power``, and the fits by their feature columns: when the compared column
+        turns out a leak, the model without it is the one the noisy-label check needs.
+    """
+    floor = RIVAL_R2 if data.task == "regression" else RIVAL_BALANCED_ACCURACY
+    left_out = {p.column for p in power if p.leak} | set(ids)
+    strong = [p.column for p in power if not p.leak and p.alone >= floor][:RIVALS_CHECKED]
+    fits: dict[tuple[int, ...], Fitted] = {}
+    checked = []
+    for p in power:
+        others = [
+            i
+            for column, indices in groups.items()
+            if p.column in strong and column != p.column and column not in left_out
+            for i in indices
+        ]
+        if others:
+            fitted = fit_out_of_fold(data, model_cfg, others, [], folds, seed)
+            fits[tuple(others)] = fitted
+            rival = fitted.score.score
+            p = replace(p, rival=rival, leak=p.alone >= rival - RIVAL_MARGIN)
+        checked.append(p)
+    return checked, fits
 
 
 def subset(data: Dataset, rows: IntArray) -> Dataset:

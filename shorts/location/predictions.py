@@ -50,13 +50,10 @@ def out_of_fold(
     y = data.y
     model = instantiate(model_cfg)
     classification = data.task == "classification"
-    folds = max(2, min(folds, len(y)))
-    splitter: KFold | StratifiedKFold = KFold(folds, shuffle=True, random_state=seed)
-    if classification and np.unique(y, return_counts=True)[1].min() >= folds:
-        splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    splits = fold_splits(y, folds, seed, classification)
     prediction = np.full(len(y), np.nan)
     probability = np.full(len(y), np.nan) if classification else None
-    for train, test in splitter.split(X, y):
+    for train, test in splits:
         fitted = clone(model).fit(X[train], y[train])
         prediction[test] = np.asarray(fitted.predict(X[test]), dtype=np.float64)
         if probability is not None:
@@ -64,7 +61,19 @@ def out_of_fold(
                 probability = None
                 continue
             proba = np.asarray(fitted.predict_proba(X[test]))
-            classes = list(np.asarray(fitted.classes_, dtype=np.float64))
-            for row, (index, label) in enumerate(zip(test, y[test], strict=True)):
-                probability[index] = proba[row, classes.index(label)] if label in classes else 0.0
-    return OutOfFold(prediction, probability, type(model).__name__, folds)
+            classes = np.asarray(fitted.classes_, dtype=np.float64)  # sorted, as sklearn keeps them
+            column = np.minimum(np.searchsorted(classes, y[test]), len(classes) - 1)
+            seen = classes[column] == y[test]  # a label absent from the training folds: P = 0
+            probability[test] = np.where(seen, proba[np.arange(len(test)), column], 0.0)
+    return OutOfFold(prediction, probability, type(model).__name__, len(splits))
+
+
+def fold_splits(
+    y: FloatArray, folds: int, seed: int, classification: bool
+) -> list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
+    """The (train, test) folds every on-location fit uses, so checks on the same data agree:
+    shuffled, between 2 and the row count, stratified when each class fills every fold."""
+    folds = max(2, min(folds, len(y)))
+    if classification and np.unique(y, return_counts=True)[1].min() >= folds:
+        return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(y, y))
+    return list(KFold(folds, shuffle=True, random_state=seed).split(y))

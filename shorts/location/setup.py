@@ -14,7 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from shorts.errors import UsageError, one_line
+from shorts.errors import UsageError
 from shorts.project import Project
 
 # The model an on-location command fits when the user names none: strong on tabular data
@@ -59,31 +59,6 @@ def split_arguments(args: list[str], own_keys: Mapping[str, str], usage: str) ->
         else:
             overrides.append(arg)
     return Arguments(own, overrides)
-
-
-def compose_config(project: Project, overrides: list[str]) -> DictConfig:
-    """The project's config with ``overrides``, as ``shorts run`` would compose it."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    known = project.experiment_names()
-    for override in overrides:
-        key, _, value = override.partition("=")
-        if key.lstrip("+~") == "experiment" and value not in known:
-            raise UsageError(
-                f"unknown short {value!r}; known shorts: {', '.join(known) or '(none)'} "
-                "(configs/experiment/*.yaml)"
-            )
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(project.configs), version_base="1.3"):
-            return compose(config_name="shorts", overrides=overrides)
-    except (HydraException, OmegaConfBaseException, ValueError) as exc:
-        raise UsageError(one_line(str(exc))) from None
-    finally:
-        GlobalHydra.instance().clear()
 
 
 def model_config(project: Project, cfg: DictConfig, task: str, chosen: bool) -> Any:

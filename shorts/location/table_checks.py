@@ -193,7 +193,8 @@ def find_duplicates(
     """
     columns = [str(c) for c in frame.columns]
     records = [c for c in columns if c not in id_columns]
-    groups = _groups(frame, records)
+    # Rows alike in the target alone (every other column an id) are not duplicate records.
+    groups = _groups(frame, records) if set(records) - {target} else []
     features = [c for c in records if c != target and c not in left_out]
     conflicts: list[list[int]] = []
     if target is not None and target in columns and features:

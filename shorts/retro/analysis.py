@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from shorts.retro.cap_lessons import CAPPED_OUTCOMES, GUESS_FACTOR, cap_lessons, history_ids
+from shorts.retro.cap_lessons import CAPPED_OUTCOMES, cap_lessons, history_ids
 from shorts.retro.load import load_histories, load_tracebacks
 from shorts.retro.model import (
     FAILED_OUTCOMES,
@@ -56,9 +56,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "CAPPED_OUTCOMES",
     "FAILED_OUTCOMES",
-    "GUESS_FACTOR",
     "dataset_label",
     "failed",
     "harvest",

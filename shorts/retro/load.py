@@ -140,11 +140,11 @@ def load_runs(tracking_uri: str, period: Period, progress: bool = False) -> pd.D
     return _frame(rows)
 
 
-def load_short_runs(tracking_uri: str, short: str, dataset: str | None = None) -> pd.DataFrame:
-    """Every live run of one short (its MLflow experiment), all time; optionally one data set.
+def load_short_runs(tracking_uri: str, short: str) -> pd.DataFrame:
+    """Every live run of one short (its MLflow experiment), all time, on every data set.
 
     What ``shorts caps suggest`` reads: the same rows as ``load_runs`` (sweep and multirun parents
-    left out), filtered by the ``shorts.short`` and ``shorts.dataset`` tags in the store's query.
+    left out), filtered by the ``shorts.short`` tag in the store's query.
 
     Raises:
         UsageError: a sqlite store whose file does not exist.
@@ -154,8 +154,6 @@ def load_short_runs(tracking_uri: str, short: str, dataset: str | None = None) -
     experiment = client.get_experiment_by_name(short)
     if experiment is not None and experiment.lifecycle_stage == "active":
         query = f"tags.`shorts.short` = {_quoted(short)}"
-        if dataset is not None:
-            query += f" AND tags.`shorts.dataset` = {_quoted(dataset)}"
         experiments = {str(experiment.experiment_id): str(experiment.name)}
         _fill(rows, _pages(client, list(experiments), query), experiments)
     return _frame(rows)

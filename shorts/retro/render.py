@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from shorts.caps import format_duration, format_size
 from shorts.reports import agg_figure as _figure
 from shorts.reports import escape as _esc
-from shorts.reports import img_tag, png_bytes
+from shorts.reports import img_tag, png_bytes, write_text_atomically
 from shorts.reports import jsonable as _jsonable
 from shorts.reports import plot_label as _label
 from shorts.reports import tidy_axes as _style
@@ -181,14 +181,9 @@ def render(retro: Retrospective, out_dir: Path) -> dict[str, Path]:
         "md": _to_markdown(retro, title, meta, blocks),
         "json": to_json(retro),
     }
-    paths: dict[str, Path] = {}
-    for kind, text in texts.items():
-        path = out_dir / FILES[kind]
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
-        paths[kind] = path
-    return paths
+    return {
+        kind: write_text_atomically(out_dir / FILES[kind], text) for kind, text in texts.items()
+    }
 
 
 def to_json(retro: Retrospective) -> str:

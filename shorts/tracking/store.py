@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
+# Databases MLflow's SQLAlchemy store takes as a tracking URI (``scheme+driver://`` too).
+DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
 # MLflow 3's UI opens an experiment of unknown kind on its GenAI overview (traces, sessions);
 # shorts' experiments hold training runs, so they say so and open on the runs table.
 EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
@@ -78,6 +80,12 @@ def check_reachable(uri: str, timeout: float = 3.0) -> None:
         raise UsageError(
             f"tracking URI {uri} is a file store, which MLflow 3 refuses; use a sqlite:/// "
             f"file or an http(s):// tracking server."
+        )
+    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower()
+    if scheme not in DATABASE_SCHEMES:
+        raise UsageError(
+            f"tracking URI {redact_uri(uri)} is not a store MLflow can read; use a sqlite:/// "
+            f"file, an http(s):// tracking server or a database ({', '.join(DATABASE_SCHEMES)})."
         )
 
 
