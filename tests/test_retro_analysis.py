@@ -637,18 +637,22 @@ def test_suggestions_name_untried_datasets_for_techniques_with_evidence(
     assert "linear-baseline" not in suggestions  # a baseline tag, and no evidence either
 
 
-def test_run_links_point_at_the_ui_when_known(store: Store, runs: pd.DataFrame) -> None:
+def test_run_links_point_at_the_ui_given_else_at_shorts_ui(
+    store: Store, runs: pd.DataFrame
+) -> None:
     hit = store.ids["hit"]
-    plain = harvest(runs, period_from("2026Q4"), store.uri, histories={})
+    embedded = harvest(runs, period_from("2026Q4"), store.uri, histories={})
     linked = harvest(
-        runs, period_from("2026Q4"), store.uri, histories={}, ui_url="http://127.0.0.1:5000/"
+        runs, period_from("2026Q4"), store.uri, histories={}, ui_url="http://ui.example:8080/"
     )
+    page = f"/#/experiments/{store.experiments['reframe']}/runs/{hit}"
 
-    assert plain.run_links[hit] == hit
-    assert linked.run_links[hit] == (
-        f"http://127.0.0.1:5000/#/experiments/{store.experiments['reframe']}/runs/{hit}"
-    )
+    assert embedded.ui_url == "http://127.0.0.1:5000"  # where `shorts ui` serves this store
+    assert embedded.run_links[hit] == "http://127.0.0.1:5000" + page
+    assert linked.run_links[hit] == "http://ui.example:8080" + page
     assert set(linked.run_links) == set(runs["run_id"])
+    assert embedded.run_names[hit]  # runs appear by name
+    assert embedded.run_experiments[hit] == store.experiments["reframe"]
 
 
 def test_notes_mention_other_tools_and_running_runs(retro: Retrospective) -> None:

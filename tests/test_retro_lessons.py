@@ -449,3 +449,48 @@ def test_without_histories_a_timeouts_need_is_a_guess(store: Store, runs: pd.Dat
 
     big = next(c for c in given.cap_lessons if c.dataset == "friedman1 (n_samples=20000)")
     assert "no progress logged" in big.note  # with no histories, a timeout's need is a guess
+
+
+# -- the first screen: what the quarter taught ---------------------------------------------------
+
+
+def test_at_most_five_lessons_ranked_by_weight_at_most_two_of_a_kind(
+    retro: Retrospective,
+) -> None:
+    weights = [lesson.weight for lesson in retro.lessons]
+    kinds = [lesson.kind for lesson in retro.lessons]
+
+    assert 1 <= len(retro.lessons) <= 5
+    assert weights == sorted(weights, reverse=True)
+    assert all(kinds.count(kind) <= 2 for kind in kinds)
+    assert all(lesson.runs and lesson.text and lesson.next_step for lesson in retro.lessons)
+
+
+def test_a_cap_lesson_gives_the_cap_to_use_as_a_command(retro: Retrospective) -> None:
+    from shorts.retro.lessons import lessons
+
+    found = lessons([], [], retro.cap_lessons, [])
+    timeouts = [lesson for lesson in found if "wall-time cap" in lesson.text]
+    repro = next(t for t in timeouts if t.text.startswith("reframe_classification"))
+
+    assert repro.kind == "cap"
+    assert repro.command.startswith("shorts run +experiment=reframe_classification ")
+    assert "caps.wall_time=" in repro.command
+    assert all(" " not in part for part in repro.command.split()[2:])  # pastes as it reads
+
+
+def test_a_hit_lesson_carries_its_uplift_and_p_value(store: Store, retro: Retrospective) -> None:
+    hits = [lesson for lesson in retro.lessons if lesson.kind == "hit"]
+
+    assert hits, [lesson.text for lesson in retro.lessons]
+    assert all("beat the baseline by" in h.text and "(p " in h.text for h in hits)
+    assert all(h.command.startswith("shorts run +experiment=") for h in hits)
+
+
+def test_crashes_become_one_lesson_per_fingerprint(retro: Retrospective) -> None:
+    from shorts.retro.lessons import lessons
+
+    found = lessons([], [], [], retro.fingerprints)
+
+    assert len(found) == len(retro.fingerprints)
+    assert sum(len(lesson.runs) for lesson in found) == sum(f.count for f in retro.fingerprints)

@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import subprocess
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import ShortsProject
@@ -24,6 +27,7 @@ from shorts.retro.model import (
     Fingerprint,
     HarvestedItem,
     LedgerRow,
+    Lesson,
     NearMiss,
     OutcomeCount,
     Period,
@@ -232,8 +236,28 @@ def _filled() -> Retrospective:
             ["regression"],
         )
     ]
-    links = {run: UI + run for run in (HIT, MISS, INCONCLUSIVE, TIMEOUT, MEMOUT, CRASH, CRASH2)}
+    linked = (HIT, MISS, INCONCLUSIVE, TIMEOUT, MEMOUT, CRASH, CRASH2)
+    links = {run: UI + run for run in linked}
     links[NO_URL] = NO_URL
+    lessons = [
+        Lesson(
+            "slice win",
+            "reframe_classification lost overall but beat its baseline by 12% on the highest "
+            f"quarter of diabetes target values {HOSTILE}.",
+            "Worth a hybrid.",
+            "",
+            [MISS],
+            0.4,
+        ),
+        Lesson(
+            "recurring crash",
+            "data_fraction crashed 3 times with ValueError.",
+            "Fix it once where it breaks.",
+            "shorts run +experiment=data_fraction",
+            [CRASH, CRASH2, NO_URL],
+            0.3,
+        ),
+    ]
     return Retrospective(
         period,
         "http://user:s3cret@mlflow.example:5000",
@@ -248,6 +272,11 @@ def _filled() -> Retrospective:
         suggestions,
         links,
         headroom=1.5,
+        lessons=lessons,
+        run_names={HIT: "reframe-hit", MISS: "reframe-miss"},
+        run_experiments=dict.fromkeys(linked, "1"),
+        run_shorts={c_run: c.short for c in counts for c_run in c.runs},
+        ui_url="http://mlflow.example:5000",
     )
 
 
@@ -284,6 +313,40 @@ def _section_order(text: str) -> list[str]:
     return [i for i in re.findall(r'<section id="([^"]+)"', text) if i in SECTION_IDS]
 
 
+class _Text(HTMLParser):
+    """The text a reader sees: no tags, attributes, style or image data."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        self._skip += tag in ("style", "script")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("style", "script")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _visible_html(path: Path) -> str:
+    parser = _Text()
+    parser.feed(path.read_text())
+    return " ".join(parser.parts)
+
+
+def _visible_markdown(path: Path) -> str:
+    """The Markdown as a viewer shows it: rendered, then its visible text."""
+    from markdown_it import MarkdownIt
+
+    rendered = path.with_suffix(".rendered.html")
+    rendered.write_text(MarkdownIt("gfm-like", {"linkify": False}).render(path.read_text()))
+    return _visible_html(rendered)
+
+
 # -- files ----------------------------------------------------------------------------------------
 
 
@@ -311,27 +374,107 @@ def test_html_embeds_its_plots_and_loads_nothing_from_outside(filled: dict[str, 
 def test_html_escapes_text_from_runs(filled: dict[str, Path]) -> None:
     text = filled["html"].read_text()
     assert "<script>" not in text
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;quotes&quot;" in text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;quotes&#34;" in text
 
 
-def test_html_links_numbers_to_their_runs(filled: dict[str, Path]) -> None:
+def test_html_links_numbers_to_their_runs_by_name(filled: dict[str, Path]) -> None:
     text = filled["html"].read_text()
     for run in (HIT, MISS, INCONCLUSIVE, TIMEOUT, MEMOUT, CRASH, CRASH2):
         assert f'href="{UI}{run}"' in text
-    assert f"<code>{NO_URL}</code>" in text  # no UI URL: the run id itself
+    assert f'href="{UI}{HIT}">reframe-hit</a>' in text  # by its run name
+    # unnamed: the short and 8 characters of the id; no experiment known: no link
+    assert f'href="{UI}{CRASH}">data_fraction\N{MIDDLE DOT}{CRASH[:8]}</a>' in text
+    assert f"data_fraction\N{MIDDLE DOT}{NO_URL[:8]}" in text
     assert f'href="{UI}{NO_URL}"' not in text
-    # a one-run figure is itself the link; a many-run figure folds its runs under it
-    assert f'<a href="{UI}{HIT}" title="run {HIT}">+12.0%</a>' in text
-    assert '<details class="runs"><summary>3</summary>' in text
+    # a one-run figure is itself the link
+    assert f'<a href="{UI}{HIT}" title="run reframe-hit">+12.0%</a>' in text
+
+
+def test_more_than_three_runs_collapse_to_a_link_to_the_filtered_runs_table(
+    filled: dict[str, Path],
+) -> None:
+    text = filled["html"].read_text()
+    (href,) = re.findall(r'<a href="([^"]+)"[^>]*>8 runs</a>', text)
+    query = parse_qs(urlsplit(href.replace("&amp;", "&")).fragment.split("?", 1)[1])
+    assert href.startswith("http://mlflow.example:5000/#/experiments/1/runs?")
+    ids = re.findall(r"'([0-9a-f]{32})'", query["searchFilter"][0])
+    assert query["searchFilter"][0].startswith("attributes.run_id IN (")
+    assert sorted(ids) == sorted([HIT, MISS, INCONCLUSIVE, TIMEOUT, MEMOUT, CRASH, CRASH2, NO_URL])
+    # three runs are named one by one
+    assert f">data_fraction\N{MIDDLE DOT}{CRASH2[:8]}</a>" in text
+
+
+def test_no_run_id_in_the_text_people_read(filled: dict[str, Path]) -> None:
+    for text in (_visible_html(filled["html"]), _visible_markdown(filled["md"])):
+        assert not re.search(r"\b[0-9a-f]{32}\b", text)
+        assert "reframe-hit" in text
+
+
+def test_lessons_come_first_each_with_its_runs_and_next_step(filled: dict[str, Path]) -> None:
+    text = filled["html"].read_text()
+    main = text[text.index("<main>") :]
+    assert main.index('id="lessons"') < main.index('class="summary"') < main.index('id="portfolio"')
+    lessons = main[main.index('id="lessons"') : main.index("</section>")]
+    items = re.findall(r"<li>(.*?)</li>", lessons, re.S)
+    assert len(items) == 2
+    assert f'href="{UI}{MISS}">reframe-miss</a>' in items[0] and "Worth a hybrid." in items[0]
+    assert "<code>shorts run +experiment=data_fraction</code>" in items[1]
+    assert "&lt;script&gt;" in items[0]
+    md = filled["md"].read_text()
+    assert md.index("## What this taught") < md.index("## Portfolio")
+    assert "1. reframe\\_classification" not in md  # underscores stay as typed
+    assert f"[reframe-miss]({UI}{MISS})" in md
+
+
+def test_markdown_is_github_flavoured_without_raw_html(filled: dict[str, Path]) -> None:
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("gfm-like", {"html": True, "linkify": False}).parse(
+        filled["md"].read_text()
+    )
+    kinds = {t.type for t in tokens}
+    assert "table_open" in kinds and "ordered_list_open" in kinds
+    assert not kinds & {"html_block", "html_inline"}
+    inline = {c.type for t in tokens for c in t.children or []}
+    assert "html_inline" not in inline and "link_open" in inline
+
+
+def test_empty_weeks_collapse_in_the_table(filled: dict[str, Path]) -> None:
+    md = filled["md"].read_text()
+    assert "| 2026-10-05 |" not in md  # a week without runs
+    assert "| 2026-09-28 |" in md and "| 2026-10-19 |" in md  # 0 runs but some CPU
+    assert "1 week without runs left out" in md
+
+
+def test_a_teams_templates_change_colours_and_section_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shorts.reports import rendering
+
+    own = tmp_path / "templates"
+    own.mkdir()
+    theme = json.loads((Path(rendering.__file__).parent / "templates" / "theme.json").read_text())
+    theme["outcomes"]["hit"] = "#123456"
+    (own / "theme.json").write_text(json.dumps(theme))
+    (own / "retro.html.j2").write_text(
+        '{% set order = ["next", "portfolio"] %}\n{% extends "base.html.j2" %}\n'
+    )
+    monkeypatch.setenv("SHORTS_REPORT_TEMPLATES", str(own))
+
+    text = render(_filled(), tmp_path / "out")["html"].read_text()
+
+    assert _section_order(text) == ["next", "portfolio"]
+    assert ".badge.b-hit { background: #123456; }" in text
 
 
 def test_html_says_what_the_quarter_cost(filled: dict[str, Path]) -> None:
     text = filled["html"].read_text()
-    summary = text[text.index('class="para summary"') :].split("</div>")[0]
+    summary = text[text.index('class="summary"') :].split("</p>")[0]
     for figure in ("8 runs", "1 hit", "1 miss", "1 inconclusive", "7 failed"):
-        assert f"<summary>{figure}</summary>" in summary or f">{figure}</a>" in summary, figure
+        assert f">{figure}</a>" in summary, figure
     assert "(1 timeout, 1 memout, 3 crashed, 1 miss, 1 inconclusive)" in summary
-    assert "Share of compute spent on failures" in text and "the price of exploration" in text
+    assert "Share of compute spent on failed shorts" in text
+    assert "the price of exploration" in text
     assert "86%" in text  # 3.0 of 3.5 CPU-hours
     assert "s3cret" not in text
 
@@ -364,7 +507,7 @@ def test_markdown_has_the_same_sections_and_runs(filled: dict[str, Path]) -> Non
     assert positions == sorted(positions)
     for run in (HIT, MISS, TIMEOUT, CRASH):
         assert f"]({UI}{run})" in text
-    assert f"`{NO_URL}`" in text
+    assert f"data_fraction\N{MIDDLE DOT}{NO_URL[:8]}" in text
     assert "<script>" not in text and "\\<script\\>" in text  # escaped the Markdown way
     assert "| short | outcome | verdict | runs | CPU-h | wall-h |" in text
 
@@ -376,15 +519,16 @@ def test_markdown_escapes_for_markdown_not_html(filled: dict[str, Path]) -> None
     assert "| \\<0.01 |" in text  # a viewer shows "<0.01"
 
 
-def test_markdown_names_a_couple_of_runs_and_counts_the_rest(filled: dict[str, Path]) -> None:
+def test_markdown_names_up_to_three_runs_and_links_more_to_the_ui(
+    filled: dict[str, Path],
+) -> None:
     text = filled["md"].read_text()
-    # 8 runs: the first two linked, the others counted
-    line = next(ln for ln in text.splitlines() if ln.startswith("**8 runs"))
-
+    line = next(ln for ln in text.splitlines() if ln.startswith("**[8 runs]("))
     first = line.split(" · ")[0]
-
-    assert first.startswith("**8 runs (") and first.endswith(", +6 more in report.json)")
-    assert len(re.findall(r"\[`[0-9a-f]{8}`\]", first)) == 2
+    assert "/#/experiments/1/runs?searchFilter=attributes.run_id%20IN%20" in first
+    row = next(ln for ln in text.splitlines() if ln.startswith("| data_fraction | crashed"))
+    assert row.count("](") == 2  # three runs, each by name; one has no experiment: no link
+    assert f"data_fraction\N{MIDDLE DOT}{NO_URL[:8]}" in row
 
 
 def test_slice_wins_say_once_what_the_quartiles_are_and_name_the_run_once(
@@ -396,6 +540,7 @@ def test_slice_wins_say_once_what_the_quartiles_are_and_name_the_run_once(
 
     assert text.count("quartiles of the true target") == 1
     assert "| +12.5% |" in row and row.count("](") == 1  # the uplift is not a second run link
+    assert "[reframe-miss](" in row
     assert "completed miss" in row
 
 
@@ -446,6 +591,8 @@ def test_json_round_trips_with_the_same_counts(filled: dict[str, Path]) -> None:
         assert len(data[key]) == len(getattr(retro, key))
     assert data["fingerprints"][0]["example_reason"].endswith(HOSTILE)  # data, not markup
     assert data["run_links"][HIT] == UI + HIT
+    assert data["run_names"][HIT] == "reframe-hit"
+    assert [lesson["runs"] for lesson in data["lessons"]] == [[MISS], [CRASH, CRASH2, NO_URL]]
     assert "s3cret" not in data["tracking_uri"]
 
 
@@ -525,6 +672,16 @@ def test_browser_draws_the_plots(
     assert _pixels_near(empty_shot, "#2e7d32") < 200
 
 
+def _screenshot(tmp_path: Path, page: Path, name: str) -> Path:
+    """The page's first screen as a PNG: in $SHORTS_TEST_ARTIFACTS (CI keeps it), else tmp."""
+    folder = Path(os.environ.get("SHORTS_TEST_ARTIFACTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / name
+    done = _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,900", page.as_uri())
+    assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
+    return shot
+
+
 def _pixels_near(image: object, colour: str) -> int:
     import numpy as np
 
@@ -580,6 +737,9 @@ def test_a_new_users_trial_gives_lessons_that_let_capped_runs_finish(
     project.add_short("fault_raise", "raise_error")
     runs = [
         ("+experiment=reframe_classification", "cv.folds=3"),  # deterministic: inconclusive
+        # boosting against ridge on two more data sets: a hit on friedman1's nonlinear signal
+        ("+experiment=baseline_regression", "dataset=friedman1", "dataset.n_samples=1000"),
+        ("+experiment=baseline_regression", "dataset=fair", "cv.folds=3"),
         ("+experiment=fault_raise",),
         ("+experiment=fault_memory",),
         ("+experiment=paced", *PACED_DATA, "caps.wall_time=4s"),
@@ -594,7 +754,17 @@ def test_a_new_users_trial_gives_lessons_that_let_capped_runs_finish(
     (folder,) = (project.root / "reports").glob("retro-*")
     data = json.loads((folder / "report.json").read_text())
     outcomes = sorted(c["outcome"] for c in data["portfolio"]["counts"] for _ in c["runs"])
-    assert outcomes == ["completed", "crashed", "memout", "timeout"]
+    assert outcomes == ["completed"] * 3 + ["crashed", "memout", "timeout"]
+    verdicts = {c["verdict"] for c in data["portfolio"]["counts"]}
+    assert "hit" in verdicts and verdicts & {"miss", "inconclusive"}
+    # Lessons first: at most five, each backed by runs and a next step; the cap lesson's
+    # command is the one the user can paste.
+    assert 1 <= len(data["lessons"]) <= 5
+    assert all(lesson["runs"] and lesson["next_step"] for lesson in data["lessons"])
+    kinds = {lesson["kind"] for lesson in data["lessons"]}
+    assert {"hit", "cap"} <= kinds, kinds
+    weights = [lesson["weight"] for lesson in data["lessons"]]
+    assert weights == sorted(weights, reverse=True)
     # Harvest: real techniques and slices from the failed runs.
     reframe = [w for w in data["slice_wins"] if w["short"] == "reframe_classification"]
     assert reframe and all("reframing" in w["techniques"] for w in reframe)
@@ -619,7 +789,7 @@ def test_a_new_users_trial_gives_lessons_that_let_capped_runs_finish(
     assert f"; {n_failed} failed (" in done.stdout
     assert "1 failure fingerprint," in done.stdout
     run = project.only_run("retrospectives")
-    assert run.info.status == "FINISHED" and run.data.metrics["total_runs"] == 4
+    assert run.info.status == "FINISHED" and run.data.metrics["total_runs"] == 6
     artifacts = {a.path for a in project.client().list_artifacts(run.info.run_id)}
     assert artifacts >= {"report.html", "report.md", "report.json"}
     # The advice works: the short that timed out finishes under the recommended cap.
@@ -627,10 +797,20 @@ def test_a_new_users_trial_gives_lessons_that_let_capped_runs_finish(
     rerun = project.run("run", "+experiment=paced", *PACED_DATA, cap)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert project.runs("paced")[0].data.tags["shorts.outcome"] == "completed"
-    # And the report opens cleanly in a browser.
+    # And the report opens cleanly in a browser, lessons on its first screen, each with a link
+    # to a run in the UI of the store it read (shorts ui's address for the embedded store).
     opened = _chromium(tmp_path, "--dump-dom", (folder / "report.html").as_uri())
     assert opened.returncode == 0, opened.stderr[-2000:]
     assert 'id="cap-lessons"' in opened.stdout and _page_errors(opened.stderr) == []
+    dom = opened.stdout
+    lessons_html = dom[dom.index('id="lessons"') : dom.index('id="portfolio"')]
+    items = re.findall(r"<li>(.*?)</li>", lessons_html, re.S)
+    assert len(items) == len(data["lessons"])
+    assert all('href="http://127.0.0.1:5000/#/experiments/' in item for item in items)
+    for path in (folder / "report.html", folder / "report.md"):
+        visible = _visible_html(path) if path.suffix == ".html" else _visible_markdown(path)
+        assert not re.search(r"\b[0-9a-f]{32}\b", visible), path.name
+    _screenshot(tmp_path, folder / "report.html", "retro-new-user-trial.png")
 
 
 def test_summary_lines_count_as_the_report_does() -> None:

@@ -23,6 +23,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from shorts.retro.cap_lessons import CAPPED_OUTCOMES, cap_lessons, history_ids
+from shorts.retro.lessons import lessons
 from shorts.retro.load import load_histories, load_tracebacks
 from shorts.retro.model import (
     FAILED_OUTCOMES,
@@ -51,6 +52,7 @@ from shorts.retro.records import (
     run_records,
 )
 from shorts.retro.wording import times
+from shorts.tracking.serving import DEFAULT_UI_URL
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,8 +111,9 @@ def harvest(
             points as ``(step, value, ms)`` or ``(step, value)``. ``{}`` reads nothing: no
             improving-at-cap near misses, and a timeout's need is then a guess.
         headroom: recommended cap = ``headroom`` times what the runs needed.
-        ui_url: the MLflow UI (e.g. ``http://127.0.0.1:5000``) run links point at; an
-            ``http(s)`` tracking URI serves as its own UI when this is left out.
+        ui_url: the MLflow UI (e.g. ``http://127.0.0.1:5000``) run links point at; left out,
+            an ``http(s)`` tracking URI serves as its own UI, and an embedded store is linked
+            at ``shorts ui``'s address (``DEFAULT_UI_URL``).
         tracebacks: ``load_tracebacks`` of crashes whose recorded location is not the short's
             own code (``{}`` reads nothing; the recorded location then stands).
 
@@ -126,7 +129,11 @@ def harvest(
         tracebacks = _read_tracebacks(tracking_uri, records)
     slice_wins = _slice_wins(records)
     ledger = _ledger(records)
-    base = ui_url or (tracking_uri if tracking_uri.startswith(("http://", "https://")) else None)
+    base = ui_url or (
+        tracking_uri if tracking_uri.startswith(("http://", "https://")) else DEFAULT_UI_URL
+    ).rstrip("/")
+    cap_advice = cap_lessons(records, histories, headroom)
+    fingerprints = _fingerprints(records, tracebacks)
     return Retrospective(
         period=period,
         tracking_uri=tracking_uri,
@@ -136,12 +143,17 @@ def harvest(
         harvested=_harvested(records),
         slice_wins=slice_wins,
         near_misses=_near_misses(records, histories),
-        fingerprints=_fingerprints(records, tracebacks),
-        cap_lessons=cap_lessons(records, histories, headroom),
+        fingerprints=fingerprints,
+        cap_lessons=cap_advice,
         suggestions=_suggestions(records, ledger, slice_wins),
         run_links={r.run_id: run_link(r.run_id, r.experiment_id, base) for r in records},
         notes=_notes(records, period),
         headroom=headroom,
+        lessons=lessons(records, slice_wins, cap_advice, fingerprints),
+        run_names={r.run_id: r.run_name for r in records if r.run_name},
+        run_experiments={r.run_id: r.experiment_id for r in records},
+        run_shorts={r.run_id: r.short for r in records},
+        ui_url=base,
     )
 
 

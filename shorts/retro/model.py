@@ -208,6 +208,22 @@ class Suggestion:
 
 
 @dataclass
+class Lesson:
+    """One thing the period taught, with its evidence and a next step (``shorts.retro.lessons``).
+
+    ``weight`` ranks lessons: certainty x (effect + share of the compute behind it).
+    """
+
+    kind: str  # hit, slice win, cap, crash, recurring crash
+    text: str
+    next_step: str
+    command: str  # a ready command for the next step, or ""
+    runs: list[str]
+    weight: float
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Retrospective:
     """Everything ``shorts retro`` reports for one period."""
 
@@ -225,3 +241,8 @@ class Retrospective:
     run_links: dict[str, str]  # run id -> MLflow UI URL (when a server URL is known) or run id
     notes: list[str] = field(default_factory=list)  # e.g. "no runs in this period"
     headroom: float = 1.5  # recommended cap = headroom x what the runs needed
+    lessons: list[Lesson] = field(default_factory=list)  # most important first, at most five
+    run_names: dict[str, str] = field(default_factory=dict)  # run id -> run name
+    run_experiments: dict[str, str] = field(default_factory=dict)  # run id -> experiment id
+    run_shorts: dict[str, str] = field(default_factory=dict)  # run id -> short
+    ui_url: str | None = None  # the MLflow UI the links open

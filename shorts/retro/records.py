@@ -72,6 +72,7 @@ class RunRecord(NamedTuple):
     dataset_config: str  # the data set with its size knobs: what a cap lesson is grouped by
     task: str  # the data set's declared kind: regression, classification, or "" (no data set)
     solved_as: str  # the kind the short treated it as (a classifier baseline: classification)
+    run_name: str = ""
 
     @property
     def failed(self) -> bool:
@@ -130,6 +131,7 @@ def run_records(runs: pd.DataFrame) -> list[RunRecord]:
                 dataset_config=dataset_label(dataset, params),
                 task=_task(dataset, params),
                 solved_as=_solved_as(dataset, params),
+                run_name=as_text(columns["run_name"][i]),
             )
         )
     return records

@@ -1,0 +1,112 @@
+"""Reports through Jinja2 templates: ``templates/<report>.html.j2`` and ``<report>.md.j2``.
+
+The templates share a base layout, one stylesheet and one set of macros per format (tables,
+badges, run links, plots), so every report looks alike and its look (colours, section order,
+wording around the figures) changes with a template edit. HTML is autoescaped; the Markdown
+templates escape through the ``md`` filter, the Markdown way (a backslash, never an HTML entity,
+which some viewers show literally). Colours live in ``templates/theme.json``, which the stylesheet
+and the plots both read. ``$SHORTS_REPORT_TEMPLATES`` names a folder of a team's own templates,
+looked up before the package's: restyling or reordering a report needs no Python.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    Template,
+    select_autoescape,
+)
+
+from shorts.reports.document import Report
+from shorts.reports.files import write_text_atomically
+
+__all__ = ["render_html", "render_markdown", "theme", "write_report"]
+
+# A folder of the team's own templates (any of base.html.j2, style.css.j2, theme.json, ...);
+# what it lacks comes from the package's.
+TEMPLATES_VARIABLE = "SHORTS_REPORT_TEMPLATES"
+
+
+def theme() -> dict[str, Any]:
+    """The colours of reports: outcomes and verdicts, plot series, page ink (``theme.json``)."""
+    env = _environment(os.environ.get(TEMPLATES_VARIABLE))
+    loaded: dict[str, Any] = env.globals["theme"]  # type: ignore[assignment]
+    return loaded
+
+
+def _md(text: object) -> str:
+    """Text safe in Markdown and in a table cell: no HTML, no emphasis, no pipes, one line."""
+    text = str(text)
+    for char in ("\\", "`", "*", "[", "]", "|", "<", ">", "&"):
+        text = text.replace(char, "\\" + char)
+    return re.sub(r"\s+", " ", text)
+
+
+def _md_code(text: object) -> str:
+    text = re.sub(r"\s+", " ", str(text)).strip().replace("|", "\\|")
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
+def _md_url(url: str) -> str:
+    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@cache
+def _environment(own_folder: str | None) -> Environment:
+    """Templates from ``own_folder`` first (``$SHORTS_REPORT_TEMPLATES``), then the package's."""
+    loaders: list[BaseLoader] = [PackageLoader("shorts.reports", "templates")]
+    if own_folder:
+        loaders.insert(0, FileSystemLoader(own_folder))
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(md=_md, mdcode=_md_code, mdurl=_md_url, b64=_b64)
+    source, _, _ = env.loader.get_source(env, "theme.json")  # type: ignore[union-attr]
+    env.globals["theme"] = json.loads(source)
+    return env
+
+
+def _template(name: str) -> Template:
+    return _environment(os.environ.get(TEMPLATES_VARIABLE)).get_template(name)
+
+
+def render_html(report: Report) -> str:
+    """The report as one self-contained HTML page (CSS inline, plots as base64, no script)."""
+    return _template(f"{report.name}.html.j2").render(report=report)
+
+
+def render_markdown(report: Report) -> str:
+    """The report as GitHub-flavoured Markdown without raw HTML (plots stay in the HTML)."""
+    text = _template(f"{report.name}.md.j2").render(report=report)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def write_report(report: Report, folder: Path, **extra: str) -> dict[str, Path]:
+    """Write ``report.html`` and ``report.md`` (and ``extra``: kind to text, e.g. ``json``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    texts = {"html": render_html(report), "md": render_markdown(report), **extra}
+    return {
+        kind: write_text_atomically(folder / f"report.{kind}", text) for kind, text in texts.items()
+    }
