@@ -52,7 +52,7 @@ from shorts.retro.records import (
     run_records,
 )
 from shorts.retro.wording import times
-from shorts.tracking.serving import DEFAULT_UI_URL
+from shorts.tracking.store import DEFAULT_UI_URL
 
 if TYPE_CHECKING:
     import pandas as pd

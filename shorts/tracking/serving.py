@@ -59,10 +59,6 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-# Where `shorts ui` serves the embedded store unless told otherwise: the reports' links go there.
-DEFAULT_UI_URL = "http://127.0.0.1:5000"
-
-
 def local_url(host: str, port: int) -> str:
     """The server's address as seen from this machine (a wildcard bind answers on loopback)."""
     if host in WILDCARD_HOSTS:

@@ -154,6 +154,10 @@ def redact_uri(uri: str) -> str:
     return f"{scheme}://{rest}"
 
 
+# Where `shorts ui` serves the embedded store unless told otherwise: the reports' links go there.
+DEFAULT_UI_URL = "http://127.0.0.1:5000"
+
+
 def ui_hint(uri: str, experiment_id: str, run_id: str | None = None) -> str:
     """Where to see an experiment (its runs table) or one run in the MLflow UI over ``uri``.
 
@@ -167,4 +171,4 @@ def ui_hint(uri: str, experiment_id: str, run_id: str | None = None) -> str:
     )
     if uri.startswith(("http://", "https://")):
         return f"{uri.rstrip('/')}/{path}"
-    return f"shorts ui, then http://127.0.0.1:5000/{path}"
+    return f"shorts ui, then {DEFAULT_UI_URL}/{path}"
