@@ -788,6 +788,10 @@ def test_a_new_users_trial_gives_lessons_that_let_capped_runs_finish(
     n_failed = sum(len(c["runs"]) for c in failed)
     assert f"; {n_failed} failed (" in done.stdout
     assert "1 failure fingerprint," in done.stdout
+    printed = [line for line in done.stdout.splitlines() if line.startswith("lesson ")]
+    assert [line.split()[1] for line in printed] == [
+        str(n) for n in range(1, len(data["lessons"]) + 1)
+    ]
     run = project.only_run("retrospectives")
     assert run.info.status == "FINISHED" and run.data.metrics["total_runs"] == 6
     artifacts = {a.path for a in project.client().list_artifacts(run.info.run_id)}

@@ -97,6 +97,9 @@ def retro(project: Project, args: list[str]) -> int:
         print("         " + str(paths[kind]))
     for line in summary_lines(retrospective):
         print(line)
+    for number, lesson in enumerate(retrospective.lessons, 1):
+        step = f"{lesson.next_step} {lesson.command}".strip()
+        print(f"lesson {number} {lesson.text} → {step}")
     print(f"logged   run {run_id} in the MLflow experiment 'retrospectives'")
     sys.stdout.flush()
     return 0
