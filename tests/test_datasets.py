@@ -147,6 +147,21 @@ def test_ordinal_datasets_have_ordered_integer_classes() -> None:
     assert "rate_marriage" not in rating.feature_names
 
 
+def test_sample_keeps_that_many_of_the_rows_the_same_ones_every_time() -> None:
+    fair = {str(k): v for k, v in _node("fair").items()}
+    full = load_dataset(fair)
+    sample = load_dataset({**fair, "sample": 500})
+
+    assert sample.X.shape == (500, full.X.shape[1])
+    assert sample.digest == load_dataset({**fair, "sample": 500}).digest
+    rows = {tuple(row) for row in np.column_stack([full.X, full.y])}
+    assert all(tuple(row) in rows for row in np.column_stack([sample.X, sample.y]))
+    assert "a sample of 500 of its 6,366 rows" in sample.source
+    assert load_dataset({**fair, "sample": 10**6}).digest == full.digest
+    with pytest.raises(UsageError, match=r"^dataset.sample must be a number of rows"):
+        load_dataset({**fair, "sample": 0})
+
+
 def test_the_generic_statsmodels_loader_takes_a_name_and_a_target() -> None:
     node = _node("statsmodels")
     node.name = "longley"
