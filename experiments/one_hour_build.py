@@ -387,6 +387,7 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
     # the search's folds as its starting point: the search has to beat it to replace it.
     baseline = instantiate(cfg.baseline)
     fitted_baseline = clone(baseline).fit(X, y)
+    baseline_prediction = fitted_baseline.predict(data.X[held_out])  # the final phase is short
     baseline_cv = _cross_validate(baseline, BASELINE, folds, X, y, scorer, costs, ctx, keep=0.0)
     if baseline_cv is None:
         raise RuntimeError("the budget ran out before the baseline finished its folds")
@@ -413,7 +414,9 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
         keep = max(costs.reserve(bests[-1].work), costs.reserve(work))
         expected = costs.estimate(work, len(folds))
         if expected is not None and expected > ctx.soft_remaining() - keep:
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            # FAIL, not PRUNED: TPE learns from pruned trials, and "too dear for the time left"
+            # says nothing about how good a candidate is (it would steer towards cheap ones)
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
             skipped += 1
             in_a_row += 1
             if in_a_row >= 200:
@@ -450,18 +453,13 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
     fallbacks = len(bests) - 1 - bests.index(best)
     if fallbacks:
         notes.append(f"the best {fallbacks} candidate(s) could not be refitted in the time left")
-    chunks = np.array_split(held_out, int(cfg.cv.folds))
-    scores = [scorer(data.y[c], final_fit.predict(data.X[c])) for c in chunks]
-    baseline_scores = [scorer(data.y[c], fitted_baseline.predict(data.X[c])) for c in chunks]
+    prediction = final_fit.predict(data.X[held_out])
+    chunks = np.array_split(np.arange(len(held_out)), int(cfg.cv.folds))
+    truth = data.y[held_out]
+    scores = [scorer(truth[c], prediction[c]) for c in chunks]
+    baseline_scores = [scorer(truth[c], baseline_prediction[c]) for c in chunks]
     ctx.report_folds(metric, scores, baseline_scores)
-    ctx.log_metrics(
-        quartile_slices(
-            data.y[held_out],
-            final_fit.predict(data.X[held_out]),
-            fitted_baseline.predict(data.X[held_out]),
-            metric,
-        )
-    )
+    ctx.log_metrics(quartile_slices(truth, prediction, baseline_prediction, metric))
     evidence = {f"cv_{metric}": best.score, f"holdout_{metric}": float(np.mean(scores))}
     ctx.harvest("best_model", final_fit, evidence={**evidence, **best.params})
     notes += [f"best: {best.params}", f"cv {metric} {best.score:.6g}"]
@@ -512,8 +510,9 @@ def _cross_validate(
             return None
         start = time.perf_counter()
         fitted = clone(model).fit(X[train], y[train])
+        predicted = fitted.predict(X[test])  # timed too: the final comparison predicts as well
         costs.record(work, time.perf_counter() - start, _rounds_done(fitted, work))
-        scores.append(scorer(y[test], fitted.predict(X[test])))
+        scores.append(scorer(y[test], predicted))
         if trial is not None and step + 1 < len(folds):
             trial.report(float(np.mean(scores)), step)
             if trial.should_prune():
