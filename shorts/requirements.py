@@ -64,19 +64,26 @@ def install_hint(extra: str) -> str:
     return f"pip install 'shorts[{extra}]', or pip install -e '.[{extra}]' in a checkout"
 
 
-def missing_extras(node: Any) -> dict[str, str]:
-    """Modules ``node`` needs that are not installed, each with the extra that provides it.
+def extras_needed(node: Any) -> dict[str, str]:
+    """Modules from shorts' optional extras that ``node`` needs, each with its extra.
 
     ``node``: a model (its ``_target_`` and those of nested estimators) or a data set (its
-    ``source``). Only modules of shorts' own extras count: any other import error is the
-    config's own mistake and surfaces as such.
+    ``source``).
     """
-    missing = {}
-    for module in _modules(node):
-        extra = EXTRAS.get(module)
-        if extra is not None and importlib.util.find_spec(module) is None:
-            missing[module] = extra
-    return missing
+    return {module: EXTRAS[module] for module in _modules(node) if module in EXTRAS}
+
+
+def missing_extras(node: Any) -> dict[str, str]:
+    """The modules of ``extras_needed(node)`` that are not installed.
+
+    Only modules of shorts' own extras count: any other import error is the config's own
+    mistake and surfaces as such.
+    """
+    return {
+        module: extra
+        for module, extra in extras_needed(node).items()
+        if importlib.util.find_spec(module) is None
+    }
 
 
 def check_packages(node: Any, what: str) -> None:
@@ -146,12 +153,20 @@ def accepted_models(configs: Path, required: str) -> list[str]:
 
 
 def _is_subclass(target: str, required: str) -> bool:
-    from hydra.utils import get_class
+    given, wanted = _class(target), _class(required)
+    return given is not None and wanted is not None and issubclass(given, wanted)
 
+
+def _class(path: str) -> type | None:
+    """The class at ``module.Name``, or None (not importable, or not a class: a function such as
+    ``make_pipeline``). Not Hydra's ``get_class``: it logs an error line for every miss, which
+    a usage error's one line must not gain."""
+    module, _, name = path.rpartition(".")
     try:
-        return issubclass(get_class(target), get_class(required))
-    except Exception:  # Hydra wraps import errors in several types; a function is no class
-        return False
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        return None
+    return found if isinstance(found, type) else None
 
 
 def _check_task(short: str, cfg: Any, required: str, configs: Path, chosen: str | None) -> None:

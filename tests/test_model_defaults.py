@@ -10,9 +10,10 @@ the estimator's class takes by default (``get_params()`` of a default instance),
 line carries a ``# why`` comment, or a comment line sits directly above it. Keys may repeat a
 default (e.g. so ``model.max_leaf_nodes=63`` is a plain override); only differences need a why.
 
-Configs whose library is an optional extra (``model=lightgbm``, ``model=xgboost``) are skipped
-with the extra's name when it is not installed; with ``SHORTS_REQUIRE_EXTRAS=1`` (CI, after it
-installed the extras) they fail instead.
+Configs whose library is an optional extra (``model=lightgbm``, ``model=xgboost``) are marked
+``real_data`` and skipped with the extra's name when it is not installed; with
+``SHORTS_REQUIRE_EXTRAS=1`` (CI's ``pytest -m real_data``, after it installed the extras) they
+fail instead.
 """
 
 from __future__ import annotations
@@ -30,10 +31,18 @@ import yaml
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from shorts.requirements import install_hint, missing_extras
+from shorts.requirements import extras_needed, install_hint, missing_extras
 
 MODELS = Path(__file__).resolve().parents[1] / "configs" / "model"
-MODEL_CONFIGS = sorted(MODELS.glob("*.yaml"))
+# Configs from an optional extra are also marked real_data: CI runs those with the extras in.
+MODEL_CONFIGS = [
+    pytest.param(
+        path,
+        id=path.stem,
+        marks=[pytest.mark.real_data] if extras_needed(OmegaConf.load(path)) else [],
+    )
+    for path in sorted(MODELS.glob("*.yaml"))
+]
 REQUIRED = os.environ.get("SHORTS_REQUIRE_EXTRAS") == "1"
 
 
@@ -139,7 +148,7 @@ def _skip_unless_installed(path: Path) -> None:
     pytest.skip(reason)
 
 
-@pytest.mark.parametrize("path", MODEL_CONFIGS, ids=[p.stem for p in MODEL_CONFIGS])
+@pytest.mark.parametrize("path", MODEL_CONFIGS)
 def test_model_config_runs_library_defaults_or_says_why(path: Path) -> None:
     _skip_unless_installed(path)
     differences = undocumented_differences(path)
