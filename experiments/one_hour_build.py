@@ -9,9 +9,10 @@ Before a candidate starts, its cost is estimated from what earlier candidates of
 per unit of work (boosting rounds weighted by tree size, trees); a boosting candidate that stops
 early is expected to need about as much "learning" (rounds x learning rate) as the early-stopped
 ones before it, so a generous ``max_iter`` is not mistaken for its cost. A candidate that would
-not finish before the soft deadline is skipped rather than started. Between folds, a candidate
-whose running mean is worse than the median of the finished ones at the same fold is pruned
-(Optuna's median rule); one still running at the soft deadline is stopped. Families whose
+not finish before the soft deadline is not started: it is proposed again with as many rounds
+(trees) as fit the time left, or skipped when even its fewest would not fit. Between folds, a
+candidate whose running mean is worse than the median of the finished ones at the same fold is
+pruned (Optuna's median rule); one still running at the soft deadline is stopped. Families whose
 library is not installed (LightGBM, XGBoost: the ``boost`` extra) are skipped with a note.
 
 Honesty: the best of hundreds of candidates scored on the same folds is optimistically biased, so
@@ -113,6 +114,7 @@ class Work:
     rounds: float = 1.0
     per_round: float = 1.0
     learning_rate: float | None = None
+    rounds_param: str | None = None  # the trial parameter that sets ``rounds``
 
 
 BASELINE = Work("baseline", "baseline")
@@ -216,7 +218,9 @@ def _hist_gbm(trial: optuna.trial.BaseTrial, space: Space) -> tuple[Any, Work]:
     )
     wrapped, suffix = _log_target(trial, "hgb", model, space)
     # a round's cost grows with the tree's size, slower than linearly (sqrt fits 15-127 leaves)
-    return wrapped, Work("hist_gbm", f"hist_gbm{suffix}", rounds, math.sqrt(leaves), learning_rate)
+    return wrapped, Work(
+        "hist_gbm", f"hist_gbm{suffix}", rounds, math.sqrt(leaves), learning_rate, "hgb_max_iter"
+    )
 
 
 def _boosting(
@@ -248,7 +252,9 @@ def _lightgbm(trial: optuna.trial.BaseTrial, space: Space) -> tuple[Any, Work]:
     )
     wrapped, suffix = _log_target(trial, "lgb", model, space)
     rounds = shared["n_estimators"]
-    return wrapped, Work("lightgbm", f"lightgbm{suffix}", rounds, math.sqrt(leaves))
+    return wrapped, Work(
+        "lightgbm", f"lightgbm{suffix}", rounds, math.sqrt(leaves), rounds_param="lgb_n_estimators"
+    )
 
 
 def _xgboost(trial: optuna.trial.BaseTrial, space: Space) -> tuple[Any, Work]:
@@ -265,7 +271,9 @@ def _xgboost(trial: optuna.trial.BaseTrial, space: Space) -> tuple[Any, Work]:
     wrapped, suffix = _log_target(trial, "xgb", model, space)
     rounds = shared["n_estimators"]
     # a depth-d tree has up to 2^d leaves: sqrt of that, as for the leaf-wise families
-    return wrapped, Work("xgboost", f"xgboost{suffix}", rounds, 2.0 ** (depth / 2))
+    return wrapped, Work(
+        "xgboost", f"xgboost{suffix}", rounds, 2.0 ** (depth / 2), rounds_param="xgb_n_estimators"
+    )
 
 
 def _ridge(trial: optuna.trial.BaseTrial, space: Space) -> tuple[Any, Work]:
@@ -300,7 +308,9 @@ def _random_forest(trial: optuna.trial.BaseTrial, space: Space) -> tuple[Any, Wo
         n_jobs=space.cpus,
     )
     # a tree's cost is about proportional to the features it looks at per split
-    return model, Work("random_forest", "random_forest", trees, float(share))
+    return model, Work(
+        "random_forest", "random_forest", trees, float(share), rounds_param="rf_n_estimators"
+    )
 
 
 FAMILIES: dict[str, Callable[[optuna.trial.BaseTrial, Space], tuple[Any, Work]]] = {
@@ -405,7 +415,7 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
     )
     for family in families:
         study.enqueue_trial({"family": family, **PROBES.get(family, {})})
-    skipped = stopped = pruned = in_a_row = 0
+    skipped = shrunk = stopped = pruned = in_a_row = 0
     while not ctx.should_stop() and ctx.soft_remaining() > costs.reserve(bests[-1].work):
         trial = study.ask()
         family = trial.suggest_categorical("family", families)
@@ -417,6 +427,11 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
             # FAIL, not PRUNED: TPE learns from pruned trials, and "too dear for the time left"
             # says nothing about how good a candidate is (it would steer towards cheap ones)
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            smaller = _shrunk(trial, work, costs, (ctx.soft_remaining() - keep) / expected)
+            if smaller is not None:  # the same proposal, cut to the rounds that fit: asked next
+                study.enqueue_trial(smaller)
+                shrunk += 1
+                continue
             skipped += 1
             in_a_row += 1
             if in_a_row >= 200:
@@ -475,6 +490,7 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
         "candidates_completed": float(len(completed)),
         "candidates_pruned": float(pruned),
         "candidates_skipped_for_budget": float(skipped),
+        "candidates_shrunk_for_budget": float(shrunk),
         "candidates_stopped_at_deadline": float(stopped),
         "families_skipped": float(len(families) < len(cfg.search.families)),
         "refit_fallbacks": float(fallbacks),
@@ -482,6 +498,25 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
         "search_seconds": search_seconds,
         "final_seconds": ctx.elapsed() - search_seconds,
     }
+
+
+def _shrunk(
+    trial: optuna.trial.BaseTrial, work: Work, costs: CostModel, share: float
+) -> dict[str, Any] | None:
+    """The trial's parameters with its rounds cut to ``share`` of what it would take, if allowed.
+
+    Why: a shared machine's slow spell inflates the estimates, and the sampler keeps proposing
+    long boosting runs; cutting their rounds keeps the search fitting (and measuring, so the
+    estimates recover) instead of skipping everything until the deadline.
+    """
+    if work.rounds_param is None or share <= 0:
+        return None
+    bounds = trial.distributions[work.rounds_param]
+    # 0.9: the cut version is estimated again and must fit, not land just over the line
+    fewer = min(int(costs.rounds(work) * share * 0.9), int(work.rounds) - 1)
+    if not isinstance(bounds, optuna.distributions.IntDistribution) or fewer < bounds.low:
+        return None
+    return {**trial.params, work.rounds_param: fewer}
 
 
 def _cross_validate(

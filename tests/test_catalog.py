@@ -33,7 +33,9 @@ def test_every_shipped_short_completes_under_tiny_caps(
 def test_one_hour_build_stops_within_its_cap_with_a_usable_best_model(
     project: ShortsProject, tmp_path: Path
 ) -> None:
-    done = project.run("run", "+experiment=one_hour_build", "caps.wall_time=15s")
+    # 30 s and one core: imports, the data, the baseline and one probe per family on a shared,
+    # busy machine, where two OpenMP threads of boosting contend with other work for two cores
+    done = project.run("run", "+experiment=one_hour_build", "caps.wall_time=30s", "caps.cpus=1")
 
     assert done.returncode == 0, done.stderr
     run = project.only_run("one_hour_build")
@@ -42,6 +44,8 @@ def test_one_hour_build_stops_within_its_cap_with_a_usable_best_model(
     # the cap held (how far before is the machine's business, not this test's).
     assert run.data.tags["shorts.outcome"] == "completed"
     assert metrics["candidates_completed"] >= 5  # one probe per family at least
+    # the search starts from the baseline, so its best is never worse on the search's folds
+    assert metrics["search_cv_rmse"] <= metrics["baseline_cv_rmse"]
     curve = project.client().get_metric_history(run.info.run_id, "anytime_best_rmse")
     values = [m.value for m in sorted(curve, key=lambda m: m.step)]
     assert values == sorted(values, reverse=True), "the best score can only improve"

@@ -122,3 +122,29 @@ def test_only_early_stopping_work_is_counted_in_the_rounds_it_took() -> None:
     """A baseline or a lasso reports n_iter_ too; their cost is not counted in it."""
     assert ohb._rounds_done(_Fitted(), ohb.Work("hist_gbm", "hist_gbm", 100, 4.0, 0.1)) == 7
     assert ohb._rounds_done(_Fitted(), ohb.BASELINE) == ohb.BASELINE.rounds
+
+
+def _asked(study: optuna.Study, family: str) -> tuple[optuna.trial.Trial, ohb.Work]:
+    study.enqueue_trial({"family": family, **ohb.PROBES[family], "hgb_max_iter": 1000})
+    trial = study.ask()
+    trial.suggest_categorical("family", [family])
+    return trial, ohb.FAMILIES[family](trial, SPACE)[1]
+
+
+def test_a_candidate_too_long_for_the_time_left_is_cut_to_the_rounds_that_fit() -> None:
+    trial, work = _asked(optuna.create_study(), "hist_gbm")
+
+    smaller = ohb._shrunk(trial, work, ohb.CostModel(), share=0.5)
+
+    assert smaller is not None and smaller["hgb_max_iter"] < 500
+    assert {k: v for k, v in smaller.items() if k != "hgb_max_iter"} == {
+        k: v for k, v in trial.params.items() if k != "hgb_max_iter"
+    }
+
+
+def test_no_cut_below_the_fewest_rounds_of_the_space_and_none_for_a_linear_model() -> None:
+    trial, work = _asked(optuna.create_study(), "hist_gbm")
+    ridge, ridge_work = _asked(optuna.create_study(), "ridge")
+
+    assert ohb._shrunk(trial, work, ohb.CostModel(), share=0.01) is None  # 9 < 100 rounds
+    assert ohb._shrunk(ridge, ridge_work, ohb.CostModel(), share=0.5) is None
