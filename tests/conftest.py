@@ -220,3 +220,57 @@ def project(tmp_path: Path) -> Iterator[ShortsProject]:
             os.kill(pid, 9)
         except OSError:
             pass
+
+
+# -- reports as a reader meets them: in a browser, as GitHub-flavoured Markdown -----------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Headless Chromium with ``args`` (``--dump-dom URL``, ``--screenshot=PNG URL``), on its own
+    profile, with nothing fetched behind the page's back; skips the test without Chromium."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (.ci/run installs it)")
+    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+             "--virtual-time-budget=5000"]  # fmt: skip
+    return subprocess.run(
+        [str(CHROMIUM), *flags, *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def screenshot(tmp_path: Path, page: Path, name: str, height: int = 900) -> Path:
+    """The page's first ``height`` pixels as a PNG: in $SHORTS_TEST_ARTIFACTS (CI keeps it), else
+    in ``tmp_path``."""
+    folder = Path(os.environ.get("SHORTS_TEST_ARTIFACTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / name
+    done = chromium(tmp_path, f"--screenshot={shot}", f"--window-size=1280,{height}", page.as_uri())
+    assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
+    return shot
+
+
+def markdown_tokens(text: str) -> list[Any]:
+    """``text``'s tokens as GitHub-flavoured Markdown, block and inline ones in one list. Raw
+    HTML is recognised (GitHub passes some through), so a test can assert there is none."""
+    from markdown_it import MarkdownIt
+
+    blocks = MarkdownIt("gfm-like", {"html": True, "linkify": False}).parse(text)
+    return [*blocks, *(child for token in blocks for child in token.children or [])]
+
+
+def pixels_near(png: Path | bytes, colour: str, tolerance: int = 12) -> int:
+    """How many pixels of an image are within ``tolerance`` of ``colour`` (``#rrggbb``)."""
+    import io
+
+    import numpy as np
+    from matplotlib.image import imread
+
+    image = imread(io.BytesIO(png) if isinstance(png, bytes) else png)
+    rgb = np.asarray(image)[..., :3]
+    rgb = rgb if rgb.dtype == np.uint8 else (rgb * 255).round()
+    target = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
+    return int((np.abs(rgb.astype(int) - target).max(axis=-1) <= tolerance).sum())

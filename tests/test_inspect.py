@@ -9,7 +9,9 @@ data set, must raise none of the alarms those problems raise.
 
 from __future__ import annotations
 
+import base64
 import csv
+import html
 import json
 import re
 import shlex
@@ -20,7 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ShortsProject, assert_no_runs, assert_usage_error
+from conftest import (
+    ShortsProject,
+    assert_no_runs,
+    assert_usage_error,
+    chromium,
+    make_project,
+    markdown_tokens,
+    pixels_near,
+    screenshot,
+)
 
 PLANTED_DUPLICATES = 15
 PLANTED_FLIPS = 20
@@ -140,12 +151,105 @@ def test_every_planted_problem_is_found(project: ShortsProject) -> None:
     assert metrics["leak_suspects"] == 1
     assert metrics["id_like_columns"] == 1
     assert metrics["noisy_suspects"] >= MIN_FLIPS_IN_TOP_30
-    assert artifacts(project, run_id) == {"report.html", "report.json"}
+    assert artifacts(project, run_id) == {"report.html", "report.md", "report.json"}
 
     html = (folder / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 3  # target, single columns, suspects
     assert "followup_score" in html and "<script" not in html
     assert 'src="http' not in html  # self-contained
+
+
+# -- the report as people read it: HTML in a browser, GitHub-flavoured Markdown ----------------
+
+HOSTILE = '<script>alert("x")</script>'
+MARKDOWN_TRAP = "a|b *c* [l](http://x) `t` $m$"  # a pipe, emphasis, a link, code, mathtext
+SECTIONS = ["columns", "duplicates", "target", "leakage", "noisy"]
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The planted table with two columns named in HTML and in Markdown: its report folder."""
+    project = make_project(tmp_path_factory.mktemp("hostile"))
+    table, _ = planted_table()
+    table = table.rename(columns={"mean radius": HOSTILE, "mean texture": MARKDOWN_TRAP})
+    table.to_csv(project.root / "planted.csv", index=False)
+    done = project.run("inspect", "dataset=file", "dataset.path=planted.csv",
+                       "dataset.target=benign", "+dataset.task=classification")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return report_of(done)[0]
+
+
+def test_html_escapes_column_names(hostile: Path) -> None:
+    page = (hostile / "report.html").read_text()
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    assert html.escape(MARKDOWN_TRAP, quote=False) in page
+
+
+def test_html_opens_with_the_checklist_then_the_evidence_in_order(hostile: Path) -> None:
+    page = (hostile / "report.html").read_text()
+    found = [page.index(f'id="{anchor}"') for anchor in ["lessons", *SECTIONS]]
+    assert found == sorted(found)
+    first = page[found[0] : found[1]]
+    assert "What to watch" in first and "Suspected target leak" in first
+    assert "dataset.drop=[followup_score]" in first  # each item ends in what to do
+    # The ID-like column in the columns table and the leak in the single-column table.
+    assert page.count('<tr class="flag">') == 2
+
+
+def test_markdown_is_github_flavoured_without_raw_html(hostile: Path) -> None:
+    from markdown_it import MarkdownIt
+
+    text = (hostile / "report.md").read_text()
+    kinds = [token.type for token in markdown_tokens(text)]
+    assert not {"html_block", "html_inline"} & set(kinds)
+    assert "link_open" not in kinds  # the column named like a link stays text
+    assert kinds.count("table_open") == 4  # columns, classes, single columns, suspects
+    assert "ordered_list_open" in kinds  # the checklist
+    shown = html.unescape(MarkdownIt("gfm-like", {"linkify": False}).render(text))
+    assert shown.count(MARKDOWN_TRAP) == 3 and shown.count(HOSTILE) == 3  # whole, in each table
+    assert "<em>c</em>" not in shown
+
+
+def test_markdown_has_every_section_and_says_where_each_plot_is(hostile: Path) -> None:
+    text = (hostile / "report.md").read_text()
+    page = (hostile / "report.html").read_text()
+    for title in ["What to watch", "Columns and missing values", "Duplicate rows",
+                  "Target: benign", "Leakage: each column alone", "Noisy labels"]:  # fmt: skip
+        assert f"## {title}" in text
+    assert text.count("Plot (in report.html)") == page.count("data:image/png;base64,") == 3
+
+
+def test_the_browser_builds_and_draws_the_report(hostile: Path, tmp_path: Path) -> None:
+    from shorts.reports.rendering import theme
+
+    done = chromium(tmp_path, "--dump-dom", (hostile / "report.html").as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "<script" not in done.stdout  # the hostile name stayed text in the DOM too
+    assert all(f'id="{anchor}"' in done.stdout for anchor in SECTIONS)
+    shot = screenshot(tmp_path, hostile / "report.html", "inspect-planted.png", height=4000)
+    # The plots are decoded and painted in the theme's colours: bars, and the leak's red bar.
+    series = theme()["series"]
+    assert pixels_near(shot, series["main"]) > 20_000
+    assert pixels_near(shot, series["alarm"]) > 1_000
+
+
+def test_plot_colours_come_from_the_templates(project: ShortsProject, tmp_path: Path) -> None:
+    """A team's ``theme.json`` recolours the plots: no Python edit."""
+    from shorts.reports.rendering import theme
+
+    colours = theme()
+    default = colours["series"]["main"]
+    colours = {**colours, "series": {**colours["series"], "main": "#00c853"}}
+    (tmp_path / "theme.json").write_text(json.dumps(colours))
+
+    done = project.run("inspect", "dataset=diabetes", SHORTS_REPORT_TEMPLATES=str(tmp_path))
+
+    assert done.returncode == 0, done.stderr
+    folder, _ = report_of(done)
+    page = (folder / "report.html").read_text()
+    target = base64.b64decode(re.findall(r"data:image/png;base64,([^\"]+)", page)[0])
+    assert pixels_near(target, "#00c853") > 5_000 and pixels_near(target, default) == 0
 
 
 def test_a_copy_of_the_true_label_is_a_leak_even_when_flipped_labels_hide_it(
@@ -219,7 +323,7 @@ def test_diabetes_raises_no_leak_duplicate_or_id_alarm(project: ShortsProject) -
     assert run.data.metrics["rows"] == 442
     assert run.data.params["model"] == "hist_gbm"
     assert "no leak suspect" in run.data.tags["mlflow.note.content"]
-    assert artifacts(project, run.info.run_id) == {"report.html", "report.json"}
+    assert artifacts(project, run.info.run_id) == {"report.html", "report.md", "report.json"}
 
 
 def test_a_regression_file_with_a_leak_missing_values_and_a_constant(

@@ -7,6 +7,7 @@ the CSV mode as a script uses it, and every mistake as one line, exit 2 and no r
 from __future__ import annotations
 
 import csv
+import html
 import math
 import re
 import shlex
@@ -20,7 +21,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ShortsProject, assert_no_runs, assert_usage_error, wait_until
+from conftest import (
+    ShortsProject,
+    assert_no_runs,
+    assert_usage_error,
+    chromium,
+    make_project,
+    markdown_tokens,
+    screenshot,
+    wait_until,
+)
 
 TMUX = shutil.which("tmux")
 # One OpenMP thread per fit: the tests share two cores with each other, and HistGradientBoosting's
@@ -294,6 +304,93 @@ def test_a_sheet_filled_in_offline_is_scored_as_answers_for_ordered_classes(
     for kind in ("model_on_same_rows", "trivial_on_same_rows"):
         assert {"accuracy", "mae"} <= set(runs[kind].data.metrics)
     assert runs["model_on_same_rows"].info.run_name == "hist_gbm_classifier (same 6 rows)"
+
+
+# -- the report as people read it: terminal, HTML in a browser, Markdown, the run's note ------
+
+HOSTILE = '<script>alert("x")</script>'
+MARKDOWN_TRAP = "a|b *c* [l](http://x) `t`"  # a pipe, emphasis, a link, code
+RICH_TRAP = "[bold]x[/bold]"  # rich markup, if the terminal parsed it
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """A session on a table whose columns and values are HTML, Markdown and rich markup: the
+    report's folder, what the command printed, and the human run's note."""
+    project = make_project(tmp_path_factory.mktemp("hostile"))
+    rng = np.random.default_rng(0)
+    area = rng.normal(70, 20, 80).round(1)
+    pd.DataFrame(
+        {
+            "city": rng.choice(["Lyon", "<b>Paris</b>", "Nice"], 80),
+            HOSTILE: area,
+            MARKDOWN_TRAP: rng.normal(size=80).round(2),
+            RICH_TRAP: rng.normal(size=80).round(2),
+            "price": (area * 3000 + rng.normal(0, 20_000, 80)).round(-2),
+        }
+    ).to_csv(project.root / "houses.csv", index=False)
+    args = ["dataset=file", "dataset.path=houses.csv", "dataset.target=price", "n=6"]
+    assert label(project, *args, "sheet=rows.csv").returncode == 0
+    fill(project.root / "rows.csv", lambda line: 200_000)
+    done = label(project, *args, "answers=rows.csv")
+    assert done.returncode == 0, done.stderr
+    note = session_runs(project)["human_baseline"].data.tags["mlflow.note.content"]
+    return next((project.root / ".shorts" / "labels").iterdir()), done.stdout, note
+
+
+def test_the_terminal_shows_every_section_and_names_as_typed(
+    hostile: tuple[Path, str, str],
+) -> None:
+    _, out, _ = hostile
+    for title in ["Human baseline: 6 rows of houses", "Hardest rows for you",
+                  "Hardest rows for the model", "Did you find the same rows hard?"]:  # fmt: skip
+        assert title in out
+    assert RICH_TRAP in out and HOSTILE in out  # never read as markup
+    assert "(pNN): the value's percentile among all rows" in out
+
+
+def test_html_escapes_names_and_values_and_keeps_the_order(hostile: tuple[Path, str, str]) -> None:
+    folder, _, _ = hostile
+    page = (folder / "report.html").read_text()
+    assert "<script" not in page and "<b>" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page and "&lt;b&gt;Paris" in page
+    found = [page.index(f'id="{anchor}"')
+             for anchor in ["hardest_human", "hardest_model", "agreement", "glossary"]]  # fmt: skip
+    assert found == sorted(found)
+    assert page.index("on the same rows") < found[0]  # the scores come first
+    assert page.count('class="footer-start strong"') == 2  # the truth under each row's features
+
+
+def test_markdown_is_github_flavoured_without_raw_html(hostile: tuple[Path, str, str]) -> None:
+    from markdown_it import MarkdownIt
+
+    folder, _, _ = hostile
+    text = (folder / "report.md").read_text()
+    kinds = [token.type for token in markdown_tokens(text)]
+    assert not {"html_block", "html_inline", "link_open"} & set(kinds)
+    assert kinds.count("table_open") == 3  # the scores, the rows hardest for each
+    shown = html.unescape(MarkdownIt("gfm-like", {"linkify": False}).render(text))
+    assert shown.count(MARKDOWN_TRAP) == 2 and shown.count(HOSTILE) == 2  # whole, in each table
+    assert "<em>c</em>" not in shown
+
+
+def test_the_runs_note_is_markdown_with_the_scores_table(hostile: tuple[Path, str, str]) -> None:
+    _, _, note = hostile
+    tokens = markdown_tokens(note)
+    kinds = [token.type for token in tokens]
+    assert not {"html_block", "html_inline"} & set(kinds)
+    assert kinds.count("table_open") == 1 and kinds.count("th_open") == 3  # who, rmse, mae
+    assert note.startswith("**Human baseline** on 6 rows of houses")
+    assert "shorts.label.session" in note
+
+
+def test_the_browser_builds_the_report(hostile: tuple[Path, str, str], tmp_path: Path) -> None:
+    folder, _, _ = hostile
+    done = chromium(tmp_path, "--dump-dom", (folder / "report.html").as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "<script" not in done.stdout and "<b>" not in done.stdout
+    assert 'id="hardest_human"' in done.stdout
+    screenshot(tmp_path, folder / "report.html", "label-houses.png", height=1600)
 
 
 def sheet_rows(n: int = 4, seed: int = 0) -> list[int]:

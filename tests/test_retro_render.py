@@ -11,16 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
-import subprocess
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import ShortsProject
+from conftest import ShortsProject, chromium, markdown_tokens, pixels_near, screenshot
 
 from shorts.retro.model import (
     CapLesson,
@@ -51,7 +49,6 @@ SECTION_IDS = [
 ]
 HOSTILE = '<script>alert("x")</script> & "quotes"'
 UI = "http://mlflow.example:5000/#/experiments/1/runs/"
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def _run_id(n: int) -> str:
@@ -343,7 +340,9 @@ def _visible_markdown(path: Path) -> str:
     from markdown_it import MarkdownIt
 
     rendered = path.with_suffix(".rendered.html")
-    rendered.write_text(MarkdownIt("gfm-like", {"linkify": False}).render(path.read_text()))
+    rendered.write_text(
+        MarkdownIt("gfm-like", {"html": False, "linkify": False}).render(path.read_text())
+    )
     return _visible_html(rendered)
 
 
@@ -427,16 +426,10 @@ def test_lessons_come_first_each_with_its_runs_and_next_step(filled: dict[str, P
 
 
 def test_markdown_is_github_flavoured_without_raw_html(filled: dict[str, Path]) -> None:
-    from markdown_it import MarkdownIt
+    kinds = {t.type for t in markdown_tokens(filled["md"].read_text())}
 
-    tokens = MarkdownIt("gfm-like", {"html": True, "linkify": False}).parse(
-        filled["md"].read_text()
-    )
-    kinds = {t.type for t in tokens}
-    assert "table_open" in kinds and "ordered_list_open" in kinds
+    assert {"table_open", "ordered_list_open", "link_open"} <= kinds
     assert not kinds & {"html_block", "html_inline"}
-    inline = {c.type for t in tokens for c in t.children or []}
-    assert "html_inline" not in inline and "link_open" in inline
 
 
 def test_empty_weeks_collapse_in_the_table(filled: dict[str, Path]) -> None:
@@ -605,33 +598,6 @@ def test_json_of_an_empty_period(empty: dict[str, Path]) -> None:
 # -- a real browser -------------------------------------------------------------------------------
 
 
-def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (.ci/run installs it)")
-    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
-    return subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--virtual-time-budget=5000",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def _page_errors(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if "Uncaught" in line or "Failed to load" in line]
 
@@ -641,7 +607,7 @@ def test_browser_builds_the_page_without_errors(
     which: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     paths: dict[str, Path] = request.getfixturevalue(which)
-    done = _chromium(tmp_path, "--dump-dom", paths["html"].as_uri())
+    done = chromium(tmp_path, "--dump-dom", paths["html"].as_uri())
     assert done.returncode == 0, done.stderr[-2000:]
     dom = done.stdout
     for section in SECTION_IDS:
@@ -655,41 +621,15 @@ def test_browser_draws_the_plots(
 ) -> None:
     from matplotlib.image import imread
 
-    shots = {}
-    for name, paths in (("filled", filled), ("empty", empty)):
-        shot = tmp_path / f"{name}.png"
-        done = _chromium(
-            tmp_path, f"--screenshot={shot}", "--window-size=1280,4000", paths["html"].as_uri()
-        )
-        assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
-        assert _page_errors(done.stderr) == []
-        shots[name] = imread(shot)
+    shots = {
+        name: screenshot(tmp_path, paths["html"], f"retro-{name}.png", height=4000)
+        for name, paths in (("filled", filled), ("empty", empty))
+    }
     # Decoded plots paint their colours: the hit green and crash red bars cover many pixels.
-    filled_shot, empty_shot = shots["filled"], shots["empty"]
-    assert filled_shot.shape[:2] == (4000, 1280)
+    assert imread(shots["filled"]).shape[:2] == (4000, 1280)
     for colour in ("#2e7d32", "#b71c1c"):
-        assert _pixels_near(filled_shot, colour) > 2000
-    assert _pixels_near(empty_shot, "#2e7d32") < 200
-
-
-def _screenshot(tmp_path: Path, page: Path, name: str) -> Path:
-    """The page's first screen as a PNG: in $SHORTS_TEST_ARTIFACTS (CI keeps it), else tmp."""
-    folder = Path(os.environ.get("SHORTS_TEST_ARTIFACTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    shot = folder / name
-    done = _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,900", page.as_uri())
-    assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
-    return shot
-
-
-def _pixels_near(image: object, colour: str) -> int:
-    import numpy as np
-
-    rgb = np.asarray(image)[..., :3]
-    if rgb.dtype != np.uint8:
-        rgb = (rgb * 255).round()
-    target = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
-    return int((np.abs(rgb.astype(int) - target).max(axis=-1) <= 12).sum())
+        assert pixels_near(shots["filled"], colour) > 2000
+    assert pixels_near(shots["empty"], "#2e7d32") < 200
 
 
 # -- end to end -----------------------------------------------------------------------------------
@@ -803,7 +743,7 @@ def test_a_new_users_trial_gives_lessons_that_let_capped_runs_finish(
     assert project.runs("paced")[0].data.tags["shorts.outcome"] == "completed"
     # And the report opens cleanly in a browser, lessons on its first screen, each with a link
     # to a run in the UI of the store it read (shorts ui's address for the embedded store).
-    opened = _chromium(tmp_path, "--dump-dom", (folder / "report.html").as_uri())
+    opened = chromium(tmp_path, "--dump-dom", (folder / "report.html").as_uri())
     assert opened.returncode == 0, opened.stderr[-2000:]
     assert 'id="cap-lessons"' in opened.stdout and _page_errors(opened.stderr) == []
     dom = opened.stdout
@@ -814,7 +754,7 @@ def test_a_new_users_trial_gives_lessons_that_let_capped_runs_finish(
     for path in (folder / "report.html", folder / "report.md"):
         visible = _visible_html(path) if path.suffix == ".html" else _visible_markdown(path)
         assert not re.search(r"\b[0-9a-f]{32}\b", visible), path.name
-    _screenshot(tmp_path, folder / "report.html", "retro-new-user-trial.png")
+    screenshot(tmp_path, folder / "report.html", "retro-new-user-trial.png")
 
 
 def test_summary_lines_count_as_the_report_does() -> None:

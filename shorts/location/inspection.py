@@ -3,8 +3,8 @@
 The command reads its data set the way ``shorts run`` does (``dataset=NAME`` and its keys, a
 short's with ``+experiment=NAME``), checks the raw table and the encoded data set
 (``table_checks``), fits small models to find leaks and doubtful labels (``model_checks``),
-turns the evidence into a checklist (``checklist``), then writes ``report.html`` and
-``report.json`` (``inspection_report``), prints the findings (``inspection_terminal``) and
+turns the evidence into a checklist (``checklist``), then writes ``report.html``, ``report.md``
+and ``report.json`` (``inspection_report``), prints the findings (``inspection_terminal``) and
 records one run in the MLflow experiment ``on_location``.
 
 Everything is computed before the run is created, so a mistake of the user's (an unknown data

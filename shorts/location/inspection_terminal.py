@@ -69,6 +69,7 @@ def print_report(found: Inspection, paths: dict[str, Path], run_id: str, experim
     console.print()
     # Paths and ids are never wrapped: a terminal or a script must be able to copy them whole.
     console.print(Text(f"report  {paths['html']}"), soft_wrap=True)
+    console.print(Text(f"        {paths['md']}"), soft_wrap=True)
     console.print(Text(f"        {paths['json']}"), soft_wrap=True)
     console.print(
         Text(f"run     {run_id}  (experiment {experiment})  ·  checks took {found.seconds:.1f} s"),

@@ -1,20 +1,20 @@
 """The report of a labelling session: in the terminal, as Markdown and HTML, and as a run note.
 
-All three forms are rendered from one document (headings, paragraphs, tables), so they say the
-same thing. What it holds: the three scores side by side (the person, the model on the same rows,
-the trivial baseline), a plain reading of them that is honest about few rows, the rows hardest
-for the person (with their features, the true label, and how the model did on them), the rows
-hardest for the model (and how the person did), and whether the two found the same rows hard.
-When the rows were chosen by hand (``rows=``, typically the suspects ``shorts inspect`` lists),
-it also says how often the person sided with the recorded label and how often with the model.
-
-The HTML is self-contained (inline CSS, no script, no external URL) and escapes every text.
+All forms come from one ``shorts.reports.document.Report``, so they say the same thing: the
+files through the templates ``label.{html,md}.j2`` (which escape every text), the run note through
+``label_note.md.j2``, the terminal through ``print_report``. What it holds: the three scores side
+by side (the person, the model on the same rows, the trivial baseline), a plain reading of them
+that is honest about few rows, the rows hardest for the person (with their features, the true
+label, and how the model did on them), the rows hardest for the model (and how the person did),
+and whether the two found the same rows hard. When the rows were chosen by hand (``rows=``,
+typically the suspects ``shorts inspect`` lists), it also says how often the person sided with the
+recorded label and how often with the model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,20 @@ from rich.text import Text
 from shorts.location.feature_context import FeatureContext, format_value, ordinal
 from shorts.location.label_answers import prediction_text, write_table
 from shorts.location.label_scoring import Comparison, Contender, format_metric, sides
-from shorts.reports import escape
+from shorts.reports.document import (
+    Block,
+    Cell,
+    Code,
+    Inline,
+    Paragraph,
+    Report,
+    Runs,
+    Section,
+    Strong,
+    Table,
+    Term,
+)
+from shorts.reports.rendering import render_markdown
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -63,77 +76,52 @@ class SessionFacts:
     by_hand: bool = False
 
 
-@dataclass(frozen=True)
-class Heading:
-    text: str
-    level: int = 2
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    text: str
-    dim: bool = False
-
-
-@dataclass(frozen=True)
-class Table:
-    """Rows of cells; the first column is left-aligned, the others right-aligned.
-
-    ``footer_from``: rows from this index on are a footer (the true label and the predictions
-    under a row's features), set off by a line. ``emphasis``: the index of a row shown in bold.
-    """
-
-    columns: list[str]
-    rows: list[list[str]]
-    footer_from: int | None = None
-    emphasis: int | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-Block = Heading | Paragraph | Table
-
-
 def build_report(
     comparison: Comparison, facts: SessionFacts, context: FeatureContext, X: FloatArray
-) -> list[Block]:
-    """The report as a document."""
+) -> Report:
+    """The session as a report: the scores and their reading first, then the hard rows."""
     c = comparison
     n = len(c.rows)
-    blocks: list[Block] = [
-        Heading(f"Human baseline: {n} rows of {facts.dataset}, labelled by {facts.who}", 1),
-        Paragraph(
-            f"Session {facts.session}. The {n} rows were {_how_picked(c, facts)}; answers from "
-            f"{facts.answers_from}, with {facts.examples} labelled "
-            f"example{'s' if facts.examples != 1 else ''} on offer first. The "
-            f"model is {c.model.label} ({facts.model_class}), scored out of fold "
-            f"({facts.folds} folds): it never saw the rows it is scored on.",
-            dim=True,
-        ),
-        _scores(c),
-        *(Paragraph(line) for line in c.headline()),
-    ]
-    if facts.by_hand:
-        blocks += _sides_section(c)
-    blocks += _hardest_section(c, c.human, c.model, "you", context, X)
+    sections = [_sides_section(c)] if facts.by_hand else []
+    sections.append(_hardest_section(c, c.human, c.model, "you", context, X))
     yours, its = c.hardest(c.human, HARDEST), c.hardest(c.model, HARDEST)
     if len(its) and sorted(yours) == sorted(its):
         shown = ", ".join(f"row {int(c.rows[p])}" for p in its)
-        blocks += [
-            Heading("Hardest rows for the model"),
-            Paragraph(f"The same rows, in this order: {shown}."),
-        ]
+        same = _p(f"The same rows, in this order: {shown}.")
+        sections.append(Section("hardest_model", "Hardest rows for the model", [same]))
     else:
-        blocks += _hardest_section(c, c.model, c.human, "the model", context, X)
-    blocks += [Heading("Did you find the same rows hard?"), Paragraph(c.agreement.reading)]
+        sections.append(_hardest_section(c, c.model, c.human, "the model", context, X))
+    agreement: list[Block] = [_p(c.agreement.reading)]
     if n < 20:
-        blocks.append(
-            Paragraph(
-                f"{n} rows is a first impression, not a measurement: each row moves the scores a "
-                "lot. Label 20 or more for a reading you can compare with a model's.",
-                dim=True,
-            )
+        few = (
+            f"{n} rows is a first impression, not a measurement: each row moves the scores a "
+            "lot. Label 20 or more for a reading you can compare with a model's."
         )
-    return blocks
+        agreement.append(_p(few, style="dim"))
+    sections.append(Section("agreement", "Did you find the same rows hard?", agreement))
+    return Report(
+        name="label",
+        title=f"Human baseline: {n} rows of {facts.dataset}, labelled by {facts.who}",
+        meta=[
+            f"Session {facts.session}. The {n} rows were {_how_picked(c, facts)}; answers from "
+            f"{facts.answers_from}, with {facts.examples} labelled "
+            f"example{'s' if facts.examples != 1 else ''} on offer first. The model is "
+            f"{c.model.label} ({facts.model_class}), scored out of fold ({facts.folds} folds): "
+            "it never saw the rows it is scored on."
+        ],
+        sections={s.id: s for s in sections},
+        summary=[_scores(c), *(_p(line) for line in c.headline())],
+        glossary=[
+            Term("(pNN)", "the value's percentile among all rows."),
+            Term("(NN%)", "the share of rows with that value."),
+        ],
+        footer="Made by shorts label; results.csv has every row labelled, with the predictions.",
+    )
+
+
+def _p(*parts: Inline, style: str = "") -> Paragraph:
+    """A paragraph from its parts: most are one sentence, so no list to wrap it in."""
+    return Paragraph(list(parts), style)
 
 
 def _how_picked(c: Comparison, facts: SessionFacts) -> str:
@@ -143,7 +131,7 @@ def _how_picked(c: Comparison, facts: SessionFacts) -> str:
     return f"picked with seed {facts.seed} from {facts.total_rows} (stratified by {strata})"
 
 
-def _sides_section(c: Comparison) -> list[Block]:
+def _sides_section(c: Comparison) -> Section:
     """Whom the person sided with, on rows chosen by hand: the recorded label or the model."""
     counted = sides(c)
     if c.task == "classification":
@@ -160,24 +148,31 @@ def _sides_section(c: Comparison) -> list[Block]:
             ("exactly as close to both", counted.both),
         ]
     first, second = counted.reading()
-    return [
-        Heading("Whom you sided with (rows chosen by hand)"),
-        Paragraph(first),
-        Table(["rows chosen by hand", "rows"], [[text, str(count)] for text, count in lines]),
-        Paragraph(second, dim=True),
-    ]
+    table = Table(
+        ["rows chosen by hand", "rows"],
+        [[text, str(count)] for text, count in lines],
+        numeric=frozenset({1}),
+    )
+    blocks: list[Block] = [_p(first), table, _p(second, style="dim")]
+    return Section("sides", "Whom you sided with (rows chosen by hand)", blocks)
 
 
 def _scores(c: Comparison) -> Table:
     keys = list(c.metric_keys)
-    rows = [
+    rows: list[list[Cell]] = [
         [contender.label, *(format_metric(k, contender.metrics[k]) for k in keys)]
         for contender in (c.human, c.model, c.trivial)
     ]
     notes = []
     if c.task == "classification":
         notes.append("mae: how many classes off, on average (the classes are ordered).")
-    return Table(["on the same rows", *keys], rows, emphasis=0, notes=notes)
+    return Table(
+        ["on the same rows", *keys],
+        rows,
+        numeric=frozenset(range(1, len(keys) + 1)),
+        emphasis=0,
+        notes=notes,
+    )
 
 
 def _hardest_section(
@@ -187,19 +182,19 @@ def _hardest_section(
     name: str,
     context: FeatureContext,
     X: FloatArray,
-) -> list[Block]:
-    title = f"Hardest rows for {name}"
+) -> Section:
+    key, title = f"hardest_{contender.role}", f"Hardest rows for {name}"
     positions = c.hardest(contender, HARDEST)
     if len(positions) == 0:
-        return [Heading(title), Paragraph(f"None: {name} got every row exactly right.")]
+        return Section(key, title, [_p(f"None: {name} got every row exactly right.")])
     rows = [int(c.rows[p]) for p in positions]
     readings = [context.read(X[row]) for row in rows]
-    body = [
+    body: list[list[Cell]] = [
         [feature, *(reading[i].short for reading in readings)]
         for i, feature in enumerate(context.names)
     ]
     you, model = c.errors(c.human), c.errors(c.model)
-    footer = [
+    footer: list[list[Cell]] = [
         [f"true {c.target}", *(format_value(c.truth[p]) for p in positions)],
         ["you", *(_prediction(c.human.predictions[p]) for p in positions)],
         ["model", *(_prediction(c.model.predictions[p]) for p in positions)],
@@ -214,20 +209,17 @@ def _hardest_section(
         + ("exactly right" if sizes[p] == 0 else _rank_words(int(ranks[p]), len(c.rows)))
         for row, p in zip(rows, positions, strict=True)
     )
-    return [
-        Heading(title),
-        Table(
-            ["feature", *(f"row {row}" for row in rows)],
-            [*body, *footer],
-            footer_from=len(body),
-            emphasis=len(body),
-            notes=[
-                "(pNN): the value's percentile among all rows; (NN%): the share of rows "
-                "with that value."
-            ],
-        ),
-        Paragraph(f"How hard {other_name} found them, among the {len(c.rows)} rows: {placed}."),
-    ]
+    table = Table(
+        ["feature", *(f"row {row}" for row in rows)],
+        [*body, *footer],
+        numeric=frozenset(range(1, len(rows) + 1)),
+        footer_from=len(body),
+        emphasis=len(body),
+    )
+    reading = Paragraph(
+        [f"How hard {other_name} found them, among the {len(c.rows)} rows: {placed}."]
+    )
+    return Section(key, title, [table, reading])
 
 
 def _ranks(sizes: FloatArray) -> FloatArray:
@@ -251,6 +243,27 @@ def _prediction(value: float) -> str:
 
 def _error(value: float) -> str:
     return "0" if value == 0 else f"{value:+.4g}"
+
+
+def note_text(comparison: Comparison, facts: SessionFacts) -> str:
+    """The human run's ``mlflow.note.content``: the result in a few honest lines, in the
+    Markdown of the report (``label_note.md.j2``)."""
+    c = comparison
+    lines = [
+        *c.headline(),
+        *([sides(c).reading()[0]] if facts.by_hand else []),
+        c.agreement.reading,
+    ]
+    blocks: list[Block] = [
+        _p(Strong("Human baseline"), f" on {len(c.rows)} rows of {facts.dataset}, labelled by "
+           f"{facts.who} (session ", Code(facts.session), ")."),
+        _scores(c),
+        *(_p(line) for line in lines),
+        _p("The model and trivial runs of the same session sit beside this one (tag ",
+           Code(f"shorts.label.session = {facts.session}"),
+           "); report.html and results.csv are in the artifacts."),
+    ]  # fmt: skip
+    return render_markdown(Report("label_note", "Human baseline", [], {}, summary=blocks))
 
 
 # -- the results table (an artifact, and itself a valid answers file) -------------------------
@@ -296,123 +309,53 @@ def _cell(value: float) -> str:
     return "" if np.isnan(value) else f"{float(value):.10g}"
 
 
-# -- rendering --------------------------------------------------------------------------------
+# -- the terminal ----------------------------------------------------------------------------
 
 
-def print_report(console: Console, blocks: Sequence[Block]) -> None:
-    """The report in the terminal."""
-    for block in blocks:
-        if isinstance(block, Heading):
-            console.print()
-            if block.level == 1:
-                console.rule(Text(block.text, style="bold"))
-            else:
-                console.print(Text(block.text, style="bold underline"))
-        elif isinstance(block, Paragraph):
-            console.print(Text(block.text, style="dim" if block.dim else ""))
-        else:
-            console.print(_rich_table(block))
-            for note in block.notes:
-                console.print(Text(note, style="dim"))
+def print_report(console: Console, report: Report) -> None:
+    """The report in the terminal: the same blocks as the files, in the same order."""
+    console.print()
+    console.rule(Text(report.title, style="bold"))
+    console.print(_text(report.meta, "dim"))
+    for block in [*report.summary, *report.sections.values()]:
+        _print(console, block)
+    for term in report.glossary:
+        console.print(Text(f"{term.name}: {term.definition}", style="dim"))
 
 
-def _rich_table(block: Table) -> RichTable:
-    table = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for index, column in enumerate(block.columns):
-        table.add_column(column, justify="left" if index == 0 else "right", no_wrap=index == 0)
-    for index, row in enumerate(block.rows):
-        if block.footer_from is not None and index == block.footer_from:
-            table.add_section()
-        table.add_row(*row, style="bold" if index == block.emphasis else "")
-    return table
+def _print(console: Console, block: Block) -> None:
+    if isinstance(block, Section):
+        console.print()
+        console.print(Text(block.title, style="bold underline"))
+        for inner in block.blocks:
+            _print(console, inner)
+    elif isinstance(block, Paragraph):
+        console.print(_text(block.parts, "dim" if block.style == "dim" else ""))
+    elif isinstance(block, Table):
+        table = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+        for index, column in enumerate(block.headers):
+            right = index in block.numeric
+            table.add_column(column, justify="right" if right else "left", no_wrap=index == 0)
+        for index, row in enumerate(block.rows):
+            if index == block.footer_from:
+                table.add_section()
+            cells = [_text(cell if isinstance(cell, list) else [cell]) for cell in row]
+            table.add_row(*cells, style="bold" if index == block.emphasis else "")
+        console.print(table)
+        for note in block.notes:
+            console.print(Text(note, style="dim"))
 
 
-def to_markdown(blocks: Sequence[Block]) -> str:
-    """The report as Markdown."""
-    out: list[str] = []
-    for block in blocks:
-        if isinstance(block, Heading):
-            out += ["#" * block.level + " " + block.text, ""]
-        elif isinstance(block, Paragraph):
-            out += [f"_{block.text}_" if block.dim else block.text, ""]
-        else:
-            cells = [[_md_cell(c) for c in row] for row in [block.columns, *block.rows]]
-            out.append("| " + " | ".join(cells[0]) + " |")
-            out.append("|" + "|".join([":---"] + ["---:"] * (len(block.columns) - 1)) + "|")
-            for index, row in enumerate(cells[1:]):
-                bold = index == block.emphasis
-                out.append("| " + " | ".join(f"**{c}**" if bold else c for c in row) + " |")
-            out += ["", *(f"_{note}_" for note in block.notes)]
-            if block.notes:
-                out.append("")
-    return "\n".join(out).rstrip() + "\n"
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-CSS = """
-body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222;
-       line-height: 1.45; padding: 0 1rem; }
-h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
-table { border-collapse: collapse; margin: 0.5rem 0; }
-th, td { padding: 0.2rem 0.7rem; border-bottom: 1px solid #ddd; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-tr.footer-start td { border-top: 2px solid #888; }
-tr.strong td { font-weight: bold; }
-.dim { color: #666; font-size: 0.92rem; }
-"""
-
-
-def to_html(blocks: Sequence[Block], title: str) -> str:
-    """The report as a self-contained HTML page."""
-    e = escape
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
-    ]
-    for block in blocks:
-        if isinstance(block, Heading):
-            out.append(f"<h{block.level}>{e(block.text)}</h{block.level}>")
-        elif isinstance(block, Paragraph):
-            css = ' class="dim"' if block.dim else ""
-            out.append(f"<p{css}>{e(block.text)}</p>")
-        else:
-            out.append("<table><thead><tr>")
-            out.append("".join(f"<th>{e(c)}</th>" for c in block.columns))
-            out.append("</tr></thead><tbody>")
-            for index, row in enumerate(block.rows):
-                classes = []
-                if index == block.footer_from:
-                    classes.append("footer-start")
-                if index == block.emphasis:
-                    classes.append("strong")
-                attr = f' class="{" ".join(classes)}"' if classes else ""
-                out.append(f"<tr{attr}>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>")
-            out.append("</tbody></table>")
-            out += [f'<p class="dim">{e(note)}</p>' for note in block.notes]
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
-
-
-def note_text(comparison: Comparison, facts: SessionFacts) -> str:
-    """The human run's ``mlflow.note.content``: the result in a few honest lines (Markdown)."""
-    c = comparison
-    lines = [
-        f"**Human baseline** on {len(c.rows)} rows of {facts.dataset}, labelled by "
-        f"{facts.who} (session `{facts.session}`).",
-        "",
-        to_markdown([_scores(c)]).strip(),
-        "",
-        *c.headline(),
-        "",
-        *([sides(c).reading()[0], ""] if facts.by_hand else []),
-        c.agreement.reading,
-        "",
-        "The model and trivial runs of the same session sit beside this one "
-        f"(tag `shorts.label.session = {facts.session}`); report.html and results.csv are in "
-        "the artifacts.",
-    ]
-    return "\n".join(lines)
+def _text(parts: Sequence[Inline], style: str = "") -> Text:
+    """Inline parts as rich text (never markup: names from the data stay as typed)."""
+    text = Text(style=style)
+    for part in parts:
+        if isinstance(part, str):
+            text.append(part)
+        elif isinstance(part, Strong):
+            text.append(part.text, style="bold")
+        elif isinstance(part, Runs):
+            text.append(part.label)
+        else:  # a Code or a Badge
+            text.append(part.text, style="cyan" if isinstance(part, Code) else "")
+    return text

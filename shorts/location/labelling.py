@@ -552,13 +552,12 @@ def _score_and_log(
         SessionFacts,
         build_report,
         print_report,
-        to_html,
-        to_markdown,
         write_results,
     )
     from shorts.location.label_runs import log_session
     from shorts.location.label_scoring import compare, trivial_baseline
     from shorts.location.predictions import out_of_fold
+    from shorts.reports.rendering import write_report
 
     data, picked, options, name = plan.data, plan.picked, plan.options, plan.model_name
     rows = picked.rows  # positions in the data set; their ids are plan.rows
@@ -590,17 +589,17 @@ def _score_and_log(
         answers_from=answers_from,
         by_hand=options.chosen is not None,
     )
-    blocks = build_report(comparison, facts, plan.context, plan.X)
+    report = build_report(comparison, facts, plan.context, plan.X)
     folder = answers_path.parent
-    results, markdown, page = folder / "results.csv", folder / "report.md", folder / "report.html"
+    results = folder / "results.csv"
     write_results(results, comparison, data.feature_names, plan.X)
-    markdown.write_text(to_markdown(blocks), encoding="utf-8")
-    page.write_text(to_html(blocks, f"Human baseline: {data.name}"), encoding="utf-8")
+    written = write_report(report, folder)
+    page = written["html"]
     logged = log_session(
-        project, plan.uri, comparison, facts, name, [answers_path, results, markdown, page]
+        project, plan.uri, comparison, facts, name, [answers_path, results, *written.values()]
     )
 
-    print_report(console, blocks)
+    print_report(console, report)
     console.print()
     console.print(
         f"logged   {len(logged.runs)} runs side by side in the MLflow experiment 'on_location':",

@@ -32,6 +32,7 @@ __all__ = ["MAX_LESSONS", "lessons"]
 MAX_LESSONS = 5
 PER_KIND = 2  # so five lessons cover more than one kind of news
 SLICE_SHARE = 0.25  # a quartile's uplift, counted as its effect on the whole data set
+SLICE_MIN_UPLIFT = 0.05  # a smaller slice win is listed in the harvest, not worth a hybrid
 # The share of the period's CPU-hours behind some runs.
 _Stake = Callable[[Sequence[str]], float]
 SLICE_WORDS = {
@@ -113,14 +114,16 @@ def _hits(records: Sequence[RunRecord], stake: _Stake) -> list[Lesson]:
 def _slice_lessons(
     records: Sequence[RunRecord], wins: Sequence[SliceWin], stake: _Stake
 ) -> list[Lesson]:
-    """The largest slice win of each failed short on each data set, if most of its runs show it."""
+    """The strongest slice win (at least ``SLICE_MIN_UPLIFT``) of each failed short on each data
+    set; its certainty is the share of the short's failed runs there that show it."""
     failed_runs: dict[tuple[str, str], list[str]] = defaultdict(list)
     for r in records:
         if r.failed:
             failed_runs[(r.short, r.dataset)].append(r.run_id)
     groups: dict[tuple[str, str, str], list[SliceWin]] = defaultdict(list)
     for w in wins:
-        groups[(w.short, w.dataset, w.slice)].append(w)
+        if w.uplift >= SLICE_MIN_UPLIFT:
+            groups[(w.short, w.dataset, w.slice)].append(w)
     by_id = {r.run_id: r for r in records}
     best: dict[tuple[str, str], Lesson] = {}
     for (short, dataset, quartile), members in groups.items():
