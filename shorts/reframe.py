@@ -1,16 +1,18 @@
 """Reframing a learning problem as its neighbour: regression as classification and back.
 
-Two scikit-learn meta-estimators, each wrapping any learner of the *other* kind:
+Scikit-learn meta-estimators, each wrapping any learner of the *other* kind:
 
 - ``BinnedRegressor`` regresses by binning the target, classifying the bin and decoding the
   predicted bin distribution into a number (Weka's ``RegressionByDiscretization``; with soft
   labels, the histogram-loss idea of Imani & White 2018). The distribution also gives intervals.
+- ``BinnedStackRegressor``, the hybrid: a regressor on the features plus a ``BinnedRegressor``'s
+  out-of-fold bin probabilities.
 - ``OrdinalRegressor`` classifies ordered classes by regressing their rank and cutting the
   continuous score back into classes.
 
 Why meta-estimators: the reframing is a property of the *target*, not of the learner, so any
 classifier (or regressor) can be tried on the other kind of problem without writing a new model.
-Both pass ``sklearn.utils.estimator_checks.parametrize_with_checks``, with one exception that
+All pass ``sklearn.utils.estimator_checks.parametrize_with_checks``, with one exception that
 does not apply: wrapping a linear regressor, ``OrdinalRegressor`` cannot reach the training
 accuracy ``check_classifiers_train`` asks on three unordered blobs (no line orders them).
 """
@@ -24,14 +26,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, clone
 from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import KFold
 from sklearn.utils import Tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
-__all__ = ["BinnedRegressor", "OrdinalRegressor"]
+__all__ = ["BinnedRegressor", "BinnedStackRegressor", "OrdinalRegressor"]
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
@@ -158,13 +162,26 @@ class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         features, target = _validate_X_y(self, X, y, fitting=True, y_numeric=True)
         y = np.asarray(target, dtype=np.float64)
         edges = _merge_sparse_bins(_raw_edges(y, self.n_bins, self.strategy), y)
+        return self._fit_on_edges(classifier, features, y, edges)
+
+    def _fit_on_edges(
+        self, classifier: Any, features: Any, y: FloatArray, edges: FloatArray
+    ) -> BinnedRegressor:
+        """Fit on bins with given edges (``BinnedStackRegressor`` keeps its folds' bins alike).
+
+        A bin with no row here decodes at its centre; a single class present falls back to
+        the prior (most classifiers refuse one class, and the prior is exact).
+        """
         bins = _assign(edges, y)
+        counts = np.bincount(bins, minlength=len(edges) - 1)
         self.bin_edges_: FloatArray = edges
         self.n_bins_: int = len(edges) - 1
-        self.bin_means_: FloatArray = np.bincount(bins, weights=y) / np.bincount(bins)
         self.bin_centres_: FloatArray = (edges[:-1] + edges[1:]) / 2.0
-        if self.n_bins_ == 1:
-            # A constant target leaves one class, which most classifiers refuse; the prior is exact.
+        sums = np.bincount(bins, weights=y, minlength=self.n_bins_)
+        self.bin_means_: FloatArray = np.where(
+            counts > 0, sums / np.maximum(counts, 1), self.bin_centres_
+        )
+        if np.count_nonzero(counts) == 1:
             self.classifier_: Any = DummyClassifier().fit(features, bins)
         elif self.soft_labels is None:
             self.classifier_ = clone(classifier).fit(features, bins)
@@ -238,6 +255,99 @@ class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         )
         left, right = self.bin_edges_[index], self.bin_edges_[index + 1]
         return np.asarray(left + fraction * (right - left), dtype=np.float64)
+
+
+class BinnedStackRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
+    """A regressor fed the features plus a ``BinnedRegressor``'s bin probabilities, out of fold.
+
+    The hybrid of the two framings: binning sees the shape of the target's distribution, a
+    regressor corrects what binning loses (the pull of the outer bins towards the middle).
+    The regressor is trained on the features, the bin probabilities and the binned model's
+    decoded value, each row's from a binned model fitted on the other folds (the way
+    ``StackingRegressor`` and ``TargetEncoder`` fit, so the regressor never learns from
+    probabilities of rows the binned model saw); predicting uses the binned model refitted on all
+    rows. Every fold bins on the edges of all rows, so column ``k`` is always the same bin.
+
+    Args:
+        binned: the ``BinnedRegressor`` whose probabilities are stacked; ``None`` means
+            ``BinnedRegressor()``. Cloned at fit.
+        regressor: the final regressor; ``None`` means ``HistGradientBoostingRegressor()``.
+        cv: number of folds for the out-of-fold probabilities (rows shuffled first, as the data
+            may be sorted by its target).
+        random_state: seed of that shuffle.
+
+    Attributes:
+        binned_: the binned model fitted on all rows (``binned_.bin_edges_`` are the bins).
+        regressor_: the fitted final regressor.
+        n_features_in_: number of features seen at fit.
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {  # noqa: RUF012 (sklearn's convention)
+        "binned": [HasMethods(["fit", "predict_bin_proba"]), None],
+        "regressor": [HasMethods(["fit", "predict"]), None],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        binned: BinnedRegressor | None = None,
+        regressor: Any = None,
+        cv: int = 5,
+        random_state: int | None = None,
+    ) -> None:
+        self.binned = binned
+        self.regressor = regressor
+        self.cv = cv
+        self.random_state = random_state
+
+    def _get_binned(self) -> BinnedRegressor:
+        return BinnedRegressor() if self.binned is None else self.binned
+
+    def _get_regressor(self) -> Any:
+        return HistGradientBoostingRegressor() if self.regressor is None else self.regressor
+
+    def __sklearn_tags__(self) -> Tags:
+        """NaN is fine when both inner learners take it; sparse X is not (columns are stacked)."""
+        tags = super().__sklearn_tags__()
+        binned, final = get_tags(self._get_binned()), get_tags(self._get_regressor())
+        tags.input_tags.allow_nan = binned.input_tags.allow_nan and final.input_tags.allow_nan
+        tags.input_tags.sparse = False
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=False)  # type: ignore[untyped-decorator]
+    def fit(self, X: ArrayLike, y: ArrayLike) -> BinnedStackRegressor:
+        """Fit the binned model fold by fold for out-of-fold probabilities, then the regressor.
+
+        Returns:
+            self, fitted.
+        """
+        features, target = _validate_X_y(self, X, y, fitting=True, y_numeric=True)
+        y = np.asarray(target, dtype=np.float64)
+        binned = self._get_binned()
+        self.binned_: BinnedRegressor = clone(binned).fit(features, y)
+        edges = self.binned_.bin_edges_
+        stacked = np.empty((len(y), self.binned_.n_bins_ + 1))
+        folds = KFold(self.cv, shuffle=True, random_state=self.random_state)
+        for train, test in folds.split(features):
+            fold = clone(binned)
+            fold._fit_on_edges(fold._get_classifier(), features[train], y[train], edges)
+            stacked[test] = _bin_features(fold, features[test])
+        self.regressor_: Any = clone(self._get_regressor()).fit(np.hstack([features, stacked]), y)
+        return self
+
+    def predict(self, X: ArrayLike) -> FloatArray:
+        """The regressor's prediction from the features and the refitted binned model's output."""
+        check_is_fitted(self)
+        features = _validate_X_y(self, X, None, fitting=False)
+        stacked = _bin_features(self.binned_, features)
+        return np.asarray(self.regressor_.predict(np.hstack([features, stacked])), np.float64)
+
+
+def _bin_features(binned: BinnedRegressor, features: Any) -> FloatArray:
+    """Bin probabilities and the decoded value: the columns a stacked regressor adds."""
+    proba = binned.predict_bin_proba(features)
+    return np.column_stack([proba, binned.predict(features)])
 
 
 class OrdinalRegressor(ClassifierMixin, BaseEstimator):  # type: ignore[misc]

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes, make_regression
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict, cross_validate
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    StratifiedKFold,
+    cross_val_predict,
+    cross_validate,
+)
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
-from shorts.reframe import BinnedRegressor, OrdinalRegressor
+from shorts.datasets import load_dataset
+from shorts.reframe import BinnedRegressor, BinnedStackRegressor, OrdinalRegressor
+from shorts.requirements import install_hint, missing_extras
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 Data = tuple[np.ndarray, np.ndarray]
 
@@ -61,6 +74,10 @@ def _expected_failed_checks(estimator: Any) -> dict[str, str]:
         BinnedRegressor(decode="centres"),
         BinnedRegressor(soft_labels=1.0),
         BinnedRegressor(classifier=_small_hgb(), soft_labels=0.5, decode="centres"),
+        BinnedStackRegressor(
+            regressor=HistGradientBoostingRegressor(max_iter=15, random_state=0), random_state=0
+        ),
+        BinnedStackRegressor(BinnedRegressor(_small_hgb(), soft_labels=1.0), Ridge(), cv=2),
         OrdinalRegressor(),
         OrdinalRegressor(threshold="fitted"),
         OrdinalRegressor(
@@ -247,6 +264,84 @@ def test_soft_labels_need_a_classifier_that_takes_sample_weight(diabetes: Data) 
     model = BinnedRegressor(KNeighborsClassifier(), soft_labels=1.0)
     with pytest.raises(ValueError, match=r"sample_weight.*KNeighborsClassifier"):
         model.fit(X, y)
+
+
+def test_soft_labels_beat_hard_labels_on_real_data(diabetes: Data) -> None:
+    """The histogram-loss idea on the diabetes progression scores: spreading each label over
+    neighbouring bins (sigma = 1 bin) smooths the predicted distribution, and the expected value
+    decoded from it lands nearer the truth than with hard labels (62.9 -> 58.7 when measured)."""
+    X, y = diabetes
+    classifier = HistGradientBoostingClassifier(early_stopping=False, random_state=0)
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)  # stratified by quartile of y
+    quartile = np.searchsorted(np.quantile(y, [0.25, 0.5, 0.75]), y)
+    splits = list(folds.split(X, quartile))
+    hard = cross_val_predict(BinnedRegressor(classifier), X, y, cv=splits)
+    soft = cross_val_predict(BinnedRegressor(classifier, soft_labels=1.0), X, y, cv=splits)
+    assert _rmse(y, soft) < 0.97 * _rmse(y, hard)
+
+
+def _rmse(y: np.ndarray, prediction: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((y - prediction) ** 2)))
+
+
+# BinnedStackRegressor ----------------------------------------------------------------------------
+
+
+class _RecordingRidge(Ridge):
+    """Keeps the stacked features its fit was given."""
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+        self.seen_ = np.asarray(X).copy()
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_stack_trains_its_regressor_on_out_of_fold_bin_probabilities(diabetes: Data) -> None:
+    """The regressor must see probabilities from binned models that did not train on the row:
+    in-sample ones are overconfident, and a regressor trusting them would not trust them less on
+    new rows. Columns: the features, one per bin of the all-rows fit, then the decoded value."""
+    X, y = diabetes
+    binned = BinnedRegressor(HistGradientBoostingClassifier(random_state=0))
+    stack = BinnedStackRegressor(binned, _RecordingRidge(), random_state=0).fit(X, y)
+    seen = stack.regressor_.seen_
+    n_bins = stack.binned_.n_bins_
+    assert seen.shape == (len(y), X.shape[1] + n_bins + 1)
+    np.testing.assert_array_equal(seen[:, : X.shape[1]], X)
+    out_of_fold = seen[:, X.shape[1] : -1]
+    in_sample = stack.binned_.predict_bin_proba(X)
+    np.testing.assert_allclose(out_of_fold.sum(axis=1), 1.0)
+    assert out_of_fold.max(axis=1).mean() < in_sample.max(axis=1).mean() - 0.1
+    # the decoded column is each fold model's expected value: a fair guess of y, not a copy
+    assert 0.3 < np.corrcoef(seen[:, -1], y)[0, 1] < 0.9
+
+
+@pytest.mark.parametrize(
+    "dataset", ["diabetes", pytest.param("concrete", marks=pytest.mark.real_data)]
+)
+def test_stack_corrects_the_binned_model_it_stacks_on_real_data(dataset: str) -> None:
+    """The hybrid's point: the regressor undoes what binning loses (the outer bins' pull towards
+    the middle). On diabetes and concrete, out of fold, it beats the binned model alone
+    (measured: 62.9 -> 59.4 and 6.04 -> 5.05 RMSE)."""
+    X, y = _real_regression(dataset)
+    binned = BinnedRegressor(HistGradientBoostingClassifier(random_state=0))
+    stack = BinnedStackRegressor(binned, HistGradientBoostingRegressor(random_state=0), cv=3)
+    folds = KFold(5, shuffle=True, random_state=0)
+    alone = cross_val_predict(binned, X, y, cv=folds)
+    stacked = cross_val_predict(stack.set_params(random_state=0), X, y, cv=folds)
+    assert _rmse(y, stacked) < 0.97 * _rmse(y, alone)
+
+
+def _real_regression(name: str) -> Data:
+    """A shipped real data set as the shorts load it; one from a missing extra skips (fails
+    under ``SHORTS_REQUIRE_EXTRAS=1``, as CI's ``pytest -m real_data`` runs it)."""
+    config = OmegaConf.load(CONFIGS / "dataset" / f"{name}.yaml")
+    missing = missing_extras(config)
+    if missing:
+        why = f"dataset={name} needs {install_hint(next(iter(missing.values())))}"
+        if os.environ.get("SHORTS_REQUIRE_EXTRAS") == "1":
+            pytest.fail(f"SHORTS_REQUIRE_EXTRAS=1 but {why}")
+        pytest.skip(why)
+    data = load_dataset(config)
+    return data.X, data.y
 
 
 # OrdinalRegressor --------------------------------------------------------------------------------
