@@ -2,6 +2,12 @@
 
 Besides the overall verdict it logs RMSE per quartile of the true target, for both sides, so a
 retrospective can say where the reframing helped or hurt, and saves the last fold's bins.
+
+``cfg.variants`` (name to model config: soft bins, the stacked hybrid) run on the same folds as
+``cfg.model``. The run's verdict is the model's; each variant gets its own, judged by the same
+rule against the same baseline folds, with the quartiles where it helped, logged as
+``variant.NAME.*`` metrics, a harvest note and ``variants.json``. ``~variants`` runs the model
+alone, ``~variants.stacked`` drops one, ``+model@variants.NAME=CONFIG`` adds one.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ from omegaconf import DictConfig
 
 from shorts.context import Context
 from shorts.errors import UsageError
-from shorts.evaluate import CVResult, run_folds, slice_metrics
+from shorts.evaluate import CVResult, quartile_slices, run_folds, slice_metrics
 from shorts.reframe import BinnedRegressor
+from shorts.verdict import judge, parse_rule
 
 
 def _binned(model: Any) -> BinnedRegressor | None:
@@ -32,8 +39,12 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
             "The reframe_classification short needs a shorts.reframe.BinnedRegressor model "
             f"(e.g. model=binned_hist_gbm), got {cfg.model.get('_target_')}."
         )
-    result = run_folds(cfg, ctx)
+    variants = {str(name): instantiate(node) for name, node in (cfg.get("variants") or {}).items()}
+    result = run_folds(cfg, ctx, variants)
     ctx.log_metrics(slice_metrics(result))
+    verdicts = {name: _judge_variant(cfg, ctx, result, name) for name in variants}
+    if verdicts:
+        ctx.artifact_path("variants.json").write_text(json.dumps(verdicts, indent=2) + "\n")
     binned = _binned(result.last_model)
     assert binned is not None  # checked above; the fitted clone has the same type
     bins = {
@@ -65,6 +76,60 @@ def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:
     for nominal, observed in calibration.items():
         summary[f"interval_coverage_{round(nominal * 100)}"] = observed
     return summary
+
+
+def _judge_variant(cfg: DictConfig, ctx: Context, result: CVResult, name: str) -> dict[str, Any]:
+    """The variant's verdict against the baseline's folds, its quartiles, logged and harvested."""
+    metric = result.metric
+    scores = result.variant_scores[name]
+    judgement = judge(parse_rule(cfg.verdict), scores, result.baseline_scores[: len(scores)])
+    rows = result.predicted
+    slices = quartile_slices(
+        result.dataset.y[rows],
+        result.variant_predictions[name][rows],
+        result.baseline_prediction[rows],
+        metric,
+    )
+    helped = {
+        f"q{q}": slices[f"slice_q{q}_{metric}"] / slices[f"baseline_slice_q{q}_{metric}"] - 1.0
+        for q in range(1, 5)
+        if f"slice_q{q}_{metric}" in slices
+        and slices[f"slice_q{q}_{metric}"] < slices[f"baseline_slice_q{q}_{metric}"]
+    }
+    prefix = f"variant.{name}."
+    ctx.log_metrics(
+        {
+            f"{prefix}{metric}": judgement.short_mean,
+            f"{prefix}{metric}_uplift": judgement.uplift,
+            f"{prefix}p_value": judgement.p_value,
+            **{f"{prefix}{key}": value for key, value in slices.items() if "baseline" not in key},
+        }
+    )
+    where = ", ".join(f"{q} {change:+.1%}" for q, change in helped.items()) or "no quartile"
+    print(f"variant {name}: {judgement.verdict}  {judgement.reason}; lower {metric} in {where}")
+    model = cfg.variants[name].get("_target_")
+    ctx.harvest(
+        f"variant_{name}",
+        f"Variant {name} ({model}): {judgement.verdict} on the same folds, {judgement.reason}. "
+        f"Lower {metric} than the baseline in {where} of the target.",
+        evidence={
+            "verdict": str(judgement.verdict),
+            metric: round(judgement.short_mean, 6),
+            f"baseline_{metric}": round(judgement.baseline_mean, 6),
+            "uplift": round(judgement.uplift, 6),
+            "p_value": round(judgement.p_value, 6),
+            **{f"helped_{q}": round(change, 6) for q, change in helped.items()},
+        },
+    )
+    return {
+        "model": model,
+        "verdict": str(judgement.verdict),
+        "reason": judgement.reason,
+        "scores": scores,
+        "uplift": judgement.uplift,
+        "p_value": judgement.p_value,
+        "helped": helped,
+    }
 
 
 def _interval_calibration(model: BinnedRegressor, result: CVResult) -> dict[float, float]:

@@ -8,7 +8,7 @@ the runner's verdict (``cfg.verdict.metric``: ``rmse``, ``mae`` or ``accuracy``)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +84,11 @@ class CVResult:
     baseline_scores: list[float] = field(default_factory=list)
     last_model: Any = None
     last_test: np.ndarray[Any, np.dtype[np.intp]] | None = None
+    # more models scored on the same folds (name -> per-fold scores, out-of-fold predictions)
+    variant_scores: dict[str, list[float]] = field(default_factory=dict)
+    variant_predictions: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = field(
+        default_factory=dict
+    )
 
     def summary(self) -> dict[str, float]:
         """Means over completed folds; ``<metric>_uplift`` < 0 means the model lost."""
@@ -117,8 +122,11 @@ def load_declared(cfg: DictConfig, ctx: Context) -> Dataset:
     return data
 
 
-def run_folds(cfg: DictConfig, ctx: Context) -> CVResult:
+def run_folds(cfg: DictConfig, ctx: Context, variants: Mapping[str, Any] | None = None) -> CVResult:
     """Fit ``cfg.model`` and ``cfg.baseline`` fold by fold, logging both fold scores as it goes.
+
+    ``variants`` (name to estimator) are fitted on the same folds too, their fold scores logged
+    as ``variant.NAME.fold_<metric>``; the short's verdict stays the model's.
 
     The soft deadline is checked before each fold after the first, so a short that runs out of
     time still reports a verdict over the folds it finished. The running mean is reported after
@@ -139,6 +147,10 @@ def run_folds(cfg: DictConfig, ctx: Context) -> CVResult:
         baseline_prediction=np.full(n, np.nan),
         predicted=np.zeros(n, dtype=bool),
     )
+    variants = dict(variants or {})
+    for name in variants:
+        result.variant_scores[name] = []
+        result.variant_predictions[name] = np.full(n, np.nan)
     for step, (train, test) in enumerate(folds.split(data.X)):
         if step > 0 and ctx.should_stop():
             break
@@ -151,13 +163,16 @@ def run_folds(cfg: DictConfig, ctx: Context) -> CVResult:
         result.last_test = test
         result.scores.append(scorer(data.y[test], result.prediction[test]))
         result.baseline_scores.append(scorer(data.y[test], result.baseline_prediction[test]))
-        ctx.log_metrics(
-            {
-                f"fold_{metric}": result.scores[-1],
-                f"baseline_fold_{metric}": result.baseline_scores[-1],
-            },
-            step=step,
-        )
+        fold_scores = {
+            f"fold_{metric}": result.scores[-1],
+            f"baseline_fold_{metric}": result.baseline_scores[-1],
+        }
+        for name, variant in variants.items():
+            predicted = clone(variant).fit(data.X[train], data.y[train]).predict(data.X[test])
+            result.variant_predictions[name][test] = predicted
+            result.variant_scores[name].append(scorer(data.y[test], predicted))
+            fold_scores[f"variant.{name}.fold_{metric}"] = result.variant_scores[name][-1]
+        ctx.log_metrics(fold_scores, step=step)
         ctx.report(float(np.mean(result.scores)), step)
         # After the last fold there is nothing left to save: the trial completes and is judged.
         if step + 1 < result.folds_planned and ctx.should_prune():
