@@ -6,10 +6,11 @@ ones when that extra is installed) it prints one table:
 - the ``baseline_regression`` short for each gradient-boosting model at library defaults
   (``hist_gbm``; ``lightgbm`` and ``xgboost`` with the ``boost`` extra), each against its
   ``ridge`` baseline, 5-fold CV on the same folds;
-- the ``reframe_classification`` short for every reframing variant it accepts (the model configs
-  its ``short.requires.model`` takes, read from ``configs/``, so a new variant shows up without
-  touching this file), each against its ``hist_gbm`` baseline, with the verdict and the target
-  quartiles where the variant had the lower RMSE;
+- the ``reframe_classification`` short once per data set: its model, the variants its config
+  runs beside it on the same folds (soft bins, the stacked hybrid) and every other model config
+  its ``short.requires.model`` accepts (added as ``+model@variants.NAME=NAME``, so a new variant
+  shows up without touching this file), each judged against the same ``hist_gbm`` baseline folds,
+  with the verdict and the target quartiles where it had the lower RMSE;
 - where a published figure exists (TabArena's LightGBM default on diamonds and concrete), the
   figure, its source and split protocol, the ratio, and the same models measured again under
   TabArena's outer splits (3-fold CV, repeated 10 times under 2,500 rows, else 3 times), so the
@@ -24,20 +25,22 @@ per row (about 40 runs into the user's store) and the capped worker would be pin
 every core here (LightGBM, XGBoost and HistGradientBoosting thread over them).
 
 Budget: the whole table must finish within 20 minutes on 2 cores (about 5 on an idle machine).
-A binned classifier costs about ``n_bins`` times the regressor, so each reframing run stops at
-its soft deadline, as a capped run would: after ``--variant-budget`` seconds, or sooner when the
-time left, shared among the runs still to come, is less; it still finishes the fold it is in. On a
+A binned classifier costs about ``n_bins`` times the regressor (the stacked hybrid six binned
+fits), so each reframing run stops at its soft deadline, as a capped run would: after
+``--reframe-budget`` seconds, or sooner when the time left, shared among the runs still to come,
+is less; it still finishes the fold it is in, and every variant has the folds the model has. On a
 busy machine ``--max-rows N`` runs the reframing short on N rows of a larger data set
 (``+dataset.sample=N``: a seeded sample, the same rows for variant and baseline). The table says
 so wherever either happened; ``--commands`` prints the ``shorts run`` line behind every row.
 
 Usage: python benchmarks/real_data.py [--datasets diamonds,concrete] [--max-rows N]
-       [--variant-budget 300] [--commands]
+       [--reframe-budget 900] [--commands]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -156,6 +159,8 @@ class ShortRun:
     folds_planned: int
     metrics: dict[str, float]
     seconds: float
+    # the variants run beside the model: name -> fold scores, the runner's rule applied to them
+    variants: dict[str, tuple[list[float], Judgement]]
 
 
 def run_short(project: Project, overrides: list[str], budget: float) -> ShortRun:
@@ -170,9 +175,13 @@ def run_short(project: Project, overrides: list[str], budget: float) -> ShortRun
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence chatter; the scores say what matters
             result = function(cfg, ctx)
+        written = Path(folder) / "variants.json"
+        variants = json.loads(written.read_text()) if written.exists() else {}
     folds = [event for event in ctx.events if event["t"] == "folds"][-1]
     data = next(event for event in ctx.events if event["t"] == "dataset")
     metrics = {e["k"]: e["v"] for e in ctx.events if e["t"] == "metric" and e["s"] is None}
+    rule = parse_rule(cfg.verdict)
+    baseline = list(folds["baseline"])
     return ShortRun(
         scores=list(folds["scores"]),
         baseline_scores=list(folds["baseline"]),
@@ -181,6 +190,10 @@ def run_short(project: Project, overrides: list[str], budget: float) -> ShortRun
         folds_planned=int(result.get("folds_planned", len(folds["scores"]))),
         metrics=metrics,
         seconds=time.perf_counter() - started,
+        variants={
+            name: (v["scores"], judge(rule, v["scores"], baseline[: len(v["scores"])]))
+            for name, v in variants.items()
+        },
     )
 
 
@@ -225,11 +238,17 @@ def installed(project: Project, models: Sequence[str]) -> tuple[list[str], list[
     return present, absent
 
 
-def reframing_variants(project: Project) -> list[str]:
-    """Every model config the reframing short accepts (its ``short.requires.model``)."""
+def reframing_variants(project: Project) -> tuple[str, dict[str, str]]:
+    """The reframing short's model config and its variants (name -> model config): those its
+    config runs, then every other model config its ``short.requires.model`` accepts."""
     node = OmegaConf.load(project.configs / "experiment" / f"{REFRAME_SHORT}.yaml")
-    required = str(node.short.requires.model)
-    return accepted_models(project.configs, required)
+    entries = [(str(k), str(v)) for entry in node.defaults for k, v in entry.items()]
+    model = next(value for key, value in entries if key == "override /model")
+    variants = {key.split("@variants.")[1]: value for key, value in entries if "@variants." in key}
+    for name in accepted_models(project.configs, str(node.short.requires.model)):
+        if name != model and name not in variants.values():
+            variants[name] = name
+    return model, variants
 
 
 # -- the runs ----------------------------------------------------------------------------------
@@ -309,34 +328,60 @@ class Budget:
 
 
 def reframing_rows(
-    project: Project, dataset: str, rows: int, variants: list[str], max_rows: int, budget: Budget
+    project: Project,
+    dataset: str,
+    rows: int,
+    variants: dict[str, str],
+    max_rows: int,
+    budget: Budget,
 ) -> list[Row]:
-    """``reframe_classification`` with each variant, against its hist_gbm baseline."""
-    measured = []
-    for variant in variants:
-        overrides = [f"+experiment={REFRAME_SHORT}", f"dataset={dataset}", f"model={variant}"]
-        notes = []
-        if max_rows and rows > max_rows:
-            overrides.append(f"+dataset.sample={max_rows}")
-            notes.append(f"on {max_rows:,} sampled rows")
-        seconds = budget.next_run()
-        done = run_short(project, overrides, budget=seconds)
-        if len(done.scores) < done.folds_planned:
-            notes.append(f"{len(done.scores)}/{done.folds_planned} folds in its {seconds:.0f} s")
-        helped = quartiles_helped(done.metrics)
-        notes.append(f"lower RMSE in {helped}" if helped else "lower RMSE in no quartile")
-        notes.append(f"baseline {statistics.fmean(done.baseline_scores):.4g}")
+    """One ``reframe_classification`` run: its model and every variant on the same folds, each
+    judged against the same hist_gbm baseline folds."""
+    model, defaults = reframing_variants(project)
+    overrides = [f"+experiment={REFRAME_SHORT}", f"dataset={dataset}"]
+    overrides += [f"~variants.{name}" for name in defaults if name not in variants]
+    overrides += [f"+model@variants.{n}={c}" for n, c in variants.items() if n not in defaults]
+    notes = []
+    if max_rows and rows > max_rows:
+        overrides.append(f"+dataset.sample={max_rows}")
+        notes.append(f"on {max_rows:,} sampled rows")
+    seconds = budget.next_run()
+    done = run_short(project, overrides, budget=seconds)
+    if len(done.scores) < done.folds_planned:
+        notes.append(f"{len(done.scores)}/{done.folds_planned} folds in its {seconds:.0f} s")
+    baseline = f"baseline {statistics.fmean(done.baseline_scores):.4g}"
+
+    def note(prefix: str) -> str:
+        helped = quartiles_helped(done.metrics, prefix)
+        where = f"lower RMSE in {helped}" if helped else "lower RMSE in no quartile"
+        return "; ".join([*notes, where, baseline])
+
+    measured = [Row.of(done, dataset, model, "hist_gbm", overrides, rows=rows, note=note(""))]
+    for name, (scores, judgement) in done.variants.items():
         measured.append(
-            Row.of(done, dataset, variant, "hist_gbm", overrides, rows=rows, note="; ".join(notes))
+            Row(
+                dataset=dataset,
+                rows=rows,
+                model=variants[name],
+                scores=scores,
+                folds_planned=done.folds_planned,
+                judgement=judgement,
+                against="hist_gbm",
+                overrides=overrides,
+                note=note(f"variant.{name}."),
+                seconds=0.0,  # the run's time is on the model's row
+            )
         )
     return measured
 
 
-def quartiles_helped(metrics: dict[str, float]) -> str:
-    """``q1 -21%, q4 -3%``: target quartiles where the variant's RMSE was below the baseline's."""
+def quartiles_helped(metrics: dict[str, float], prefix: str = "") -> str:
+    """``q1 -21%, q4 -3%``: target quartiles where the variant's RMSE was below the baseline's
+    (``prefix``: ``variant.NAME.`` for a variant's slices, none for the model's)."""
     parts = []
     for q in range(1, 5):
-        mine, theirs = metrics.get(f"slice_q{q}_rmse"), metrics.get(f"baseline_slice_q{q}_rmse")
+        mine = metrics.get(f"{prefix}slice_q{q}_rmse")
+        theirs = metrics.get(f"baseline_slice_q{q}_rmse")
         if mine is not None and theirs and mine < theirs:
             parts.append(f"q{q} {mine / theirs - 1:+.1%}")
     return ", ".join(parts)
@@ -386,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", default="", help="comma-separated subset, e.g. concrete")
     parser.add_argument("--max-rows", type=int, default=0, help="reframing rows; 0: all")
     parser.add_argument(
-        "--variant-budget", type=float, default=300.0, help="most seconds per reframing run"
+        "--reframe-budget", type=float, default=900.0, help="most seconds per reframing run"
     )
     parser.add_argument("--commands", action="store_true", help="print each row's shorts run")
     args = parser.parse_args(argv)
@@ -397,7 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [name for name in args.datasets.split(",") if name]
     datasets, left_out = regression_datasets(project, chosen)
     models, absent = installed(project, BOOSTING)
-    variants, absent_variants = installed(project, reframing_variants(project))
+    _, all_variants = reframing_variants(project)
+    present, absent_variants = installed(project, list(all_variants.values()))
+    variants = {name: config for name, config in all_variants.items() if config in present}
     rows: list[Row] = []
     sizes: dict[str, int] = {}
     for dataset in datasets:  # the boosting baselines first: quick, and never time-boxed
@@ -408,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         if dataset in REFERENCES:
             closest = REFERENCES[dataset].model
             rows += protocol_rows(project, dataset, ["hist_gbm", closest], sizes[dataset])
-    budget = Budget(started + TIME_BUDGET - 60, len(datasets) * len(variants), args.variant_budget)
+    budget = Budget(started + TIME_BUDGET - 60, len(datasets), args.reframe_budget)
     for dataset in datasets:
         console.print(f"[dim]{dataset}: reframing ...[/dim]")
         rows += reframing_rows(project, dataset, sizes[dataset], variants, args.max_rows, budget)
