@@ -33,7 +33,6 @@ from shorts.reports.document import (
     Block,
     Cell,
     Code,
-    Inline,
     Lesson,
     Paragraph,
     Plot,
@@ -66,7 +65,7 @@ def build_report(found: Inspection) -> Report:
         Section("leakage", "Leakage: each column alone", _leakage(found)),
         Section("noisy", "Noisy labels: rows the model doubts", _noisy(found)),
     ]
-    clean = _p("No check found evidence of a problem worth watching.", style="ok")
+    clean = Paragraph.of("No check found evidence of a problem worth watching.", style="ok")
     meta = (
         f" ({found.task}) · {found.rows:,} rows {TIMES} {found.columns} columns, {found.features} "
         f"model features · {found.generated_at:%Y-%m-%d %H:%M} · {found.seconds:.1f} s"
@@ -77,9 +76,9 @@ def build_report(found: Inspection) -> Report:
         meta=["source ", Code(found.source), " · target ", Code(found.target), meta],
         sections={s.id: s for s in sections},
         summary=[
-            _p(found.summary(), style="summary"),
+            Paragraph.of(found.summary(), style="summary"),
             *([] if found.checklist else [clean]),
-            *(_p(note, style="dim") for note in found.notes),
+            *(Paragraph.of(note, style="dim") for note in found.notes),
         ],
         lessons=[
             Lesson(i.key, [Strong(i.title), f". Seen: {i.evidence}"], [i.advice])
@@ -87,11 +86,6 @@ def build_report(found: Inspection) -> Report:
         ],
         footer="Made by shorts inspect; report.json holds the same findings for machines.",
     )
-
-
-def _p(*parts: Inline, style: str = "") -> Paragraph:
-    """A paragraph from its parts: most are one sentence, so no list to wrap it in."""
-    return Paragraph(list(parts), style)
 
 
 # -- sections --------------------------------------------------------------------------------
@@ -111,12 +105,12 @@ def _columns(found: Inspection) -> list[Block]:
                      ", ".join(c.examples), "; ".join(notes)])  # fmt: skip
     headers = ["column", "type", "dtype", "missing", "distinct", "role", "examples", "note"]
     return [
-        _p(
+        Paragraph.of(
             f"{found.rows:,} rows {TIMES} {found.columns} columns; types: {kinds}. "
             f"{found.missing_cells:.2%} of all cells are missing."
         ),
         Tab(headers, rows, numeric=frozenset({3, 4}), flagged=frozenset(flagged)),
-        _missing_plot(found) or _p("No missing values in any column.", style="ok"),
+        _missing_plot(found) or Paragraph.of("No missing values in any column.", style="ok"),
     ]
 
 
@@ -129,28 +123,32 @@ def _duplicates(found: Inspection) -> list[Block]:
     ignored = f"the ID-like column(s) {', '.join(d.ignored_columns)}"
     blocks: list[Block] = []
     if d.duplicate_rows:
-        blocks.append(_p(f"{d.duplicate_rows:,} rows repeat an earlier row.", style="alarm"))
+        blocks.append(
+            Paragraph.of(f"{d.duplicate_rows:,} rows repeat an earlier row.", style="alarm")
+        )
         if d.ignored_columns:
             blocks.append(
-                _p(
+                Paragraph.of(
                     f"Rows are compared without {ignored}; {d.exact_rows:,} rows are exact "
                     "copies in every column."
                 )
             )
         if d.examples:
-            blocks.append(_p(f"Examples (row numbers, from 0): {_groups(d.examples)}"))
+            blocks.append(Paragraph.of(f"Examples (row numbers, from 0): {_groups(d.examples)}"))
     else:
         compared = f" (compared without {ignored})" if d.ignored_columns else ""
-        blocks.append(_p(f"No row repeats another{compared}.", style="ok"))
+        blocks.append(Paragraph.of(f"No row repeats another{compared}.", style="ok"))
     if d.conflicting_groups:
         blocks.append(
-            _p(
+            Paragraph.of(
                 f"{d.conflicting_groups:,} groups of rows ({d.conflicting_rows:,} rows) have the "
                 f"same features but different targets, e.g. rows {_groups(d.conflict_examples)}"
             )
         )
     else:
-        blocks.append(_p("No rows with equal features and different targets.", style="dim"))
+        blocks.append(
+            Paragraph.of("No rows with equal features and different targets.", style="dim")
+        )
     return blocks
 
 
@@ -162,7 +160,9 @@ def _target(found: Inspection) -> list[Block]:
             [num(c.label), f"{c.count:,}", f"{c.share:.1%}"] for c in t.classes
         ]
         blocks = [
-            _p(f"{len(t.classes)} classes; the largest is {num(t.imbalance)} times the smallest."),
+            Paragraph.of(
+                f"{len(t.classes)} classes; the largest is {num(t.imbalance)} times the smallest."
+            ),
             Tab(["class", "rows", "share"], shares, numeric=frozenset({1, 2})),
         ]
     else:
@@ -185,31 +185,31 @@ def _target(found: Inspection) -> list[Block]:
         blocks = [Tab(["figure", "value"], stats, numeric=frozenset({1}))]
     if t.missing:
         left_out = f"{t.missing:,} rows of the table have no target value and are left out."
-        blocks.append(_p(left_out, style="alarm"))
+        blocks.append(Paragraph.of(left_out, style="alarm"))
     return [*blocks, _target_plot(found)]
 
 
 def _leakage(found: Inspection) -> list[Block]:
     if not found.power:
-        return [_p("Not checked: too few rows.", style="dim")]
+        return [Paragraph.of("Not checked: too few rows.", style="dim")]
     regression = found.power_metric == "r2"
     blocks: list[Block] = [
-        _p(
+        Paragraph.of(
             f"A small decision tree (at most {TREE_LEAVES} leaves) on each column alone, scored "
             f"out of fold on {found.model_rows:,} rows. A column that alone reaches "
             f"{leak_rule(regression)} is a suspected leak: usually recorded after the outcome or "
             "computed from it."
         ),
-        _p(f"Suspected leaks: {', '.join(found.leaks)}.", style="alarm")
+        Paragraph.of(f"Suspected leaks: {', '.join(found.leaks)}.", style="alarm")
         if found.leaks
-        else _p("No suspected leak.", style="ok"),
+        else Paragraph.of("No suspected leak.", style="ok"),
     ]
     score = found.model_score
     if score is not None:
         without = f" without {', '.join(score.left_out)}" if score.left_out else " on every column"
         auc = f", AUC {score_text(score.auc)}" if score.auc is not None else ""
         model = f"The model ({score.model}, {score.folds} folds){without}: "
-        blocks.append(_p(model, Strong(score.with_interval()), f"{auc}."))
+        blocks.append(Paragraph.of(model, Strong(score.with_interval()), f"{auc}."))
     rows: list[list[Cell]] = []
     for p in found.power:
         accuracy = [] if regression else [score_text(p.balanced_accuracy)]
@@ -238,11 +238,11 @@ def _suspect_columns(found: Inspection, suspects: list[Suspect]) -> list[str]:
 def _noisy(found: Inspection) -> list[Block]:
     noisy = found.noisy
     if noisy is None:
-        return [_p("Not checked.", style="dim")]
+        return [Paragraph.of("Not checked.", style="dim")]
     score = found.model_score
     left_out = f", fitted without {', '.join(score.left_out)}" if score and score.left_out else ""
     blocks: list[Block] = [
-        _p(
+        Paragraph.of(
             f"Each row predicted by the model fitted on the other folds{left_out} (a leak would "
             "copy the recorded label and hide a wrong one). ",
             Strong(noisy.meeting()),
@@ -254,7 +254,7 @@ def _noisy(found: Inspection) -> list[Block]:
     ]
     if found.relabel_command:
         blocks.append(
-            _p(
+            Paragraph.of(
                 "To see whether a person, given only the features, sides with the recorded label "
                 "or with the model on these rows: ",
                 Code(found.relabel_command),

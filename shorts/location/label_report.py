@@ -87,17 +87,17 @@ def build_report(
     yours, its = c.hardest(c.human, HARDEST), c.hardest(c.model, HARDEST)
     if len(its) and sorted(yours) == sorted(its):
         shown = ", ".join(f"row {int(c.rows[p])}" for p in its)
-        same = _p(f"The same rows, in this order: {shown}.")
+        same = Paragraph.of(f"The same rows, in this order: {shown}.")
         sections.append(Section("hardest_model", "Hardest rows for the model", [same]))
     else:
         sections.append(_hardest_section(c, c.model, c.human, "the model", context, X))
-    agreement: list[Block] = [_p(c.agreement.reading)]
+    agreement: list[Block] = [Paragraph.of(c.agreement.reading)]
     if n < 20:
         few = (
             f"{n} rows is a first impression, not a measurement: each row moves the scores a "
             "lot. Label 20 or more for a reading you can compare with a model's."
         )
-        agreement.append(_p(few, style="dim"))
+        agreement.append(Paragraph.of(few, style="dim"))
     sections.append(Section("agreement", "Did you find the same rows hard?", agreement))
     return Report(
         name="label",
@@ -110,18 +110,13 @@ def build_report(
             "it never saw the rows it is scored on."
         ],
         sections={s.id: s for s in sections},
-        summary=[_scores(c), *(_p(line) for line in c.headline())],
+        summary=[_scores(c), *(Paragraph.of(line) for line in c.headline())],
         glossary=[
             Term("(pNN)", "the value's percentile among all rows."),
             Term("(NN%)", "the share of rows with that value."),
         ],
         footer="Made by shorts label; results.csv has every row labelled, with the predictions.",
     )
-
-
-def _p(*parts: Inline, style: str = "") -> Paragraph:
-    """A paragraph from its parts: most are one sentence, so no list to wrap it in."""
-    return Paragraph(list(parts), style)
 
 
 def _how_picked(c: Comparison, facts: SessionFacts) -> str:
@@ -153,7 +148,7 @@ def _sides_section(c: Comparison) -> Section:
         [[text, str(count)] for text, count in lines],
         numeric=frozenset({1}),
     )
-    blocks: list[Block] = [_p(first), table, _p(second, style="dim")]
+    blocks: list[Block] = [Paragraph.of(first), table, Paragraph.of(second, style="dim")]
     return Section("sides", "Whom you sided with (rows chosen by hand)", blocks)
 
 
@@ -186,7 +181,7 @@ def _hardest_section(
     key, title = f"hardest_{contender.role}", f"Hardest rows for {name}"
     positions = c.hardest(contender, HARDEST)
     if len(positions) == 0:
-        return Section(key, title, [_p(f"None: {name} got every row exactly right.")])
+        return Section(key, title, [Paragraph.of(f"None: {name} got every row exactly right.")])
     rows = [int(c.rows[p]) for p in positions]
     readings = [context.read(X[row]) for row in rows]
     body: list[list[Cell]] = [
@@ -255,11 +250,11 @@ def note_text(comparison: Comparison, facts: SessionFacts) -> str:
         c.agreement.reading,
     ]
     blocks: list[Block] = [
-        _p(Strong("Human baseline"), f" on {len(c.rows)} rows of {facts.dataset}, labelled by "
-           f"{facts.who} (session ", Code(facts.session), ")."),
+        Paragraph.of(Strong("Human baseline"), f" on {len(c.rows)} rows of {facts.dataset}, "
+                     f"labelled by {facts.who} (session ", Code(facts.session), ")."),
         _scores(c),
-        *(_p(line) for line in lines),
-        _p("The model and trivial runs of the same session sit beside this one (tag ",
+        *(Paragraph.of(line) for line in lines),
+        Paragraph.of("The model and trivial runs of the same session sit beside this one (tag ",
            Code(f"shorts.label.session = {facts.session}"),
            "); report.html and results.csv are in the artifacts."),
     ]  # fmt: skip

@@ -81,6 +81,11 @@ class Paragraph:
     style: str = ""
     kind: ClassVar[str] = "paragraph"
 
+    @classmethod
+    def of(cls, *parts: Inline, style: str = "") -> Paragraph:
+        """A paragraph from its parts: most are one sentence, so no list to wrap it in."""
+        return cls(list(parts), style)
+
 
 @dataclass(frozen=True)
 class Table:
