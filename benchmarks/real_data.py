@@ -58,6 +58,7 @@ from rich.table import Table
 
 from shorts.config import compose_config
 from shorts.context import Context
+from shorts.evaluate import quartiles_helped
 from shorts.project import ROOT_ENV, Project, find_project
 from shorts.requirements import accepted_models, install_hint, missing_extras, task_of
 from shorts.runner.worker import resolve_function
@@ -159,8 +160,9 @@ class ShortRun:
     folds_planned: int
     metrics: dict[str, float]
     seconds: float
-    # the variants run beside the model: name -> fold scores, the runner's rule applied to them
-    variants: dict[str, tuple[list[float], Judgement]]
+    # the variants run beside the model (variants.json): name -> fold scores, the runner's rule
+    # applied to them, the quartiles where it helped
+    variants: dict[str, tuple[list[float], Judgement, dict[str, float]]]
 
 
 def run_short(project: Project, overrides: list[str], budget: float) -> ShortRun:
@@ -191,7 +193,7 @@ def run_short(project: Project, overrides: list[str], budget: float) -> ShortRun
         metrics=metrics,
         seconds=time.perf_counter() - started,
         variants={
-            name: (v["scores"], judge(rule, v["scores"], baseline[: len(v["scores"])]))
+            name: (v["scores"], judge(rule, v["scores"], baseline), v["helped"])
             for name, v in variants.items()
         },
     )
@@ -351,13 +353,13 @@ def reframing_rows(
         notes.append(f"{len(done.scores)}/{done.folds_planned} folds in its {seconds:.0f} s")
     baseline = f"baseline {statistics.fmean(done.baseline_scores):.4g}"
 
-    def note(prefix: str) -> str:
-        helped = quartiles_helped(done.metrics, prefix)
-        where = f"lower RMSE in {helped}" if helped else "lower RMSE in no quartile"
-        return "; ".join([*notes, where, baseline])
+    def note(helped: dict[str, float]) -> str:
+        where = ", ".join(f"{q} {change:+.1%}" for q, change in helped.items()) or "no quartile"
+        return "; ".join([*notes, f"lower RMSE in {where}", baseline])
 
-    measured = [Row.of(done, dataset, model, "hist_gbm", overrides, rows=rows, note=note(""))]
-    for name, (scores, judgement) in done.variants.items():
+    helped = quartiles_helped(done.metrics, "rmse")
+    measured = [Row.of(done, dataset, model, "hist_gbm", overrides, rows=rows, note=note(helped))]
+    for name, (scores, judgement, helped) in done.variants.items():
         measured.append(
             Row(
                 dataset=dataset,
@@ -368,23 +370,11 @@ def reframing_rows(
                 judgement=judgement,
                 against="hist_gbm",
                 overrides=overrides,
-                note=note(f"variant.{name}."),
+                note=note(helped),
                 seconds=0.0,  # the run's time is on the model's row
             )
         )
     return measured
-
-
-def quartiles_helped(metrics: dict[str, float], prefix: str = "") -> str:
-    """``q1 -21%, q4 -3%``: target quartiles where the variant's RMSE was below the baseline's
-    (``prefix``: ``variant.NAME.`` for a variant's slices, none for the model's)."""
-    parts = []
-    for q in range(1, 5):
-        mine = metrics.get(f"{prefix}slice_q{q}_rmse")
-        theirs = metrics.get(f"baseline_slice_q{q}_rmse")
-        if mine is not None and theirs and mine < theirs:
-            parts.append(f"q{q} {mine / theirs - 1:+.1%}")
-    return ", ".join(parts)
 
 
 # -- the table ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 
 from shorts.context import Context
 from shorts.errors import UsageError
-from shorts.evaluate import CVResult, quartile_slices, run_folds, slice_metrics
+from shorts.evaluate import CVResult, quartile_slices, quartiles_helped, run_folds, slice_metrics
 from shorts.reframe import BinnedRegressor
 from shorts.verdict import judge, parse_rule
 
@@ -82,7 +82,7 @@ def _judge_variant(cfg: DictConfig, ctx: Context, result: CVResult, name: str) -
     """The variant's verdict against the baseline's folds, its quartiles, logged and harvested."""
     metric = result.metric
     scores = result.variant_scores[name]
-    judgement = judge(parse_rule(cfg.verdict), scores, result.baseline_scores[: len(scores)])
+    judgement = judge(parse_rule(cfg.verdict), scores, result.baseline_scores)
     rows = result.predicted
     slices = quartile_slices(
         result.dataset.y[rows],
@@ -90,12 +90,7 @@ def _judge_variant(cfg: DictConfig, ctx: Context, result: CVResult, name: str) -
         result.baseline_prediction[rows],
         metric,
     )
-    helped = {
-        f"q{q}": slices[f"slice_q{q}_{metric}"] / slices[f"baseline_slice_q{q}_{metric}"] - 1.0
-        for q in range(1, 5)
-        if f"slice_q{q}_{metric}" in slices
-        and slices[f"slice_q{q}_{metric}"] < slices[f"baseline_slice_q{q}_{metric}"]
-    }
+    helped = quartiles_helped(slices, metric)
     prefix = f"variant.{name}."
     ctx.log_metrics(
         {

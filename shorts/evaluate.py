@@ -28,6 +28,7 @@ __all__ = [
     "fold_metric",
     "load_declared",
     "quartile_slices",
+    "quartiles_helped",
     "run_folds",
     "slice_metrics",
 ]
@@ -216,3 +217,19 @@ def quartile_slices(
         metrics[f"slice_q{q + 1}_{metric}"] = scorer(y[rows], prediction[rows])
         metrics[f"baseline_slice_q{q + 1}_{metric}"] = scorer(y[rows], baseline[rows])
     return metrics
+
+
+def quartiles_helped(slices: Mapping[str, float], metric: str) -> dict[str, float]:
+    """``{"q1": -0.21, ...}``: the quartiles where the model beat the baseline, by how much.
+
+    The change is the model's slice score over the baseline's, minus one, so for an error metric
+    a win is negative; ``slices`` is what ``quartile_slices`` returns (other keys are ignored).
+    """
+    sign = 1.0 if METRICS[metric][1] == "minimize" else -1.0
+    helped = {}
+    for q in range(1, 5):
+        mine = slices.get(f"slice_q{q}_{metric}")
+        theirs = slices.get(f"baseline_slice_q{q}_{metric}")
+        if mine is not None and theirs and sign * mine < sign * theirs:
+            helped[f"q{q}"] = mine / theirs - 1.0
+    return helped
