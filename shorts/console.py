@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -137,9 +138,14 @@ def print_summary(
     ui_hint: str,
     verdict: str | None = None,
     verdict_reason: str | None = None,
+    variants: Mapping[str, tuple[str, str]] | None = None,
     note: str | None = None,
 ) -> None:
-    """The outcome, reason, final metrics and where to look, in a few lines."""
+    """The outcome, reason, final metrics and where to look, in a few lines.
+
+    ``variants`` (name to verdict and reason) are the other models judged on the same folds,
+    shown under the model's verdict.
+    """
     outcome = observation.outcome
     head = Text()
     head.append(f"{outcome.value}", style=OUTCOME_STYLE[outcome])
@@ -158,6 +164,11 @@ def print_summary(
         line = Text("  verdict  ")
         line.append(verdict, style=VERDICT_STYLE.get(verdict, "bold"))
         line.append(f"  {verdict_reason or ''}")
+        console.print(line, soft_wrap=True)
+    for variant, (variant_verdict, reason) in (variants or {}).items():
+        line = Text(f"  variant  {variant}: ")
+        line.append(variant_verdict, style=VERDICT_STYLE.get(variant_verdict, "bold"))
+        line.append(f"  {reason}")
         console.print(line, soft_wrap=True)
     console.print(
         Text(f"  run      {run_id}  (experiment {name}, id {experiment_id})"), soft_wrap=True

@@ -136,12 +136,30 @@ class Context:
         return self._optuna_trial
 
     def report_folds(
-        self, metric: str, scores: Sequence[float], baseline_scores: Sequence[float]
+        self,
+        metric: str,
+        scores: Sequence[float],
+        baseline_scores: Sequence[float],
+        test_train: float | None = None,
+        variants: Mapping[str, Sequence[float]] | None = None,
+        slices: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """Per-fold scores of the short and its baseline on the same folds, for the verdict.
 
         The runner, not the short, turns these into ``shorts.verdict`` (hit, miss or
-        inconclusive) with a paired test, so a short cannot grade itself.
+        inconclusive) with the corrected resampled t-test, so a short cannot grade itself.
+
+        Args:
+            metric: the metric scored (the verdict's ``metric``).
+            scores: the short's score on each fold.
+            baseline_scores: the baseline's score on the same folds.
+            test_train: a fold's test rows over its training rows (default ``1/(k-1)``).
+            variants: other models' scores on the same folds (name to scores), each judged
+                against the same baseline.
+            slices: slice name to its definition (``by``, ``column``, ``low``, ``high``,
+                ``quartile``) and ``learners``: ``"model"`` or a variant to its per-fold
+                ``[score, baseline score]`` on the slice's rows, the evidence a retrospective
+                tests slices with.
         """
         self._send(
             {
@@ -149,6 +167,21 @@ class Context:
                 "metric": str(metric),
                 "scores": [_as_float(v) for v in scores],
                 "baseline": [_as_float(v) for v in baseline_scores],
+                "test_train": None if test_train is None else float(test_train),
+                "variants": {
+                    str(name): [_as_float(v) for v in values]
+                    for name, values in (variants or {}).items()
+                },
+                "slices": {
+                    str(name): {
+                        **{k: v for k, v in definition.items() if k != "learners"},
+                        "learners": {
+                            str(learner): [[_as_float(a), _as_float(b)] for a, b in pairs]
+                            for learner, pairs in definition.get("learners", {}).items()
+                        },
+                    }
+                    for name, definition in (slices or {}).items()
+                },
             }
         )
 

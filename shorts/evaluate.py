@@ -16,7 +16,7 @@ import numpy as np
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from sklearn.base import clone
-from sklearn.model_selection import KFold
+from sklearn.model_selection import RepeatedKFold
 
 from shorts.context import Context, TrialPruned
 from shorts.datasets import Dataset, load_dataset
@@ -32,6 +32,9 @@ __all__ = [
     "run_folds",
     "slice_metrics",
 ]
+
+MAX_FEATURE_SLICES = 12  # features cut into halves for slice evidence (the rest: too many claims)
+MIN_SLICE_SHARE = 0.1  # a half with fewer rows than this (a near-constant feature) is no slice
 
 Scorer = Callable[[np.ndarray[Any, Any], np.ndarray[Any, Any]], float]
 
@@ -90,6 +93,12 @@ class CVResult:
     variant_predictions: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = field(
         default_factory=dict
     )
+    # test rows over training rows of a fold: the corrected t-test's overlap term
+    test_train: float = 0.25
+    # slice -> its definition, and learner ("model" or a variant) -> slice -> per-fold
+    # (score, baseline score) on the slice's rows of each test fold
+    slices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    slice_scores: dict[str, dict[str, list[tuple[float, float]]]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, float]:
         """Means over completed folds; ``<metric>_uplift`` < 0 means the model lost."""
@@ -126,8 +135,15 @@ def load_declared(cfg: DictConfig, ctx: Context) -> Dataset:
 def run_folds(cfg: DictConfig, ctx: Context, variants: Mapping[str, Any] | None = None) -> CVResult:
     """Fit ``cfg.model`` and ``cfg.baseline`` fold by fold, logging both fold scores as it goes.
 
-    ``variants`` (name to estimator) are fitted on the same folds too, their fold scores logged
-    as ``variant.NAME.fold_<metric>``; the short's verdict stays the model's.
+    The folds are ``cv.folds``-fold, repeated ``cv.repeats`` times with fresh shuffles (default
+    once): repeats tighten the verdict where a short can afford them. ``variants`` (name to
+    estimator) are fitted on the same folds too, their fold scores logged as
+    ``variant.NAME.fold_<metric>``; the short's verdict stays the model's, and each variant is
+    judged by the runner against the same baseline folds.
+
+    Each fold also scores every learner on slices a model can know at prediction time (quartiles
+    of the baseline's prediction, halves of each feature: ``feature_slices``), so that a
+    retrospective can test, across folds and replicates, where a short helped.
 
     The soft deadline is checked before each fold after the first, so a short that runs out of
     time still reports a verdict over the folds it finished. The running mean is reported after
@@ -138,7 +154,10 @@ def run_folds(cfg: DictConfig, ctx: Context, variants: Mapping[str, Any] | None 
     data = load_declared(cfg, ctx)
     model = instantiate(cfg.model)
     baseline = instantiate(cfg.baseline)
-    folds = KFold(int(cfg.cv.folds), shuffle=True, random_state=int(cfg.cv.seed))
+    k, repeats = int(cfg.cv.folds), int(cfg.cv.get("repeats", 1) or 1)
+    if k < 2 or repeats < 1:
+        raise UsageError(f"cv.folds={k}, cv.repeats={repeats}: use folds >= 2 and repeats >= 1.")
+    folds = RepeatedKFold(n_splits=k, n_repeats=repeats, random_state=int(cfg.cv.seed))
     n = len(data.y)
     result = CVResult(
         dataset=data,
@@ -147,32 +166,53 @@ def run_folds(cfg: DictConfig, ctx: Context, variants: Mapping[str, Any] | None 
         prediction=np.full(n, np.nan),
         baseline_prediction=np.full(n, np.nan),
         predicted=np.zeros(n, dtype=bool),
+        test_train=1.0 / (k - 1),
+        slices=feature_slices(data),
     )
     variants = dict(variants or {})
     for name in variants:
         result.variant_scores[name] = []
         result.variant_predictions[name] = np.full(n, np.nan)
+    prediction_edges: list[np.ndarray[Any, Any]] = []
     for step, (train, test) in enumerate(folds.split(data.X)):
         if step > 0 and ctx.should_stop():
             break
         fitted = clone(model).fit(data.X[train], data.y[train])
         fitted_baseline = clone(baseline).fit(data.X[train], data.y[train])
-        result.prediction[test] = fitted.predict(data.X[test])
-        result.baseline_prediction[test] = fitted_baseline.predict(data.X[test])
+        predicted = {"model": fitted.predict(data.X[test])}
+        baseline_predicted = fitted_baseline.predict(data.X[test])
+        result.prediction[test] = predicted["model"]
+        result.baseline_prediction[test] = baseline_predicted
         result.predicted[test] = True
         result.last_model = fitted
         result.last_test = test
-        result.scores.append(scorer(data.y[test], result.prediction[test]))
-        result.baseline_scores.append(scorer(data.y[test], result.baseline_prediction[test]))
+        result.scores.append(scorer(data.y[test], predicted["model"]))
+        result.baseline_scores.append(scorer(data.y[test], baseline_predicted))
         fold_scores = {
             f"fold_{metric}": result.scores[-1],
             f"baseline_fold_{metric}": result.baseline_scores[-1],
         }
         for name, variant in variants.items():
-            predicted = clone(variant).fit(data.X[train], data.y[train]).predict(data.X[test])
-            result.variant_predictions[name][test] = predicted
-            result.variant_scores[name].append(scorer(data.y[test], predicted))
+            predicted[name] = clone(variant).fit(data.X[train], data.y[train]).predict(data.X[test])
+            result.variant_predictions[name][test] = predicted[name]
+            result.variant_scores[name].append(scorer(data.y[test], predicted[name]))
             fold_scores[f"variant.{name}.fold_{metric}"] = result.variant_scores[name][-1]
+        edges = np.quantile(fitted_baseline.predict(data.X[train]), [0.25, 0.5, 0.75])
+        prediction_edges.append(edges)
+        masks = _slice_masks(result.slices, data.X[test], baseline_predicted, edges)
+        y_test = data.y[test]
+        for learner, values in predicted.items():
+            per_slice = result.slice_scores.setdefault(learner, {})
+            for name, rows in masks.items():
+                pair = (
+                    (
+                        scorer(y_test[rows], values[rows]),
+                        scorer(y_test[rows], baseline_predicted[rows]),
+                    )
+                    if rows.sum() >= 2
+                    else (float("nan"), float("nan"))
+                )
+                per_slice.setdefault(name, []).append(pair)
         ctx.log_metrics(fold_scores, step=step)
         ctx.report(float(np.mean(result.scores)), step)
         # After the last fold there is nothing left to save: the trial completes and is judged.
@@ -180,16 +220,96 @@ def run_folds(cfg: DictConfig, ctx: Context, variants: Mapping[str, Any] | None 
             raise TrialPruned(
                 f"mean {metric} {np.mean(result.scores):.4g} after {step + 1} fold(s)"
             )
-    ctx.report_folds(metric, result.scores, result.baseline_scores)
+    _describe_prediction_slices(result.slices, prediction_edges)
+    ctx.report_folds(
+        metric,
+        result.scores,
+        result.baseline_scores,
+        test_train=result.test_train,
+        variants=result.variant_scores,
+        slices={
+            name: {
+                **definition,
+                "learners": {
+                    learner: [list(pair) for pair in per_slice.get(name, [])]
+                    for learner, per_slice in result.slice_scores.items()
+                },
+            }
+            for name, definition in result.slices.items()
+        },
+    )
     return result
+
+
+def feature_slices(data: Dataset) -> dict[str, dict[str, Any]]:
+    """Slices known at prediction time: quartiles of the baseline's prediction, halves of features.
+
+    A prediction quartile's edges are learned on each fold's training rows (what a router could
+    use); a feature's halves split at its median over all rows (no target is looked at). At most
+    ``MAX_FEATURE_SLICES`` features are cut, and a half holding under ``MIN_SLICE_SHARE`` of the
+    rows is left out: every slice is a claim the retrospective must pay for in its error budget.
+    Definitions follow ``shorts.routing.SliceRouter``: a row is in when low <= value < high.
+    """
+    slices: dict[str, dict[str, Any]] = {
+        f"baseline prediction q{q}": {"by": "prediction", "quartile": q} for q in range(1, 5)
+    }
+    for column, name in enumerate(data.feature_names[:MAX_FEATURE_SLICES]):
+        values = data.X[:, column]
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            continue
+        median = float(np.median(finite))
+        below = float(np.mean(finite < median))
+        if min(below, 1.0 - below) < MIN_SLICE_SHARE:
+            continue
+        edge = float(f"{median:.6g}")
+        slices[f"{name} < {edge:g}"] = {"by": "feature", "column": column, "high": edge}
+        slices[f"{name} >= {edge:g}"] = {"by": "feature", "column": column, "low": edge}
+    return slices
+
+
+def _describe_prediction_slices(
+    slices: dict[str, dict[str, Any]], edges: list[np.ndarray[Any, Any]]
+) -> None:
+    """Give each prediction quartile the mean of its folds' edges, for a router to use."""
+    if not edges:
+        return
+    mean = np.mean(edges, axis=0)
+    bounds = [None, *(float(f"{e:.6g}") for e in mean), None]
+    for definition in slices.values():
+        if definition["by"] == "prediction":
+            q = definition["quartile"]
+            definition.update({"low": bounds[q - 1], "high": bounds[q]})
+
+
+def _slice_masks(
+    slices: Mapping[str, Mapping[str, Any]],
+    X_test: np.ndarray[Any, Any],
+    test_prediction: np.ndarray[Any, Any],
+    edges: np.ndarray[Any, Any],
+) -> dict[str, np.ndarray[Any, np.dtype[np.bool_]]]:
+    """Each slice's rows among a fold's test rows (prediction quartiles by training edges)."""
+    quartile = np.searchsorted(edges, test_prediction, side="right") + 1
+    masks = {}
+    for name, definition in slices.items():
+        if definition["by"] == "prediction":
+            masks[name] = quartile == definition["quartile"]
+        else:
+            values = X_test[:, definition["column"]]
+            low = definition.get("low")
+            high = definition.get("high")
+            low = -np.inf if low is None else low
+            high = np.inf if high is None else high
+            masks[name] = (values >= low) & (values < high)
+    return masks
 
 
 def slice_metrics(result: CVResult) -> dict[str, float]:
     """The metric for model and baseline within each quartile of the true target (out-of-fold).
 
-    Why: an average hides where a technique helps or hurts; binning typically shrinks the
-    extremes towards the middle, which shows up in the outer quartiles. The retrospective reads
-    these to find slices where a missed short still beat its baseline.
+    A description of where errors fall, not a claim: no model knows the true target when it
+    predicts, and conditioning on it favours whichever model shrinks less towards the mean. The
+    retrospective's slice lessons come from ``feature_slices``, tested across folds.
     """
     rows = result.predicted
     return quartile_slices(

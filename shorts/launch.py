@@ -32,7 +32,7 @@ from shorts.runner import Observation, Supervisor, Tick, WorkerSpec
 from shorts.tracking.leases import repair_leases, write_lease
 from shorts.tracking.recorder import RunClosing, RunRecorder
 from shorts.tracking.store import check_reachable, open_client, resolve_tracking_uri, ui_hint
-from shorts.verdict import Judgement, VerdictRule, judge, parse_rule
+from shorts.verdict import FoldsVerdict, VerdictRule, judge_folds, parse_rule
 
 NOT_PARAMS = ("short", "sweep")  # already tags (hypothesis) or the sweep's, not the run's
 
@@ -312,8 +312,8 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
             )
             observation = supervisor.wait()
         _write_evidence(spec, observation, config)
-        judgement = _judge(prepared.rule, observation, folds)
-        closing = _closing(observation, judgement, caps.wall_time, caps.memory, caps.cpus)
+        judged = _judge(prepared.rule, observation, folds)
+        closing = _closing(observation, judged, caps.wall_time, caps.memory, caps.cpus)
         try:
             run_id = recorder.close(closing)
         except BaseException as exc:
@@ -336,6 +336,11 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
             ui_hint(uri, experiment_id, run_id),
             verdict=verdict,
             verdict_reason=closing.tags.get("shorts.verdict.reason"),
+            variants={
+                name: (j.verdict.value, j.reason) for name, j in judged.variants.items()
+            }
+            if judged is not None
+            else None,
             note=options.note,
         )
     return RunResult(
@@ -379,6 +384,12 @@ def _opening_tags(
         "shorts.memory_enforcement": "watchdog (tree RSS)",
         "shorts.dataset": str(choices.get("dataset", "")),
         "shorts.model": str(choices.get("model", "")),
+        # config group choices (model@variants.soft: binned_hist_gbm_soft, ...): the configs a
+        # retrospective's command needs to rebuild one of the run's models
+        "shorts.choices": json.dumps(
+            {k: v for k, v in choices.items() if isinstance(v, str) and not k.startswith("hydra")},
+            separators=(",", ":"),
+        ),
         "mlflow.source.name": "shorts run",
         "mlflow.source.type": "LOCAL",
         **cap_tags,
@@ -403,19 +414,19 @@ def _git(root: Path, *args: str) -> str:
 
 def _judge(
     rule: VerdictRule, observation: Observation, folds: list[dict[str, Any]]
-) -> Judgement | None:
+) -> FoldsVerdict | None:
     """The verdict of a completed short from the fold scores it reported for the rule's metric."""
     if observation.outcome is not Outcome.COMPLETED:
         return None
     reported = [f for f in folds if f.get("metric") == rule.metric]
     if not reported:
         return None
-    return judge(rule, reported[-1]["scores"], reported[-1]["baseline"])
+    return judge_folds(rule, reported[-1])
 
 
 def _closing(
     observation: Observation,
-    judgement: Judgement | None,
+    judged: FoldsVerdict | None,
     wall_cap: float,
     memory_cap: int,
     cpus: int,
@@ -436,11 +447,17 @@ def _closing(
         "shorts.outcome": observation.outcome.value,
         "shorts.reason": observation.reason[:8000],
     }
-    if judgement is not None:
+    if judged is not None:
+        judgement = judged.model
         tags["shorts.verdict"] = judgement.verdict.value
         tags["shorts.verdict.reason"] = judgement.reason
+        tags["shorts.verdict.test"] = judgement.test
+        tags["shorts.evidence"] = json.dumps(judged.record, separators=(",", ":"))
         metrics["shorts.uplift"] = judgement.uplift
         metrics["shorts.p_value"] = judgement.p_value
+        for name, variant in judged.variants.items():
+            tags[f"shorts.variant.{name}.verdict"] = variant.verdict.value
+            tags[f"shorts.variant.{name}.verdict.reason"] = variant.reason
     elif observation.outcome is Outcome.COMPLETED:
         tags["shorts.verdict"] = "none"
         tags["shorts.verdict.reason"] = "the short reported no fold scores for the verdict metric"

@@ -1,20 +1,31 @@
-"""Verdicts: did a short beat its baseline, lose to it, or is the difference fold-to-fold noise?
+"""Verdicts: did a short beat its baseline by a margin worth acting on, or is it fold noise?
 
 The short and its baseline are scored on the same cross-validation folds, so the comparison is
-paired: a t-test on the per-fold differences, measured against the declared minimum uplift (the
-margin). A short is a ``hit`` when its uplift over the baseline is beyond the margin and that is
-unlikely to be noise, a ``miss`` when it is short of the margin (or goes the wrong way) and that
-is unlikely to be noise, and ``inconclusive`` when the folds cannot tell it from the margin.
+paired: each fold gives a relative gain (the baseline's score minus the short's, over the
+baseline's mean, signed so that positive is better). Folds share training rows, so their gains
+are correlated and a plain paired t-test over them is over-confident. The test here is the
+*corrected resampled t-test* (Nadeau & Bengio, 2003; over repeated k-fold, Bouckaert & Frank,
+2004): the variance of the mean gain is ``(1/J + n_test/n_train) * s^2`` instead of ``s^2 / J``
+for ``J`` folds. Extra repeats (``cv.repeats``) shrink the first term, never the second: only
+more data settles a difference the folds' overlap hides.
 
-A margin of 0 asks "better at all?"; a positive one "better by at least this much?"; a negative
-one is a non-inferiority claim ("within 5% of the full model": ``min_uplift: -0.05``), where being
-a little worse but surely within the margin is a hit.
+A short is a ``hit`` when its gain is beyond the margin (``verdict.min_uplift``) and that is
+unlikely to be noise, a ``miss`` when it is surely short of the margin, and ``inconclusive``
+when the folds cannot tell it from the margin. The shipped margin is 1%: a tiny deterministic
+difference (``Ridge(alpha=0.999)`` against ``alpha=1.0``) is consistent across folds, and so
+"significant", but not worth carrying into a feature. A short may lower it knowingly (0 asks
+"better at all?") or make it negative for a non-inferiority claim ("within 5% of the full
+model": ``min_uplift: -0.05``).
+
+``Evidence`` (folds, mean and variance of the gains) is what the runner records for every
+comparison, so a retrospective can pool replicates of the same configuration and test them
+together (``pooled``) instead of picking the best run.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -22,6 +33,7 @@ from typing import Any
 from shorts.errors import UsageError
 
 DIRECTIONS = ("minimize", "maximize")
+TEST_NAME = "corrected resampled t-test (Nadeau & Bengio 2003)"
 
 
 class Verdict(StrEnum):
@@ -38,8 +50,105 @@ class VerdictRule:
 
     metric: str
     direction: str = "minimize"
-    min_uplift: float = 0.0
+    min_uplift: float = 0.01
     alpha: float = 0.05
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Relative gains over the baseline, fold by fold, summarised: enough to pool and test.
+
+    ``test_train`` is the folds' test rows over training rows (1/(k-1) for k-fold), the term
+    that corrects the variance for the training rows folds share.
+    """
+
+    folds: int
+    mean: float
+    variance: float
+    test_train: float
+
+    @classmethod
+    def of(cls, gains: Sequence[float], test_train: float) -> Evidence:
+        """The summary of per-fold gains."""
+        n = len(gains)
+        mean = math.fsum(gains) / n if n else math.nan
+        variance = math.fsum((g - mean) ** 2 for g in gains) / (n - 1) if n > 1 else math.nan
+        return cls(n, mean, variance, test_train)
+
+    def standard_error(self) -> float:
+        """The corrected standard error of the mean gain (Nadeau & Bengio)."""
+        if self.folds < 2:
+            return math.nan
+        return math.sqrt((1.0 / self.folds + self.test_train) * self.variance)
+
+    def p_above(self, margin: float) -> float:
+        """One-sided p-value that the gain is not above ``margin`` (small: surely above it)."""
+        return _t_tail(self, margin, upper=True)
+
+    def p_below(self, margin: float) -> float:
+        """One-sided p-value that the gain is not below ``margin`` (small: surely below it)."""
+        return _t_tail(self, margin, upper=False)
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        """A two-sided ``level`` interval of the mean gain (corrected t)."""
+        se = self.standard_error()
+        if not math.isfinite(se):
+            return (math.nan, math.nan)
+        from scipy import stats
+
+        half = float(stats.t.ppf(0.5 + level / 2, df=self.folds - 1)) * se
+        return (self.mean - half, self.mean + half)
+
+    def folds_to_settle(self, margin: float, alpha: float, most: int = 1000) -> int | None:
+        """Folds in all (at this mean and spread) for the gain to be surely above ``margin``.
+
+        ``None`` when no number of folds up to ``most`` would do: the ``test_train`` term does
+        not shrink with more folds, so a small effect against a wide spread needs more data.
+        """
+        effect = self.mean - margin
+        if self.folds < 2 or not effect > 0 or not math.isfinite(self.variance):
+            return None
+        if self.variance == 0:
+            return self.folds
+        from scipy import stats
+
+        for folds in range(max(self.folds, 2), most + 1):
+            critical = float(stats.t.ppf(1 - alpha, df=folds - 1))
+            se = math.sqrt((1.0 / folds + self.test_train) * self.variance)
+            if effect / se >= critical:
+                return folds
+        return None
+
+    def compact(self) -> list[float]:
+        """``[folds, mean, variance]`` for the run's record (6 significant digits)."""
+        return [self.folds, _round(self.mean), _round(self.variance)]
+
+    @classmethod
+    def from_compact(cls, raw: Any, test_train: float) -> Evidence | None:
+        """``compact``'s list back; ``None`` when it is not one."""
+        try:
+            folds, mean, variance = raw
+            return cls(int(folds), float(mean), float(variance), float(test_train))
+        except (TypeError, ValueError):
+            return None
+
+
+def pooled(parts: Iterable[Evidence]) -> Evidence | None:
+    """Replicates' evidence as one: their folds together, as one repeated k-fold would give.
+
+    The pooled variance includes the spread between replicates (different seeds, different
+    folds), so a run that was lucky does not narrow the group's uncertainty.
+    """
+    usable = [p for p in parts if p.folds > 0 and math.isfinite(p.mean)]
+    if not usable:
+        return None
+    n = sum(p.folds for p in usable)
+    mean = math.fsum(p.folds * p.mean for p in usable) / n
+    within = math.fsum((p.folds - 1) * p.variance for p in usable if p.folds > 1)
+    between = math.fsum(p.folds * (p.mean - mean) ** 2 for p in usable)
+    variance = (within + between) / (n - 1) if n > 1 else math.nan
+    test_train = max(p.test_train for p in usable)  # the most conservative of the replicates
+    return Evidence(n, mean, variance, test_train)
 
 
 @dataclass(frozen=True)
@@ -53,6 +162,8 @@ class Judgement:
     short_mean: float
     baseline_mean: float
     reason: str
+    evidence: Evidence | None = None
+    test: str = TEST_NAME
 
 
 def parse_rule(raw: Any) -> VerdictRule:
@@ -65,7 +176,7 @@ def parse_rule(raw: Any) -> VerdictRule:
     direction = raw.get("direction", "minimize")
     if direction not in DIRECTIONS:
         raise UsageError(f"verdict.direction={direction!r}; use minimize or maximize.")
-    min_uplift = raw.get("min_uplift", 0.0)
+    min_uplift = raw.get("min_uplift", VerdictRule.min_uplift)
     alpha = raw.get("alpha", 0.05)
     if isinstance(min_uplift, bool) or not isinstance(min_uplift, int | float):
         raise UsageError(f"verdict.min_uplift={min_uplift!r} must be a number (0.02 = 2%).")
@@ -74,51 +185,161 @@ def parse_rule(raw: Any) -> VerdictRule:
     return VerdictRule(metric, direction, float(min_uplift), float(alpha))
 
 
-def judge(rule: VerdictRule, short: Sequence[float], baseline: Sequence[float]) -> Judgement:
-    """Compare per-fold scores of a short and its baseline on the same folds."""
+def fold_gains(
+    short: Sequence[float], baseline: Sequence[float], direction: str
+) -> tuple[list[float], float, float]:
+    """Relative gain on each fold both sides scored, with the two sides' means.
+
+    A gain is the baseline's score minus the short's (signed by ``direction``, so positive is
+    better) over the baseline's mean score; folds where either side is not finite are left out.
+    """
     pairs = [
         (float(s), float(b))
         for s, b in zip(short, baseline, strict=False)
         if math.isfinite(s) and math.isfinite(b)
     ]
-    n = len(pairs)
-    short_mean = sum(s for s, _ in pairs) / n if n else math.nan
-    baseline_mean = sum(b for _, b in pairs) / n if n else math.nan
-    sign = 1.0 if rule.direction == "minimize" else -1.0
-    gains = [sign * (b - s) for s, b in pairs]  # positive: the short did better on that fold
-    scale = abs(baseline_mean) if n and baseline_mean != 0 else 1.0
-    uplift = (sum(gains) / n) / scale if n else math.nan
-    # The test is of the uplift against the margin, fold by fold, not against zero.
-    p_value = _paired_p_value([g / scale - rule.min_uplift for g in gains])
+    if not pairs:
+        return [], math.nan, math.nan
+    short_mean = math.fsum(s for s, _ in pairs) / len(pairs)
+    baseline_mean = math.fsum(b for _, b in pairs) / len(pairs)
+    sign = 1.0 if direction == "minimize" else -1.0
+    scale = abs(baseline_mean) or 1.0
+    return [sign * (b - s) / scale for s, b in pairs], short_mean, baseline_mean
+
+
+def judge(
+    rule: VerdictRule,
+    short: Sequence[float],
+    baseline: Sequence[float],
+    test_train: float | None = None,
+) -> Judgement:
+    """Compare per-fold scores of a short and its baseline on the same folds.
+
+    Args:
+        rule: the metric's direction, the margin and the test level.
+        short: the short's score on each fold.
+        baseline: the baseline's score on the same folds, in the same order.
+        test_train: test rows over training rows of a fold; default ``1/(k-1)`` for the ``k``
+            folds given (plain k-fold; pass it for repeated k-fold or holdout splits).
+    """
+    gains, short_mean, baseline_mean = fold_gains(short, baseline, rule.direction)
+    n = len(gains)
+    ratio = test_train if test_train is not None else (1.0 / (n - 1) if n > 1 else 1.0)
+    evidence = Evidence.of(gains, ratio)
+    uplift = evidence.mean
+    margin = rule.min_uplift
+    # Two one-sided tests of the gain against the margin, each at alpha/2.
+    p_above, p_below = evidence.p_above(margin), evidence.p_below(margin)
+    p_value = min(1.0, 2 * min(p_above, p_below))
     better = "better" if uplift > 0 else "worse"
-    margin = f" (margin {rule.min_uplift:+.1%})" if rule.min_uplift else ""
+    margin_text = f", margin {margin:+.1%}" if margin else ""
     figures = (
         f"{rule.metric} {short_mean:.4g} vs baseline {baseline_mean:.4g} "
-        f"({uplift:+.1%}{margin}, paired p={p_value:.2g}, {n} folds)"
+        f"({uplift:+.1%}{margin_text}, corrected t-test p={p_value:.2g}, {n} folds)"
     )
     if n < 2:
         verdict, why = Verdict.INCONCLUSIVE, f"fewer than 2 comparable folds: {figures}"
     elif p_value >= rule.alpha:
         verdict, why = Verdict.INCONCLUSIVE, f"within fold-to-fold noise: {figures}"
-    elif uplift >= rule.min_uplift:
+    elif p_above < p_below:
         what = "beat the baseline" if uplift > 0 else "worse than the baseline, within the margin"
         verdict, why = Verdict.HIT, f"{what}: {figures}"
     else:
-        needed = f"; needed {rule.min_uplift:+.1%}" if rule.min_uplift else ""
+        needed = f"; needed {margin:+.1%}" if margin else ""
         verdict, why = Verdict.MISS, f"{better} than the baseline: {figures}{needed}"
-    return Judgement(verdict, uplift, p_value, n, short_mean, baseline_mean, why)
+    return Judgement(verdict, uplift, p_value, n, short_mean, baseline_mean, why, evidence)
 
 
-def _paired_p_value(gains: Sequence[float]) -> float:
-    """Two-sided p-value of a paired t-test that the mean gain is zero."""
-    n = len(gains)
-    if n < 2:
+EVIDENCE_LIMIT = 7900  # characters: an MLflow tag holds at most 8000
+
+
+@dataclass(frozen=True)
+class FoldsVerdict:
+    """The verdicts of everything a short compared on its folds, and the evidence behind them."""
+
+    model: Judgement
+    variants: dict[str, Judgement]
+    record: dict[str, Any]  # what ``shorts.evidence`` holds (``evidence_record``)
+
+
+def judge_folds(rule: VerdictRule, reported: Mapping[str, Any]) -> FoldsVerdict:
+    """Judge the model and every variant a short reported (``Context.report_folds``).
+
+    Slices are summarised, not judged: one slice of one run is too little to act on, and the
+    retrospective tests them pooled over replicates, under one error budget for the quarter.
+    """
+    test_train = reported.get("test_train")
+    ratio = float(test_train) if test_train else None
+    model = judge(rule, reported["scores"], reported["baseline"], ratio)
+    variants = {
+        str(name): judge(rule, scores, reported["baseline"], ratio)
+        for name, scores in (reported.get("variants") or {}).items()
+    }
+    return FoldsVerdict(model, variants, evidence_record(rule, model, variants, reported))
+
+
+def evidence_record(
+    rule: VerdictRule,
+    model: Judgement,
+    variants: Mapping[str, Judgement],
+    reported: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The ``shorts.evidence`` tag: the test, and ``[folds, mean, variance]`` of relative gains
+    for the model, each variant and each slice of each, so that replicates can be pooled.
+
+    Feature slices are dropped from the end when the record would not fit in a tag, and the
+    record says how many (``slices_left_out``).
+    """
+    ratio = model.evidence.test_train if model.evidence else math.nan
+    record: dict[str, Any] = {
+        "test": TEST_NAME,
+        "metric": rule.metric,
+        "direction": rule.direction,
+        "margin": rule.min_uplift,
+        "alpha": rule.alpha,
+        "test_train": _round(ratio),
+        "model": model.evidence.compact() if model.evidence else None,
+        "variants": {
+            name: j.evidence.compact() for name, j in variants.items() if j.evidence is not None
+        },
+        "slices": {},
+    }
+    for name, definition in (reported.get("slices") or {}).items():
+        entry = {k: v for k, v in definition.items() if k != "learners"}
+        for learner, pairs in (definition.get("learners") or {}).items():
+            gains, _, _ = fold_gains([a for a, _ in pairs], [b for _, b in pairs], rule.direction)
+            if len(gains) >= 2:
+                entry[learner] = Evidence.of(gains, ratio).compact()
+        record["slices"][name] = entry
+    left_out = 0
+    while len(_json(record)) > EVIDENCE_LIMIT and record["slices"]:
+        record["slices"].pop(next(reversed(record["slices"])))
+        left_out += 1
+        record["slices_left_out"] = left_out
+    return record
+
+
+def _json(record: Mapping[str, Any]) -> str:
+    import json
+
+    return json.dumps(record, separators=(",", ":"))
+
+
+def _t_tail(evidence: Evidence, margin: float, upper: bool) -> float:
+    """P(T >= t) (``upper``) or P(T <= t) of the corrected t statistic against ``margin``."""
+    if evidence.folds < 2 or not math.isfinite(evidence.mean):
         return 1.0
-    mean = sum(gains) / n
-    variance = sum((g - mean) ** 2 for g in gains) / (n - 1)
-    if variance == 0:
-        return 1.0 if mean == 0 else 0.0
+    effect = evidence.mean - margin
+    if evidence.variance == 0 or not math.isfinite(evidence.variance):
+        if evidence.variance == 0 and effect != 0:
+            return 0.0 if (effect > 0) == upper else 1.0
+        return 1.0
     from scipy import stats
 
-    t = mean / math.sqrt(variance / n)
-    return float(2 * stats.t.sf(abs(t), df=n - 1))
+    t = effect / evidence.standard_error()
+    df = evidence.folds - 1
+    return float(stats.t.sf(t, df) if upper else stats.t.cdf(t, df))
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.6g}") if math.isfinite(value) else value

@@ -131,3 +131,94 @@ def test_a_positive_margin_must_be_cleared_beyond_noise() -> None:
 
     assert judgement.uplift > 0.10
     assert judgement.verdict is Verdict.INCONCLUSIVE
+
+
+# -- the corrected resampled t-test and pooled evidence ------------------------------------------
+
+
+def test_the_corrected_test_is_more_cautious_than_a_plain_paired_t_test() -> None:
+    from scipy import stats
+
+    from shorts.verdict import Evidence
+
+    gains = [0.03, 0.01, 0.04, 0.02, 0.035]
+    plain = float(stats.ttest_1samp(gains, 0.0, alternative="greater").pvalue)
+    corrected = Evidence.of(gains, test_train=0.25).p_above(0.0)
+
+    assert plain < 0.01 < corrected  # folds share training rows: their agreement is not 5 votes
+
+
+def test_reseeded_copies_of_one_learner_hit_at_most_at_the_nominal_rate() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    rule = VerdictRule(metric="rmse", min_uplift=0.01)
+    hits = 0
+    for _ in range(2000):
+        baseline = 60 + rng.normal(0, 3, 5)
+        shared = rng.normal(0, 0.5)  # fold gains of one comparison are correlated
+        short = baseline + shared + rng.normal(0, 0.8, 5)
+        hits += judge(rule, list(short), list(baseline)).verdict is Verdict.HIT
+
+    assert hits / 2000 <= 0.025
+
+
+def test_a_tiny_deterministic_difference_is_no_hit_at_the_shipped_margin() -> None:
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import cross_val_score
+
+    X, y = load_diabetes(return_X_y=True)
+
+    def rmse(alpha: float) -> list[float]:
+        scores = cross_val_score(
+            Ridge(alpha=alpha), X, y, cv=5, scoring="neg_root_mean_squared_error"
+        )
+        return [-s for s in scores]
+
+    at_zero = judge(VerdictRule(metric="rmse", min_uplift=0.0), rmse(0.999), rmse(1.0))
+    shipped = judge(parse_rule({"metric": "rmse"}), rmse(0.999), rmse(1.0))
+
+    assert at_zero.verdict is Verdict.HIT  # consistent across folds, so "significant"...
+    assert abs(at_zero.uplift) < 0.001
+    assert shipped.verdict is Verdict.MISS  # ...but surely short of a 1% gain worth acting on
+    assert shipped.evidence is not None and shipped.test.startswith("corrected resampled")
+
+
+def test_pooled_evidence_is_the_evidence_of_all_folds_together() -> None:
+    from shorts.verdict import Evidence, pooled
+
+    first, second = [0.01, 0.03, -0.02, 0.04, 0.0], [0.05, 0.02, 0.06, 0.03, 0.04]
+    together = pooled([Evidence.of(first, 0.25), Evidence.of(second, 0.25)])
+    expected = Evidence.of(first + second, 0.25)
+
+    assert together is not None
+    assert together.folds == 10
+    assert math.isclose(together.mean, expected.mean)
+    assert math.isclose(together.variance, expected.variance)
+
+
+def test_folds_to_settle_a_real_effect_and_none_for_one_more_folds_cannot_reach() -> None:
+    from shorts.verdict import Evidence
+
+    clear = Evidence(folds=5, mean=0.05, variance=0.0016, test_train=0.25)
+    hopeless = Evidence(folds=5, mean=0.011, variance=0.01, test_train=0.25)
+
+    needed = clear.folds_to_settle(margin=0.01, alpha=0.05)
+    assert clear.p_above(0.01) > 0.05  # not settled on 5 folds
+    assert needed is not None and needed > 5
+    settled = Evidence(needed, clear.mean, clear.variance, clear.test_train)
+    assert settled.p_above(0.01) < 0.05
+    assert Evidence(needed - 1, clear.mean, clear.variance, 0.25).p_above(0.01) >= 0.05
+    assert hopeless.folds_to_settle(margin=0.01, alpha=0.05) is None  # more data, not folds
+
+
+def test_repeats_are_judged_with_the_test_train_ratio_given() -> None:
+    rule = VerdictRule(metric="rmse", min_uplift=0.0)
+    baseline = [60.0, 58.0, 62.0, 59.0, 61.0] * 3
+    short = [b - 1.5 + 0.4 * ((i * 7) % 5 - 2) for i, b in enumerate(baseline)]
+
+    judged = judge(rule, short, baseline, test_train=0.25)
+
+    assert judged.folds == 15
+    assert judged.evidence is not None and judged.evidence.test_train == 0.25

@@ -23,7 +23,8 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from shorts.retro.cap_lessons import CAPPED_OUTCOMES, cap_lessons, history_ids
-from shorts.retro.lessons import lessons
+from shorts.retro.claims import DEFAULT_LEVEL, Claim, Claims, settling_folds, test_claims
+from shorts.retro.lessons import hybrid_command, lessons
 from shorts.retro.load import load_histories, load_tracebacks
 from shorts.retro.model import (
     FAILED_OUTCOMES,
@@ -45,7 +46,6 @@ from shorts.retro.records import (
     HistoryIn,
     RunRecord,
     as_dict,
-    as_number,
     as_text,
     dataset_label,
     finite,
@@ -84,7 +84,6 @@ VERDICT_ORDER = ("hit", "miss", "inconclusive", "none", "")
 _MINIMISED = frozenset({"rmse", "mse", "mae", "mape", "error", "err", "loss", "logloss", "nll"})
 _MAXIMISED = frozenset({"accuracy", "acc", "r2", "auc", "roc_auc", "f1", "uplift"})
 _NOT_A_SCORE = frozenset({"std", "var", "count", "completed", "planned", "seconds", "time"})
-_SLICE = re.compile(r"^slice_(q[1-4])_(.+)$")
 _TOKENS = re.compile(r"[^a-z0-9]+")
 _WHERE = re.compile(r"^(?P<path>.+?):(?P<line>\d+)(?: in (?P<function>.*))?$")
 _FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<function>.+?)\s*$')
@@ -99,6 +98,7 @@ def harvest(
     headroom: float = 1.5,
     ui_url: str | None = None,
     tracebacks: Mapping[str, str] | None = None,
+    level: float = DEFAULT_LEVEL,
 ) -> Retrospective:
     """Everything a retrospective reports about ``runs`` (the frame ``load_runs`` returns).
 
@@ -116,6 +116,7 @@ def harvest(
             at ``shorts ui``'s address (``DEFAULT_UI_URL``).
         tracebacks: ``load_tracebacks`` of crashes whose recorded location is not the short's
             own code (``{}`` reads nothing; the recorded location then stands).
+        level: the false discovery rate the quarter's claims are selected at (``claims``).
 
     Returns:
         The filled ``Retrospective``; an empty period gives empty sections and a note.
@@ -127,7 +128,8 @@ def harvest(
         histories = load_histories(tracking_uri, wanted) if wanted else {}
     if tracebacks is None:
         tracebacks = _read_tracebacks(tracking_uri, records)
-    slice_wins = _slice_wins(records)
+    claims = test_claims(records, level)
+    slice_wins = _slice_wins(records, claims)
     ledger = _ledger(records)
     base = ui_url or (
         tracking_uri if tracking_uri.startswith(("http://", "https://")) else DEFAULT_UI_URL
@@ -142,18 +144,21 @@ def harvest(
         ledger=ledger,
         harvested=_harvested(records),
         slice_wins=slice_wins,
-        near_misses=_near_misses(records, histories),
+        near_misses=_near_misses(records, histories, claims),
         fingerprints=fingerprints,
         cap_lessons=cap_advice,
-        suggestions=_suggestions(records, ledger, slice_wins),
+        suggestions=_suggestions(records, ledger, claims, slice_wins),
         run_links={r.run_id: run_link(r.run_id, r.experiment_id, base) for r in records},
-        notes=_notes(records, period),
+        notes=[*_notes(records, period), claims.summary()] if records else _notes(records, period),
         headroom=headroom,
-        lessons=lessons(records, slice_wins, cap_advice, fingerprints),
+        lessons=lessons(records, claims, slice_wins, cap_advice, fingerprints),
         run_names={r.run_id: r.run_name for r in records if r.run_name},
         run_experiments={r.run_id: r.experiment_id for r in records},
         run_shorts={r.run_id: r.short for r in records},
         ui_url=base,
+        claims=[c.as_dict() for c in claims.claims],
+        claims_summary=claims.summary(),
+        fdr_level=level,
     )
 
 
@@ -379,59 +384,69 @@ def _harvested(records: list[RunRecord]) -> list[HarvestedItem]:
     return sorted(items, key=lambda i: (i.short, i.name))  # stable: oldest run first
 
 
-def _slice_wins(records: list[RunRecord]) -> list[SliceWin]:
-    """Quartile slices of the true target where a failed short beat its baseline."""
+def _slice_wins(records: list[RunRecord], claims: Claims) -> list[SliceWin]:
+    """Selected slice claims of learners that did not hit overall: what a hybrid could use."""
+    by_id = {r.run_id: r for r in records}
     wins = []
-    for r in records:
-        if not r.failed:
+    for c in claims.selected:
+        overall = claims.overall(c)
+        if not c.slice or (overall is not None and overall.selected):
             continue
-        for key, raw in r.metrics.items():
-            match = _SLICE.match(key)
-            if match is None:
-                continue
-            quartile, metric = match.groups()
-            direction = metric_direction(metric)
-            value = as_number(raw)
-            baseline = as_number(r.metrics.get(f"baseline_{key}"))
-            if direction is None or not (finite(value) and finite(baseline)):
-                continue
-            sign = 1.0 if direction == "minimize" else -1.0
-            uplift = sign * (baseline - value) / (abs(baseline) or 1.0)
-            if uplift > 0:
-                wins.append(
-                    SliceWin(
-                        short=r.short,
-                        run=r.run_id,
-                        slice=quartile,
-                        metric=metric,
-                        value=value,
-                        baseline=baseline,
-                        uplift=uplift,
-                        techniques=list(r.techniques),
-                        dataset=r.dataset,
-                        outcome=r.outcome,
-                        verdict=r.verdict,
-                    )
-                )
+        first = by_id.get(c.runs[0])
+        wins.append(
+            SliceWin(
+                short=c.short,
+                run=c.runs[0],
+                slice=c.slice,
+                metric=c.metric,
+                uplift=c.uplift,
+                techniques=list(first.techniques) if first else [],
+                dataset=c.dataset,
+                verdict=_pooled_verdict(overall),
+                learner=c.learner,
+                runs=list(c.runs),
+                folds=c.folds,
+                interval=c.interval(),
+                p_value=c.p_value,
+                adjusted_p=c.adjusted,
+                command=hybrid_command(c, records),
+            )
+        )
     return sorted(wins, key=lambda w: -w.uplift)
 
 
-def _near_misses(records: list[RunRecord], histories: HistoryIn) -> list[NearMiss]:
+def _pooled_verdict(overall: Claim | None) -> str:
+    """Miss when the pooled gain is surely below the margin, else inconclusive."""
+    if overall is None:
+        return ""
+    return "miss" if overall.evidence.p_below(overall.margin) < 0.05 else "inconclusive"
+
+
+def _near_misses(
+    records: list[RunRecord], histories: HistoryIn, claims: Claims
+) -> list[NearMiss]:
     noise = []
-    for r in records:
-        if r.verdict == "inconclusive" and finite(r.uplift) and r.uplift > 0:
-            p = f", p={r.p_value:.2g}" if finite(r.p_value) else ""
-            noise.append(
-                NearMiss(
-                    short=r.short,
-                    run=r.run_id,
-                    kind="within-noise",
-                    detail=f"better than the baseline by {r.uplift:+.1%}{p}, "
-                    f"but within fold-to-fold noise: more folds or data may settle it",
-                    metric="shorts.uplift",
-                    last_values=[r.uplift],
-                )
+    alpha = claims.settling_alpha()
+    for c in claims.claims:
+        if c.selected or c.slice or not c.uplift > c.margin:
+            continue
+        needed = settling_folds(c, alpha)
+        if needed is None:
+            continue  # out of reach of more folds: it needs more data, or it is noise
+        low, high = c.interval()
+        noise.append(
+            NearMiss(
+                short=c.short if c.learner == "model" else f"{c.short} ({c.learner})",
+                run=c.runs[0],
+                kind="within-noise",
+                detail=f"better than the baseline by {c.uplift:+.1%} (95% interval {low:+.1%} "
+                f"to {high:+.1%}) over {len(c.runs)} run(s) and {c.folds} folds on "
+                f"{c.dataset}; about {needed} folds in all ({needed - c.folds} more, e.g. "
+                f"cv.repeats) would settle it at this effect",
+                metric="shorts.uplift",
+                last_values=[c.uplift],
             )
+        )
     noise.sort(key=lambda m: -m.last_values[0])
     capped = []
     for r in records:
@@ -566,16 +581,17 @@ def _fingerprints(records: list[RunRecord], tracebacks: Mapping[str, str]) -> li
 
 
 def _suggestions(
-    records: list[RunRecord], ledger: list[LedgerRow], slice_wins: list[SliceWin]
+    records: list[RunRecord], ledger: list[LedgerRow], claims: Claims, slice_wins: list[SliceWin]
 ) -> list[Suggestion]:
-    """Techniques with a hit, a slice win or a positive uplift, not yet tried on like data sets.
+    """Techniques with a selected claim (a hit or a slice win), not yet tried on like data sets.
 
-    Each piece of evidence is credited to the data set it was measured on, and a technique is
-    suggested only for data sets whose declared kind (regression, classification) is the kind of
-    problem it helped on (``_solved_as``): a reframing for ordered classes says nothing about
-    continuous targets. "Other data sets" are
-    those some run of the period used, so a suggestion never names data nobody here has loaded.
-    Tags of the baseline side (``_is_baseline_tag``) are never suggested.
+    Only claims selected under the quarter's error budget count as evidence: a single run's hit
+    or its best uplift is what noise looks like when many runs are made. Each piece of evidence
+    is credited to the data set it was measured on, and a technique is suggested only for data
+    sets whose declared kind (regression, classification) is the kind of problem it helped on
+    (``_solved_as``): a reframing for ordered classes says nothing about continuous targets.
+    "Other data sets" are those some run of the period used, so a suggestion never names data
+    nobody here has loaded. Tags of the baseline side (``_is_baseline_tag``) are never suggested.
     """
     by_id = {r.run_id: r for r in records}
     tasks: dict[str, set[str]] = defaultdict(set)  # data set -> its declared kinds
@@ -583,22 +599,21 @@ def _suggestions(
         if r.dataset:
             tasks[r.dataset].add(r.task)
     hits: dict[str, list[str]] = defaultdict(list)
-    for r in records:
-        if r.outcome == "completed" and r.verdict == "hit":
-            for technique in dict.fromkeys(r.techniques):
-                hits[technique].append(r.run_id)
+    for c in claims.selected:
+        if c.slice:
+            continue
+        first = by_id.get(c.runs[0])
+        for technique in dict.fromkeys(first.techniques if first else []):
+            hits[technique].extend(run for run in c.runs if run not in hits[technique])
     slices: dict[str, list[str]] = defaultdict(list)
     for w in slice_wins:
         for technique in dict.fromkeys(w.techniques):
-            if w.run not in slices[technique]:
-                slices[technique].append(w.run)
+            slices[technique].extend(run for run in w.runs if run not in slices[technique])
     suggestions = []
     for row in ledger:
         if row.baseline_tag:
             continue
-        positive_uplift = row.best_uplift is not None and row.best_uplift > 0
-        uplift_runs = [row.best_run] if positive_uplift and row.best_run else []
-        evidence_runs = [*hits[row.technique], *slices[row.technique], *uplift_runs]
+        evidence_runs = [*hits[row.technique], *slices[row.technique]]
         if not evidence_runs:
             continue
         helped_tasks = {by_id[run].solved_as for run in evidence_runs if run in by_id}
@@ -607,15 +622,16 @@ def _suggestions(
             continue
         parts = []
         if hits[row.technique]:
-            parts.append(times(len(hits[row.technique]), "hit") + _on(hits[row.technique], by_id))
+            parts.append(
+                f"a hit pooled over {times(len(hits[row.technique]), 'run')}"
+                + _on(hits[row.technique], by_id)
+            )
         if slices[row.technique]:
             runs = slices[row.technique]
             parts.append(
-                f"slice wins over the baseline in {times(len(runs), 'failed run')}"
+                f"slice wins over the baseline pooled over {times(len(runs), 'run')}"
                 + _on(runs, by_id)
             )
-        if positive_uplift and row.best_uplift is not None:
-            parts.append(f"best uplift {row.best_uplift:+.1%}" + _on(uplift_runs, by_id))
         suggestions.append(
             Suggestion(
                 technique=row.technique,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 USAGE = (
     "usage: shorts retro [--quarter YYYYQn | --since YYYY-MM-DD --until YYYY-MM-DD] "
-    "[--tracking-uri URI] [--ui-url URL] [--headroom 1.5] [--out DIR]"
+    "[--tracking-uri URI] [--ui-url URL] [--headroom 1.5] [--fdr 0.05] [--out DIR]"
 )
 
 
@@ -46,6 +46,11 @@ def _parser() -> OneLineParser:
         default="1.5",
         help="recommended cap = what the runs needed x headroom (default 1.5)",
     )
+    parser.add_argument(
+        "--fdr",
+        help="false discovery rate the quarter's claims are selected at "
+        "(default: retro.fdr in configs/shorts.yaml, else 0.05)",
+    )
     parser.add_argument("--out", help="folder for reports (default: <project>/reports)")
     return parser
 
@@ -61,6 +66,7 @@ def retro(project: Project, args: list[str]) -> int:
         return 0
     headroom = parse_headroom(options.headroom, "--headroom")
     ui_url = _ui_url(options.ui_url)
+    level = _fdr(options.fdr, project)
 
     from shorts.retro.period import period_from
     from shorts.tracking.store import check_reachable, resolve_tracking_uri
@@ -86,7 +92,7 @@ def retro(project: Project, args: list[str]) -> int:
     wanted = history_runs(runs)  # the runs a cap stopped: near misses, and how far they got
     histories = load_histories(uri, wanted) if wanted else {}
     retrospective = harvest(
-        runs, period, uri, histories=histories, headroom=headroom, ui_url=ui_url
+        runs, period, uri, histories=histories, headroom=headroom, ui_url=ui_url, level=level
     )
     folder = out_root / f"retro-{folder_name(period.label)}"
     paths = render(retrospective, folder)
@@ -97,12 +103,18 @@ def retro(project: Project, args: list[str]) -> int:
         print("         " + str(paths[kind]))
     for line in summary_lines(retrospective):
         print(line)
+    print("claims   " + retrospective.claims_summary)
     for number, lesson in enumerate(retrospective.lessons, 1):
         step = f"{lesson.next_step} {lesson.command}".strip()
         print(f"lesson {number} {lesson.text} → {step}")
     print(f"logged   run {run_id} in the MLflow experiment 'retrospectives'")
     sys.stdout.flush()
     return 0
+
+
+def retro_level(retro: Retrospective) -> float:
+    """The FDR level the retrospective selected its claims at."""
+    return retro.fdr_level
 
 
 def folder_name(label: str) -> str:
@@ -155,6 +167,24 @@ def summary_lines(retro: Retrospective) -> list[str]:
     return [first, second, third]
 
 
+def _fdr(text: str | None, project: Project) -> float:
+    """The false discovery rate: ``--fdr``, else ``retro.fdr`` of the project's primary config."""
+    source = "--fdr"
+    if text is None:
+        import yaml
+
+        primary = yaml.safe_load((project.configs / "shorts.yaml").read_text()) or {}
+        text = str((primary.get("retro") or {}).get("fdr", 0.05))
+        source = "retro.fdr in configs/shorts.yaml"
+    try:
+        level = float(text)
+    except ValueError:
+        level = math.nan
+    if not 0 < level < 1:
+        raise UsageError(f"{source}={text!r} must be a number in (0, 1), e.g. 0.05.")
+    return level
+
+
 def _ui_url(text: str | None) -> str | None:
     if text is None:
         return None
@@ -175,6 +205,8 @@ def _log(
     hits = sum(len(c.runs) for c in rows if c.outcome == "completed" and c.verdict == "hit")
     misses = sum(len(c.runs) for c in rows if c.outcome == "completed" and c.verdict == "miss")
     figures = {
+        "claims_tested": float(len(retro.claims)),
+        "claims_selected": float(sum(1 for c in retro.claims if c.get("selected"))),
         "total_runs": float(p.total_runs),
         "failed_share": float(p.failed_share),
         "hits": float(hits),
@@ -198,6 +230,7 @@ def _log(
             "period_end": retro.period.end.isoformat(),
             "period_label": retro.period.label,
             "headroom": str(headroom),
+            "fdr": str(retro_level(retro)),
         },
         metrics={k: v if math.isfinite(v) else 0.0 for k, v in figures.items()},
         artifacts=paths.values(),

@@ -2,28 +2,28 @@
 
 Each lesson is one plain sentence with its evidence (the runs behind it) and a next step:
 
-- a **hit** worth carrying into a feature;
-- a **slice win**: a failed short that still beat its baseline on a quarter of the target,
-  worth a hybrid;
+- a **hit** worth carrying into a feature: a claim selected among the quarter's claims
+  (``shorts.retro.claims``), its effect pooled over every replicate run of its configuration;
+- a **slice win**: a short that did not hit overall but beat its baseline on a slice known at
+  prediction time, also selected among the quarter's claims, worth a hybrid;
 - a **cap** that was wrong (timeouts or memouts), with the cap to use;
 - a **recurring crash**, with where to fix it.
 
 They are ranked by ``weight = certainty x (effect + stake)``: *certainty* in [0, 1] (one minus
-the p-value of a hit, the share of a group's runs that show a slice win, whether a cap's need
-was measured or guessed), *effect* the size of the thing (a relative uplift, the share of a
-group's runs a cap stopped or a crash took) and *stake* the share of the quarter's CPU-hours
-behind the lesson; a slice's uplift counts a quarter (its share of the rows). So a certain,
-large uplift comes first, and a crash that ate a third of the compute outranks a slice win seen
-once. At most two lessons of a kind are kept, so five cover more than one kind of news.
+a claim's adjusted p-value, whether a cap's need was measured or guessed), *effect* the size of
+the thing (a relative uplift, the share of a group's runs a cap stopped or a crash took) and
+*stake* the share of the quarter's CPU-hours behind the lesson; a slice's uplift counts its
+share of the rows. At most two lessons of a kind are kept, so five cover more than one kind of
+news.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from shorts.caps import format_duration, format_size
+from shorts.retro.claims import Claim, Claims, fresh_seed, overrides_without_seeds
 from shorts.retro.model import CapLesson, Fingerprint, Lesson, SliceWin
 from shorts.retro.records import RunRecord, dataset_overrides, finite
 
@@ -31,16 +31,10 @@ __all__ = ["MAX_LESSONS", "lessons"]
 
 MAX_LESSONS = 5
 PER_KIND = 2  # so five lessons cover more than one kind of news
-SLICE_SHARE = 0.25  # a quartile's uplift, counted as its effect on the whole data set
+SLICE_SHARE = 0.25  # a slice's uplift, counted as its effect on the whole data set (a quartile)
 SLICE_MIN_UPLIFT = 0.05  # a smaller slice win is listed in the harvest, not worth a hybrid
 # The share of the period's CPU-hours behind some runs.
 _Stake = Callable[[Sequence[str]], float]
-SLICE_WORDS = {
-    "q1": "the lowest quarter",
-    "q2": "the second quarter",
-    "q3": "the third quarter",
-    "q4": "the highest quarter",
-}
 OVERALL = {
     "miss": "lost overall",
     "inconclusive": "was inconclusive overall",
@@ -54,6 +48,7 @@ OVERALL = {
 
 def lessons(
     records: Sequence[RunRecord],
+    claims: Claims,
     slice_wins: Sequence[SliceWin],
     cap_lessons: Sequence[CapLesson],
     fingerprints: Sequence[Fingerprint],
@@ -66,8 +61,8 @@ def lessons(
         return sum(by_id[r].cpu_hours for r in runs if r in by_id) / total_cpu
 
     found = [
-        *_hits(records, stake),
-        *_slice_lessons(records, slice_wins, stake),
+        *_hits(records, claims, stake),
+        *_slice_lessons(claims, slice_wins, stake),
         *_cap_lessons(cap_lessons, by_id, stake),
         *_crash_lessons(fingerprints, len(records), stake),
     ]
@@ -78,106 +73,191 @@ def lessons(
     return chosen[:MAX_LESSONS]
 
 
-def _hits(records: Sequence[RunRecord], stake: _Stake) -> list[Lesson]:
-    groups: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
-    for r in records:
-        if r.outcome == "completed" and r.verdict in ("hit", "miss", "inconclusive"):
-            groups[(r.short, r.dataset_config)].append(r)
+def _hits(records: Sequence[RunRecord], claims: Claims, stake: _Stake) -> list[Lesson]:
+    """Selected whole-data-set claims: pooled over their replicates, never the best run."""
+    by_id = {r.run_id: r for r in records}
     found = []
-    for (short, dataset), members in groups.items():
-        hits = [r for r in members if r.verdict == "hit" and finite(r.uplift)]
-        if not hits:
+    for c in claims.selected:
+        if c.slice:
             continue
-        best = max(hits, key=lambda r: r.uplift)
-        p = best.p_value if finite(best.p_value) else 0.5
-        runs = [r.run_id for r in hits]
-        techniques = ", ".join(best.techniques) or short
-        chosen = " ".join(dataset_overrides(best.dataset, best.params))
-        rerun = f"shorts run +experiment={short} {chosen}"
+        first = by_id.get(c.runs[0])
+        techniques = ", ".join(first.techniques) if first and first.techniques else c.short
+        who = c.short if c.learner == "model" else f"{c.short}'s variant {c.learner}"
+        certainty = 1.0 - c.adjusted
         found.append(
             Lesson(
                 kind="hit",
                 text=(
-                    f"{short} hit on {dataset or 'its data'}: {techniques} beat the baseline by "
-                    f"{best.uplift:.1%} (p {_p(p)}; {len(hits)} of {len(members)} runs hit)."
+                    f"{who} hit on {c.dataset or 'its data'}: {techniques} beat the baseline by "
+                    f"{c.uplift:.1%} ({_interval(c)}; margin {c.margin:+.1%}), pooled over "
+                    f"{_runs_folds(c)}; {_tested(c, claims)}."
                 ),
-                next_step="Carry it into a feature; the best run is the one to start from:",
-                command=rerun.strip(),
-                runs=runs,
-                weight=(1.0 - p) * (best.uplift + stake(runs)),
-                evidence={"uplift": best.uplift, "p_value": p, "hits": len(hits)},
+                next_step="Carry it into a feature; first confirm it on fresh folds:",
+                command=confirm_command(c, records),
+                runs=list(c.runs),
+                weight=certainty * (c.uplift + stake(c.runs)),
+                evidence=_claim_evidence(c),
             )
         )
     return found
 
 
-def _slice_lessons(
-    records: Sequence[RunRecord], wins: Sequence[SliceWin], stake: _Stake
-) -> list[Lesson]:
-    """The strongest slice win (at least ``SLICE_MIN_UPLIFT``) of each failed short on each data
-    set; its certainty is the share of the short's failed runs there that show it."""
-    failed_runs: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for r in records:
-        if r.failed:
-            failed_runs[(r.short, r.dataset)].append(r.run_id)
-    groups: dict[tuple[str, str, str], list[SliceWin]] = defaultdict(list)
+def _slice_lessons(claims: Claims, wins: Sequence[SliceWin], stake: _Stake) -> list[Lesson]:
+    """The strongest selected slice win (at least ``SLICE_MIN_UPLIFT``) of each learner."""
+    best: dict[tuple[str, str, str], Lesson] = {}
     for w in wins:
-        if w.uplift >= SLICE_MIN_UPLIFT:
-            groups[(w.short, w.dataset, w.slice)].append(w)
-    by_id = {r.run_id: r for r in records}
-    best: dict[tuple[str, str], Lesson] = {}
-    for (short, dataset, quartile), members in groups.items():
-        runs = list(dict.fromkeys(w.run for w in members))
-        of = len(failed_runs.get((short, dataset), runs)) or len(runs)
-        top = max(members, key=lambda w: w.uplift)
-        target = by_id[top.run].params.get("dataset.target", "") if top.run in by_id else ""
-        where = f"{SLICE_WORDS.get(quartile, quartile)} of {dataset or 'the data'}" + (
-            f" {target} values" if target else " target values"
-        )
-        overall = OVERALL.get(top.verdict or top.outcome, "failed overall")
-        certainty = len(runs) / of
+        if w.uplift < SLICE_MIN_UPLIFT:
+            continue
+        overall = OVERALL.get(w.verdict, "did not hit overall")
+        who = w.short if w.learner == "model" else f"{w.short}'s variant {w.learner}"
+        low, high = w.interval
         lesson = Lesson(
             kind="slice win",
             text=(
-                f"{short} {overall} but beat its baseline by {top.uplift:.0%} on {where} "
-                f"({top.metric} {top.value:.4g} vs {top.baseline:.4g}; "
-                f"{len(runs)} of {of} failed runs)."
+                f"{who} {overall} on {w.dataset or 'its data'} but beat its baseline by "
+                f"{w.uplift:.1%} where {w.slice} (95% interval {low:+.1%} to {high:+.1%}), pooled "
+                f"over {len(w.runs)} runs and {w.folds} folds; adjusted p {_p(w.adjusted_p)}, "
+                f"one of {claims.tested} claims at FDR {claims.level:.0%}."
             ),
             next_step=(
-                f"Worth a hybrid: use {short}'s model on that slice (or its outputs as features "
-                "of the baseline) and the baseline elsewhere."
+                "Worth a hybrid: its model on that slice, the baseline elsewhere, judged on "
+                "fresh folds:"
             ),
-            command="",
-            runs=runs,
-            weight=certainty * (SLICE_SHARE * top.uplift + stake(runs)),
-            evidence={"slice": quartile, "uplift": top.uplift, "runs_showing_it": len(runs)},
+            command=w.command,
+            runs=list(w.runs),
+            weight=(1.0 - w.adjusted_p) * (SLICE_SHARE * w.uplift + stake(w.runs)),
+            evidence={
+                "slice": w.slice,
+                "uplift": w.uplift,
+                "adjusted_p": w.adjusted_p,
+                "runs": len(w.runs),
+                "folds": w.folds,
+            },
         )
-        key = (short, dataset)
+        key = (w.short, w.dataset, w.learner)
         if key not in best or lesson.weight > best[key].weight:
             best[key] = lesson
     return list(best.values())
 
 
+def confirm_command(claim: Claim, records: Sequence[RunRecord]) -> str:
+    """``shorts run`` of the claim's configuration with as many folds as were pooled, on folds
+    none of its runs used: a confirmation, not a rerun of the best run."""
+    by_id = {r.run_id: r for r in records}
+    first = by_id.get(claim.runs[0])
+    overrides = overrides_without_seeds(first) if first else [f"+experiment={claim.short}"]
+    if not any(o.lstrip("+").startswith("experiment=") for o in overrides):
+        overrides.insert(0, f"+experiment={claim.short}")
+    if first and not any(o.startswith("dataset=") for o in overrides):
+        overrides += dataset_overrides(first.dataset, first.params)
+    repeats = max(len(claim.runs), 2)
+    seed = fresh_seed(records, claim.runs)
+    return " ".join(["shorts run", *overrides, f"cv.repeats={repeats}", f"cv.seed={seed}"])
+
+
+def hybrid_command(claim: Claim, records: Sequence[RunRecord]) -> str:
+    """``shorts run`` of the ``slice_hybrid`` short for a slice claim: the claim's learner on
+    the slice, the baseline elsewhere (``shorts.routing.SliceRouter``), on fresh folds."""
+    by_id = {r.run_id: r for r in records}
+    first = by_id.get(claim.runs[0])
+    if first is None:
+        return ""
+    choices = _choices(first)
+    key = "model" if claim.learner == "model" else f"model@variants.{claim.learner}"
+    estimator = choices.get(key) or choices.get("model", "")
+    baseline = choices.get("model@baseline", "")
+    definition = claim.definition
+    parts = [
+        "shorts run +experiment=slice_hybrid",
+        *dataset_overrides(first.dataset, first.params),
+    ]
+    if estimator:
+        parts.append(f"model@model.estimator={estimator}")
+    if baseline:
+        parts += [f"model@model.baseline={baseline}", f"model@baseline={baseline}"]
+    parts.append(f"model.by={definition.get('by', 'feature')}")
+    if definition.get("by") == "feature":
+        parts.append(f"model.column={definition.get('column')}")
+    for bound in ("low", "high"):
+        if definition.get(bound) is not None:
+            parts.append(f"model.{bound}={definition[bound]}")
+    repeats = max(len(claim.runs), 2)
+    parts += [f"cv.repeats={repeats}", f"cv.seed={fresh_seed(records, claim.runs)}"]
+    return " ".join(parts)
+
+
+def _choices(r: RunRecord) -> dict[str, str]:
+    import json
+
+    try:
+        raw = json.loads(r.tags.get("shorts.choices", "") or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def _interval(c: Claim) -> str:
+    low, high = c.interval()
+    return f"95% interval {low:+.1%} to {high:+.1%}"
+
+
+def _runs_folds(c: Claim) -> str:
+    runs = "1 run" if len(c.runs) == 1 else f"{len(c.runs)} runs"
+    return f"{runs} and {c.folds} folds"
+
+
+def _tested(c: Claim, claims: Claims) -> str:
+    return (
+        f"adjusted p {_p(c.adjusted)}, one of {claims.tested} claims at FDR {claims.level:.0%}"
+    )
+
+
+def _claim_evidence(c: Claim) -> dict[str, float | int | str]:
+    low, high = c.interval()
+    return {
+        "uplift": c.uplift,
+        "interval_low": low,
+        "interval_high": high,
+        "p_value": c.p_value,
+        "adjusted_p": c.adjusted,
+        "runs": len(c.runs),
+        "folds": c.folds,
+        "learner": c.learner,
+    }
+
+
 def _cap_lessons(
     caps: Sequence[CapLesson], by_id: dict[str, RunRecord], stake: _Stake
 ) -> list[Lesson]:
+    """A lesson per group a cap stopped: one short, data set and configuration (seeds and caps
+    aside), named by what sets the configuration apart when the short had several there; the
+    command reruns that configuration (the runs' own overrides, e.g. ``~variants``) under the
+    cap they needed, so a need measured on one configuration is never advised for another."""
+    from shorts.retro.cap_lessons import rerun_arguments
+
     found = []
     for c in caps:
         stopped = [*c.timeouts, *c.memouts]
         if not stopped:
             continue
         where = f"{c.short} on {c.dataset}" if c.dataset else c.short
-        first = by_id.get(stopped[0])
-        chosen = " ".join(dataset_overrides(first.dataset, first.params)) if first else ""
+        if c.configuration_note:
+            where += f" ({c.configuration_note})"
         overrides, said = [], []
         if c.timeouts and c.recommended_wall_seconds and not c.anytime:
             wall = format_duration(c.recommended_wall_seconds)
             overrides.append(f"caps.wall_time={wall}")
             needed = c.needed_wall_seconds
-            said.append(
-                f"{len(c.timeouts)} of {len(c.runs)} runs hit the wall-time cap"
-                + (f" and needed about {format_duration(needed)}" if needed else "")
-            )
+            if not needed:
+                need = ""
+            elif c.wall_guess:
+                need = (
+                    f" and needed more than {format_duration(needed)}: no run of this "
+                    "configuration says how much more"
+                )
+            else:
+                need = f" and needed about {format_duration(needed)}"
+            said.append(f"{len(c.timeouts)} of {len(c.runs)} runs hit the wall-time cap{need}")
         if c.memouts and c.recommended_memory_mib:
             memory = format_size(c.recommended_memory_mib * 2**20).replace(" ", "")
             overrides.append(f"caps.memory={memory}")
@@ -189,7 +269,11 @@ def _cap_lessons(
         if not overrides:
             continue
         guess = c.wall_guess or (c.memouts and c.peak_memory_run in c.memouts)
-        command = f"shorts run +experiment={c.short} {chosen} {' '.join(overrides)}"
+        rerun = c.rerun
+        if not rerun:  # a lesson made without its runs' command lines: the data set at least
+            first = by_id.get(stopped[0])
+            rerun = dataset_overrides(first.dataset, first.params) if first else []
+        command = ["shorts", "run", *rerun_arguments(c.short, rerun, overrides)]
         found.append(
             Lesson(
                 kind="cap",
@@ -198,7 +282,7 @@ def _cap_lessons(
                     "Use the cap they needed, with headroom"
                     + (" (a guess from a run that logged no progress: check it):" if guess else ":")
                 ),
-                command=" ".join(command.split()),
+                command=" ".join(command),
                 runs=stopped,
                 weight=(0.5 if guess else 0.9) * (len(stopped) / len(c.runs) + stake(stopped)),
                 evidence={"stopped": len(stopped), "runs": len(c.runs)},

@@ -26,9 +26,11 @@ __all__ = [
     "as_dict",
     "as_number",
     "as_text",
+    "configuration",
     "dataset_label",
     "dataset_overrides",
     "finite",
+    "is_seed",
     "or_zero",
     "param",
     "run_records",
@@ -38,6 +40,8 @@ __all__ = [
 HistoryIn = Mapping[str, Mapping[str, Sequence[Sequence[float]]]]
 
 SIZE_KNOBS = ("n_samples",)  # dataset params that change what a run needs, besides its name
+# Params that say how a run was made, not what it tested: its caps and where it was recorded.
+NOT_CONFIGURATION = ("caps.", "tracking.")
 _UNSET = frozenset({"", "null", "none", "???"})
 _CLASSIFIERS = frozenset(
     {"LogisticRegression", "LogisticRegressionCV", "SVC", "LinearSVC", "NuSVC", "RidgeClassifier"}
@@ -70,6 +74,9 @@ class RunRecord(NamedTuple):
     params: dict[str, str]
     tags: dict[str, str]
     dataset_config: str  # the data set with its size knobs: what a cap lesson is grouped by
+    # Everything the run tested but its seeds (``configuration``): runs with the same short,
+    # data set and configuration are replicates, and their evidence is pooled.
+    configuration: str
     task: str  # the data set's declared kind: regression, classification, or "" (no data set)
     solved_as: str  # the kind the short treated it as (a classifier baseline: classification)
     run_name: str = ""
@@ -129,6 +136,7 @@ def run_records(runs: pd.DataFrame) -> list[RunRecord]:
                 params=params,
                 tags=as_dict(columns["tags"][i]),
                 dataset_config=dataset_label(dataset, params),
+                configuration=configuration(params),
                 task=_task(dataset, params),
                 solved_as=_solved_as(dataset, params),
                 run_name=as_text(columns["run_name"][i]),
@@ -179,6 +187,30 @@ def _dataset_parts(
         detail = ("name", name)
     knobs = [(k, v) for k in SIZE_KNOBS if (v := param(params, f"dataset.{k}"))]
     return base, detail, knobs
+
+
+def is_seed(key: str) -> bool:
+    """Whether a param is a seed (``cv.seed``, ``model.random_state``, ``dataset.seed``...).
+
+    Seeds pick one draw of the same experiment; runs that differ only in them are replicates.
+    """
+    last = key.rsplit(".", 1)[-1].lower()
+    return "seed" in last or last == "random_state"
+
+
+def configuration(params: Mapping[str, str]) -> str:
+    """The run's flattened config without seeds, caps and tracking: ``key=value; ...``, sorted.
+
+    Two runs with the same short, data set and configuration test the same thing (their seeds
+    aside) and cost the same (their caps aside); anything else that differs (``~variants``,
+    ``cv.folds``, ``dataset.sample``) makes them different configurations.
+    """
+    kept = (
+        f"{key}={value}"
+        for key, value in sorted(params.items())
+        if not is_seed(key) and not key.startswith(NOT_CONFIGURATION)
+    )
+    return "; ".join(kept)
 
 
 def param(params: Mapping[str, str], key: str) -> str:
