@@ -156,7 +156,8 @@ def prepare(request: RunRequest, project: Project) -> PreparedRun:
 
 def warn_about_headroom(prepared: PreparedRun) -> None:
     """Before the run starts: one line on stderr if its memory cap is under ``caps.headroom`` x
-    the short's last observed peak on this data set (``shorts.headroom.warning``).
+    the last observed peak of the short on this data set in this configuration
+    (``shorts.headroom.warning``).
 
     It costs one read of the store, and a store that cannot be read gives no warning: it never
     stops a run.
@@ -170,6 +171,7 @@ def warn_about_headroom(prepared: PreparedRun) -> None:
         prepared.caps.memory,
         prepared.caps.headroom,
         stderr_console(),
+        config=prepared.config,
     )
 
 
@@ -336,9 +338,7 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
             ui_hint(uri, experiment_id, run_id),
             verdict=verdict,
             verdict_reason=closing.tags.get("shorts.verdict.reason"),
-            variants={
-                name: (j.verdict.value, j.reason) for name, j in judged.variants.items()
-            }
+            variants={name: (j.verdict.value, j.reason) for name, j in judged.variants.items()}
             if judged is not None
             else None,
             note=options.note,

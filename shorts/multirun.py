@@ -102,6 +102,7 @@ class PlannedJob:
     wall_time: float
     dataset: str = ""  # the data set choice: with the short, what the headroom warning looks up
     headroom: float = 1.5
+    configuration: str = ""  # the job's params but seeds and caps (``retro.records``)
 
 
 @dataclass
@@ -375,7 +376,8 @@ def _key(job: PlannedJob) -> tuple[str, str]:
 
 
 def _warn_about_headroom(jobs: list[PlannedJob]) -> None:
-    """The memory-headroom warning once per short, data set and cap, before any job starts.
+    """The memory-headroom warning once per short, data set, configuration and cap, before any
+    job starts.
 
     Jobs do not warn themselves: ten jobs of one short on one data set would print the same line
     ten times, from processes that may not share this terminal.
@@ -384,9 +386,13 @@ def _warn_about_headroom(jobs: list[PlannedJob]) -> None:
     from shorts.headroom.warning import warn_before_start
 
     console = stderr_console()
-    distinct = dict.fromkeys((j.uri, j.short, j.dataset, j.memory, j.headroom) for j in jobs)
-    for uri, short, dataset, memory, headroom in distinct:
-        warn_before_start(uri, short, dataset, memory, headroom, console)
+    distinct = dict.fromkeys(
+        (j.uri, j.short, j.dataset, j.memory, j.headroom, j.configuration) for j in jobs
+    )
+    for uri, short, dataset, memory, headroom, configuration in distinct:
+        warn_before_start(
+            uri, short, dataset, memory, headroom, console, configuration=configuration or None
+        )
 
 
 def _launcher_name(target: str) -> str:
@@ -465,6 +471,7 @@ def _check(request: RunRequest, project: Project, num: int, here: bool) -> Plann
     if here:
         prepared = prepare(request, project)
         caps, short, uri = prepared.caps, prepared.short.name, prepared.uri
+        config = prepared.config
     else:
         cfg = request.cfg
         if not request.name:
@@ -475,12 +482,24 @@ def _check(request: RunRequest, project: Project, num: int, here: bool) -> Plann
         uri = resolve_tracking_uri(cfg.get("tracking", {}).get("uri"), project)
         check_reachable(uri)
         try:
-            OmegaConf.to_container(cfg, resolve=True)
+            resolved = OmegaConf.to_container(cfg, resolve=True)
+            config = {str(k): v for k, v in resolved.items()} if isinstance(resolved, dict) else {}
         except OmegaConfBaseException as exc:
             raise UsageError(f"the config does not resolve: {str(exc).splitlines()[0]}") from None
     dataset = str(request.choices.get("dataset", ""))
+    from shorts.headroom.last_peak import run_configuration
+
     return PlannedJob(
-        num, overrides, short, uri, caps.cpus, caps.memory, caps.wall_time, dataset, caps.headroom
+        num,
+        overrides,
+        short,
+        uri,
+        caps.cpus,
+        caps.memory,
+        caps.wall_time,
+        dataset,
+        caps.headroom,
+        run_configuration(config),
     )
 
 

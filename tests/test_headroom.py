@@ -8,6 +8,7 @@ it is a memout, under a larger one it completes. No test asserts on timing.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import shlex
@@ -193,6 +194,123 @@ def test_last_peak_reads_the_same_from_sqlite_as_through_the_mlflow_client(
     assert not (tmp_path / "missing.db").exists()
 
 
+def record_peak(project: ShortsProject, params: dict[str, str], peak_mib: float) -> str:
+    """A newer ended run of ``hold`` on diabetes with ``params`` and a peak, logged directly."""
+    from mlflow.entities import Metric, Param
+
+    client = project.client()
+    experiment = client.get_experiment_by_name(SHORT)
+    assert experiment is not None
+    newest_start = max(r.info.start_time for r in project.runs(SHORT))
+    run = client.create_run(
+        experiment.experiment_id,
+        start_time=newest_start + 60_000,
+        tags={
+            "shorts.short": SHORT,
+            "shorts.dataset": "diabetes",
+            "shorts.outcome": "completed",
+            "shorts.caps.memory": "1.0 GiB",
+        },
+    )
+    run_id: str = run.info.run_id
+    client.log_batch(
+        run_id,
+        metrics=[Metric("shorts.peak_rss_mib", peak_mib, newest_start + 61_000, 0)],
+        params=[Param(k, v) for k, v in params.items()],
+    )
+    client.set_terminated(run_id, "FINISHED", newest_start + 61_000)
+    return run_id
+
+
+def test_last_peak_is_that_of_the_newest_run_of_the_same_configuration(
+    held: ShortsProject,
+) -> None:
+    from shorts.headroom.last_peak import last_peak
+    from shorts.retro.records import configuration
+
+    on_record = newest(held)
+    params = dict(on_record.data.params)
+    bigger = record_peak(held, {**params, "short_params.mib": "400"}, 450.0)
+    # Another seed and other caps are the same configuration: they do not hide the run above.
+    same = configuration(params)
+    replicate = {**params, "cv.seed": "7", "caps.memory": "2GiB"}
+    uri = held.tracking_uri
+
+    assert configuration(replicate) == same
+    for client in (False, True):
+        newest_any = last_peak(uri, SHORT, "diabetes", through_client=client)
+        assert newest_any is not None and newest_any.run_id == bigger
+        found = last_peak(uri, SHORT, "diabetes", configuration=same, through_client=client)
+        assert found is not None and found.run_id == on_record.info.run_id
+        assert found.peak_mib == peak_of(on_record)
+        other = configuration({**params, "short_params.mib": "999"})
+        assert last_peak(uri, SHORT, "diabetes", configuration=other, through_client=client) is None
+
+
+def test_the_configuration_of_a_run_about_to_start_is_that_of_its_params_on_record(
+    held: ShortsProject,
+) -> None:
+    from omegaconf import OmegaConf
+
+    from shorts.config import compose_config
+    from shorts.headroom.last_peak import run_configuration
+    from shorts.project import Project
+    from shorts.retro.records import configuration
+
+    on_record = newest(held)  # run_hold(): +experiment=hold, nothing else
+    project = Project(held.root)
+
+    def about_to_start(*overrides: str) -> str:
+        cfg = compose_config(project, [EXPERIMENT, *overrides])
+        return run_configuration(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+
+    assert about_to_start() == configuration(on_record.data.params)
+    assert about_to_start("caps.memory=2GiB", "cv.seed=3") == configuration(on_record.data.params)
+    assert about_to_start("short_params.mib=300") != configuration(on_record.data.params)
+
+
+def test_the_warning_compares_with_the_last_peak_of_the_same_configuration_only(
+    held: ShortsProject,
+) -> None:
+    from rich.console import Console
+
+    from shorts.headroom.warning import warn_before_start
+
+    on_record = newest(held)
+    config = {
+        "short_params": {"mib": 100},
+        **{k: v for k, v in _nested(on_record.data.params).items() if k != "short_params"},
+    }
+    tight = (math.floor(peak_of(on_record)) + 20) * 2**20
+    console = Console(file=io.StringIO())
+
+    same = warn_before_start(held.tracking_uri, SHORT, "diabetes", tight, 1.5, console, config)
+    other = warn_before_start(
+        held.tracking_uri,
+        SHORT,
+        "diabetes",
+        tight,
+        1.5,
+        console,
+        {**config, "short_params": {"mib": 300}},
+    )
+
+    assert same is not None and on_record.info.run_id in same
+    assert other is None  # no run of that configuration on record: nothing to compare with
+
+
+def _nested(params: dict[str, str]) -> dict[str, Any]:
+    """Dotted params back into a config tree (values stay the strings MLflow holds)."""
+    tree: dict[str, Any] = {}
+    for key, value in params.items():
+        *parents, leaf = key.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return tree
+
+
 def test_multirun_warns_once_per_short_and_data_set_not_once_per_job(held: ShortsProject) -> None:
     tight = math.floor(peak_of(newest(held))) + 20
 
@@ -250,6 +368,27 @@ def test_after_a_memout_caps_suggest_proposes_a_cap_under_which_the_short_comple
     need = max(peak_of(completed), peak_of(memout), 160.0)
     assert f"caps.memory={math.ceil(2 * need)}MiB" in out
     assert "caps.wall_time=" in out  # a completed run says what wall time it needs
+
+
+def test_caps_suggest_proposes_per_configuration_the_configured_one_first(
+    held: ShortsProject,
+) -> None:
+    assert run_hold(held, "short_params.mib=150", "cv.seed=4").returncode == 0
+    bigger = newest(held)
+
+    out = suggest(held)
+
+    headings = [line for line in out.splitlines() if line.startswith("diabetes")]
+    assert headings == [
+        "diabetes (short_params.mib=100; as configured now): 1 run (1 completed)",
+        "diabetes (short_params.mib=150): 1 run (1 completed)",
+    ]
+    commands = [line.removeprefix("run").strip() for line in out.splitlines() if line[:4] == "run "]
+    configured, other = (shlex.split(c) for c in commands)
+    assert "short_params.mib=150" not in configured
+    assert "short_params.mib=150" in other and "cv.seed=4" in other  # reruns that one
+    need = math.ceil(1.5 * peak_of(bigger))
+    assert f"caps.memory={need}MiB" in other
 
 
 def test_caps_suggest_with_no_runs_on_record_says_so_and_exits_0(hold: ShortsProject) -> None:
@@ -388,13 +527,14 @@ SWEPT = textwrap.dedent(
 
 
 def test_sweep_trials_never_retry_and_the_sweep_warns_once(held: ShortsProject) -> None:
-    # The peak on record (100 MiB and the interpreter) needs more than 150 MiB at 1.5x.
+    # The peak on record (100 MiB and the interpreter) needs more than 150 MiB at 1.5x; the
+    # sweep's base configuration is the one on record (its trials then hold 200-220 MiB).
     hold = held
     hold.add_short(
         SHORT,
         "hold_memory",
         caps={"memory": "150MiB", "on_memout": "retry"},
-        extra="short_params:\n  mib: 200\n" + SWEPT,
+        extra="short_params:\n  mib: 100\n" + SWEPT,
     )
 
     done = hold.run("sweep", EXPERIMENT, "--trials", "2", timeout=180)

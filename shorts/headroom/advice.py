@@ -1,11 +1,13 @@
 """Caps a short should run under, from its runs on record: the evidence, a proposal, its basis.
 
 The proposal is the retrospective's cap lesson (``shorts.retro.cap_lessons``) for the short on
-each data set, so ``shorts caps suggest`` and a retrospective never disagree: memory is
+each data set in each configuration (seeds and caps aside: a need measured with ``~variants`` or
+fewer folds is not proposed for the short as configured), so ``shorts caps suggest`` and a
+retrospective never disagree: memory is
 ``headroom`` x the highest need (a memout's need is at least its cap), wall time ``headroom`` x
 what the slowest run needed (a timeout's need estimated from its progress). What this module adds
 is the spread of what the runs used (p50/p90/max), their outcomes, the basis of each proposal in
-words, and a command line that runs the short under it.
+words, and a command line that runs the short's configuration under it.
 
 After a memout the proposal is a lower bound: the run was killed at its cap and showed only that
 it needed more. The advice says so, and to rerun and ask again.
@@ -19,10 +21,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from shorts.outcome import Outcome
-from shorts.retro.cap_lessons import cap_lessons, history_ids
+from shorts.retro.cap_lessons import cap_lessons, history_ids, rerun_arguments
 from shorts.retro.load import load_histories, load_short_runs
 from shorts.retro.model import CapLesson
-from shorts.retro.records import HistoryIn, RunRecord, dataset_overrides, finite, run_records
+from shorts.retro.records import HistoryIn, RunRecord, finite, run_records
 from shorts.retro.wording import mib
 
 __all__ = ["CapAdvice", "Spread", "advise", "advise_from_store"]
@@ -53,10 +55,14 @@ class Spread:
 
 @dataclass(frozen=True)
 class CapAdvice:
-    """The caps proposed for one short on one data set, and the evidence behind them."""
+    """The caps proposed for one short on one data set in one configuration, and the evidence."""
 
     short: str
     dataset: str  # with its size knobs, e.g. ``friedman1 (n_samples=20000)``
+    configuration: str  # ``key=value; ...`` of the runs' params, seeds and caps aside
+    # What sets it apart from the short's other configurations on the data set
+    # (``variants.* absent``); "" when it has only this one.
+    configuration_note: str
     runs: int
     outcomes: dict[str, int]  # outcome -> runs, in the order of ``OUTCOME_ORDER``
     peak_memory_mib: Spread | None
@@ -70,7 +76,7 @@ class CapAdvice:
     memory_guess: bool  # the memory proposal rests on a memout: a lower bound
     wall_guess: bool
     overrides: list[str]  # the proposal as overrides: ``caps.memory=240MiB caps.wall_time=31s``
-    command: str  # ``shorts run ...`` on the runs' data set under the proposed caps
+    command: str  # ``shorts run ...`` of the runs' configuration under the proposed caps
 
 
 def advise_from_store(
@@ -92,7 +98,8 @@ def advise_from_store(
 
 
 def advise(records: list[RunRecord], histories: HistoryIn, headroom: float) -> list[CapAdvice]:
-    """One ``CapAdvice`` per short and data set (with its size knobs), from the cap lessons."""
+    """One ``CapAdvice`` per short, data set (with its size knobs) and configuration, from the
+    cap lessons."""
     by_id = {r.run_id: r for r in records}
     advice = []
     for lesson in cap_lessons(records, histories, headroom):
@@ -113,12 +120,12 @@ def _advice(
     wall = _whole(lesson.recommended_wall_seconds)
     proposed = [f"caps.memory={memory}MiB"] if memory is not None else []
     proposed += [f"caps.wall_time={wall}s"] if wall is not None else []
-    first = members[0] if members else None
-    chosen = dataset_overrides(first.dataset, first.params) if first is not None else []
-    command = shlex.join(["shorts", "run", f"+experiment={lesson.short}", *chosen, *proposed])
+    command = shlex.join(["shorts", "run", *rerun_arguments(lesson.short, lesson.rerun, proposed)])
     return CapAdvice(
         short=lesson.short,
         dataset=lesson.dataset,
+        configuration=lesson.configuration,
+        configuration_note=lesson.configuration_note,
         runs=len(members),
         outcomes=outcomes,
         peak_memory_mib=Spread.of([r.peak_rss_mib for r in members]),

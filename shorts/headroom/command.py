@@ -3,14 +3,16 @@
 The short's own config is composed first (its current caps, and its ``caps.headroom`` as the
 default factor, so the proposal and the runner's warning use the same one); then every run of the
 short in the store is read (``shorts.retro.load``) and turned into one proposal per data set
-(``shorts.headroom.advice``). A user's mistake (unknown short, unknown subcommand, bad headroom)
+(``shorts.headroom.advice``) and configuration (seeds and caps aside: runs of a ``~variants`` sweep
+are not the short as configured); the configuration ``shorts run +experiment=NAME`` would run now
+comes first, marked so. A user's mistake (unknown short, unknown subcommand, bad headroom)
 is one line and exit 2; a short with no runs on record is not a mistake: it says so and exits 0.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -70,7 +72,7 @@ def suggest(project: Project, args: list[str]) -> int:
     short = project.check_short(chosen.get("experiment"))
     dataset = chosen.get("dataset")
     given = None if options.headroom is None else parse_headroom(options.headroom, "--headroom")
-    caps, configured_uri = _configured(project, short)
+    caps, configured_uri, configured = _configured(project, short, dataset)
     headroom = caps.headroom if given is None else given
 
     from shorts.tracking.store import check_reachable, redact_uri, resolve_tracking_uri, sqlite_path
@@ -108,8 +110,9 @@ def suggest(project: Project, args: list[str]) -> int:
         ),
         soft_wrap=True,
     )
-    for item in advice:
-        _print_advice(console, item, caps)
+    # The configuration the short runs in now first (stable: per data set, as advised).
+    for item in sorted(advice, key=lambda a: a.configuration != configured):
+        _print_advice(console, item, caps, item.configuration == configured)
     sys.stdout.flush()
     return 0
 
@@ -153,16 +156,45 @@ def _key_values(arguments: list[str]) -> dict[str, str]:
     return found
 
 
-def _configured(project: Project, short: str) -> tuple[Caps, str | None]:
-    """The short's caps and tracking URI as its composed config declares them."""
+def _configured(
+    project: Project, short: str, dataset: str | None
+) -> tuple[Caps, str | None, str | None]:
+    """The short's caps and tracking URI as its composed config declares them, and the
+    configuration ``shorts run +experiment=SHORT [dataset=DATASET]`` would run (None when that
+    cannot be told: the data set does not compose, or the config does not resolve here)."""
     from shorts.config import compose_config
 
-    try:
-        cfg = compose_config(project, [f"+experiment={short}"])
-    except UsageError as exc:
-        raise UsageError(f"configs/experiment/{short}.yaml: {exc}") from None
+    cfg = None
+    if dataset is not None:
+        try:
+            cfg = compose_config(project, [f"+experiment={short}", f"dataset={dataset}"])
+        except UsageError:
+            cfg = None  # a data set with no config: still advice for its runs on record
+    with_dataset = cfg is not None or dataset is None
+    if cfg is None:
+        try:
+            cfg = compose_config(project, [f"+experiment={short}"])
+        except UsageError as exc:
+            raise UsageError(f"configs/experiment/{short}.yaml: {exc}") from None
     uri = cfg.get("tracking", {}).get("uri")
-    return parse_caps(cfg.caps), str(uri) if uri else None
+    return parse_caps(cfg.caps), str(uri) if uri else None, _configuration(cfg, with_dataset)
+
+
+def _configuration(cfg: Any, with_dataset: bool) -> str | None:
+    """The configuration a run of ``cfg`` would have (``run_configuration``), or None."""
+    if not with_dataset:
+        return None
+    from omegaconf import OmegaConf
+
+    from shorts.headroom.last_peak import run_configuration
+
+    try:
+        config = OmegaConf.to_container(cfg, resolve=True)
+        if not isinstance(config, dict):
+            return None
+        return run_configuration({str(k): v for k, v in config.items()})
+    except Exception:  # an interpolation only a run resolves: nothing is marked as configured
+        return None
 
 
 def _nothing_on_record(short: str, dataset: str | None, shown_uri: str, others: list[str]) -> str:
@@ -174,14 +206,20 @@ def _nothing_on_record(short: str, dataset: str | None, shown_uri: str, others: 
     return f"no runs of {short} on data set {dataset!r} on record in {shown_uri}{where}."
 
 
-def _print_advice(console: Console, item: CapAdvice, caps: Caps) -> None:
-    """One data set: a table of the evidence and proposal, the bases, the command line."""
+def _print_advice(console: Console, item: CapAdvice, caps: Caps, configured: bool) -> None:
+    """One data set and configuration: a table of the evidence and proposal, the bases, the
+    command line. The heading names what sets the configuration apart from the short's others
+    on the data set, and whether it is the one the short runs in now (``configured``)."""
     outcomes = ", ".join(f"{n} {outcome}" for outcome, n in item.outcomes.items())
+    which = [item.configuration_note] if item.configuration_note else []
+    if configured and item.configuration_note:
+        which.append("as configured now")
+    label = f" ({'; '.join(which)})" if which else ""
     console.print()
     console.print(
         Text(
-            f"{item.dataset or '(no data set)'}: {item.runs} run{'s' if item.runs != 1 else ''}"
-            f" ({outcomes})",
+            f"{item.dataset or '(no data set)'}{label}: {item.runs} "
+            f"run{'s' if item.runs != 1 else ''} ({outcomes})",
             style="bold",
         ),
         soft_wrap=True,

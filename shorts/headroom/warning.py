@@ -1,7 +1,9 @@
 """The warning before a run whose memory cap leaves too little headroom over its last peak.
 
 "Always allocate more memory than you think you need": a short whose last run on the same data
-set peaked at 212 MiB, started under a 256 MiB cap, is one unlucky allocation away from a memout.
+set, in the same configuration, peaked at 212 MiB, started under a 256 MiB cap, is one unlucky
+allocation away from a memout. A run of another configuration (``~variants``, fewer folds) is not
+its last peak: it needs what it needs (``shorts.headroom.last_peak``).
 The warning names that peak (which run, when), the headroom factor (``caps.headroom``) and a ready
 override; the run still goes ahead. After a memout the need is unknown beyond "more than its
 cap", so the warning says so and calls its figure what it is: a guess, at least that much.
@@ -10,12 +12,14 @@ cap", so the warning says so and calls its figure what it is: a guess, at least 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
 from shorts.caps import format_size
-from shorts.headroom.last_peak import LastPeak, last_peak
+from shorts.headroom.last_peak import LastPeak, last_peak, run_configuration
 
 __all__ = ["headroom_warning", "warn_before_start"]
 
@@ -58,12 +62,26 @@ def warn_before_start(
     memory: int,
     headroom: float,
     console: Console,
+    config: Mapping[str, Any] | None = None,
+    configuration: str | None = None,
 ) -> str | None:
     """Print the warning for a run about to start, if its cap calls for one; returns the line.
 
     One read of the store (``last_peak``); a store that cannot be read gives no warning.
+
+    Args:
+        config: the run's resolved config (``PreparedRun.config``): the last peak is then that of
+            the newest run of the same configuration (``run_configuration``), seeds and caps
+            aside. None compares with the newest run of the short on the data set, whatever its
+            configuration.
+        configuration: ``run_configuration`` of the config, when the caller has it already.
     """
-    last = last_peak(tracking_uri, short, dataset)
+    if configuration is None and config is not None:
+        try:
+            configuration = run_configuration(config)
+        except Exception:  # never a reason not to run: no warning instead
+            return None
+    last = last_peak(tracking_uri, short, dataset, configuration=configuration)
     line = headroom_warning(memory, headroom, short, dataset, last) if last else None
     if line is not None:
         console.print(Text(line, style="yellow"), soft_wrap=True)

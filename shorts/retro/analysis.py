@@ -23,7 +23,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from shorts.retro.cap_lessons import CAPPED_OUTCOMES, cap_lessons, history_ids
-from shorts.retro.claims import DEFAULT_LEVEL, Claim, Claims, settling_folds, test_claims
+from shorts.retro.claims import DEFAULT_LEVEL, Claim, Claims, select_claims, settling_folds
 from shorts.retro.lessons import hybrid_command, lessons
 from shorts.retro.load import load_histories, load_tracebacks
 from shorts.retro.model import (
@@ -128,7 +128,7 @@ def harvest(
         histories = load_histories(tracking_uri, wanted) if wanted else {}
     if tracebacks is None:
         tracebacks = _read_tracebacks(tracking_uri, records)
-    claims = test_claims(records, level)
+    claims = select_claims(records, level)
     slice_wins = _slice_wins(records, claims)
     ledger = _ledger(records)
     base = ui_url or (
@@ -422,9 +422,7 @@ def _pooled_verdict(overall: Claim | None) -> str:
     return "miss" if overall.evidence.p_below(overall.margin) < 0.05 else "inconclusive"
 
 
-def _near_misses(
-    records: list[RunRecord], histories: HistoryIn, claims: Claims
-) -> list[NearMiss]:
+def _near_misses(records: list[RunRecord], histories: HistoryIn, claims: Claims) -> list[NearMiss]:
     noise = []
     alpha = claims.settling_alpha()
     for c in claims.claims:

@@ -1,22 +1,35 @@
 """Cap lessons: what a short's runs on one data set needed, against the caps they ran under.
 
-Shared by the retrospective (one lesson per short and data set of the period) and by ``shorts caps
-suggest`` and the memory-headroom warning (``shorts.headroom``), so a recommendation reads the
-same wherever it is shown. Memory: ``headroom`` x the highest peak, where a memout's peak is at
-least its cap (``memory_floor``). Wall time: ``headroom`` x what the slowest run needed, a
-timeout's need estimated from its progress (``wall_need``).
+Shared by the retrospective (one lesson per short, data set and configuration of the period) and
+by ``shorts caps suggest`` and the memory-headroom warning (``shorts.headroom``), so a
+recommendation reads the same wherever it is shown. Runs are grouped the way replicates are: the
+same short, data set and configuration (``shorts.retro.records.configuration``: seeds and caps
+aside), so a need measured with ``~variants``, fewer folds or a sample of the data is never
+advised for the short as configured. A lesson names what sets its configuration apart from the
+short's others on that data set (``configuration_differences``) and reruns that configuration
+(``rerun_overrides``, ``rerun_arguments``). Memory: ``headroom`` x the highest peak, where a
+memout's peak is at least its cap (``memory_floor``). Wall time: ``headroom`` x what the slowest
+run needed, a timeout's need estimated from its progress (``wall_need``).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from shorts.retro.model import CapLesson
-from shorts.retro.records import HistoryIn, RunRecord, as_number, finite, or_zero, param
+from shorts.retro.records import (
+    HistoryIn,
+    RunRecord,
+    as_number,
+    dataset_overrides,
+    finite,
+    or_zero,
+    param,
+)
 from shorts.retro.wording import mib, pct, seconds, times
 
 __all__ = [
@@ -26,8 +39,11 @@ __all__ = [
     "WallNeed",
     "cap_lesson",
     "cap_lessons",
+    "configuration_differences",
     "history_ids",
     "memory_floor",
+    "rerun_arguments",
+    "rerun_overrides",
     "wall_need",
 ]
 
@@ -39,7 +55,12 @@ GUESS_FACTOR = 2.0
 # given 8 s times out on a busy machine, where imports alone can take seconds more.
 WALL_SLACK_SECONDS = 10.0
 UNDERUSED_FRACTION = 0.10
+MAX_DIFFERENCES = 3  # a configuration note names at most this many differences, then "and N more"
+OVERRIDES_TAG = "shorts.overrides"  # the command-line overrides that made a run
 _WORD_BREAK = re.compile(r"[^a-z0-9]+")
+# Between two ``key=value`` items of a configuration (``records.configuration``); a "; " inside
+# a value is not followed by another ``key=``.
+_ITEM_BREAK = re.compile(r"; (?=[^=;\s]+=)")
 
 
 class _Progress(NamedTuple):
@@ -197,26 +218,173 @@ def _anytime(r: RunRecord) -> bool:
 
 
 def cap_lessons(records: list[RunRecord], histories: HistoryIn, headroom: float) -> list[CapLesson]:
-    """One lesson per short and data set (with its size knobs) that recorded caps."""
-    groups: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
+    """One lesson per short, data set (with its size knobs) and configuration that recorded caps.
+
+    Runs whose configurations differ only in seeds or caps are one group; each lesson of a short
+    on a data set with several configurations says what sets its own apart
+    (``configuration_differences`` among those lessons).
+    """
+    groups: dict[tuple[str, str, str], list[RunRecord]] = defaultdict(list)
     for r in records:
-        groups[(r.short, r.dataset_config)].append(r)
-    lessons = []
-    for (short, dataset), members in sorted(groups.items()):
-        has_caps = any(finite(r.caps_wall_seconds) or finite(r.caps_memory_mib) for r in members)
-        if has_caps or any(r.outcome in CAPPED_OUTCOMES for r in members):
-            lessons.append(cap_lesson(short, dataset, members, histories, headroom))
-    return lessons
+        groups[(r.short, r.dataset_config, r.configuration)].append(r)
+    kept = {
+        key: members
+        for key, members in sorted(groups.items())
+        if any(finite(r.caps_wall_seconds) or finite(r.caps_memory_mib) for r in members)
+        or any(r.outcome in CAPPED_OUTCOMES for r in members)
+    }
+    configurations: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for short, dataset, config in kept:
+        configurations[(short, dataset)].append(config)
+    notes = {
+        (short, dataset, config): note
+        for (short, dataset), configs in configurations.items()
+        for config, note in configuration_differences(configs).items()
+    }
+    return [
+        cap_lesson(
+            short,
+            dataset,
+            members,
+            histories,
+            headroom,
+            configuration=config,
+            configuration_note=notes[(short, dataset, config)],
+        )
+        for (short, dataset, config), members in kept.items()
+    ]
+
+
+def configuration_differences(
+    configurations: Sequence[str], most: int = MAX_DIFFERENCES
+) -> dict[str, str]:
+    """For each configuration (``records.configuration``), what sets it apart from the others.
+
+    A subtree one configuration has and another lacks (``~variants``) is one difference,
+    ``variants.* absent`` or ``variants.* present``; a value that differs is ``cv.folds=3``; a
+    single key one lacks is ``cv.repeats absent``. The differences rarest among the others come
+    first (what this configuration alone has), at most ``most`` of them, then ``and N more``.
+    Every configuration gets ``""`` when there is only one.
+
+    Args:
+        configurations: the configurations of one short on one data set (duplicates are one).
+        most: how many differences to name before ``and N more``.
+
+    Returns:
+        Each distinct configuration with its note.
+    """
+    parsed = {c: _configuration_items(c) for c in dict.fromkeys(configurations)}
+    if len(parsed) < 2:
+        return dict.fromkeys(parsed, "")
+    keys = set().union(*parsed.values())
+    # What each configuration sets: its keys and every subtree above them (``variants``,
+    # ``variants.soft``, ``variants.soft.n_bins``).
+    presence = {c: {q for key in items for q in _prefixes(key)} for c, items in parsed.items()}
+    prefixes = set().union(*presence.values())
+    # Subtrees (or single keys) that some configurations have and others lack, outermost only.
+    varying = {p for p in prefixes if len({p in has for has in presence.values()}) > 1}
+    outermost = sorted(
+        p for p in varying if not any(p.startswith(f"{q}.") for q in varying if q != p)
+    )
+    having = {p: sum(p in has for has in presence.values()) for p in outermost}
+    values = {key: Counter(items.get(key) for items in parsed.values()) for key in keys}
+    notes = {}
+    for config, items in parsed.items():
+        found: list[tuple[int, str]] = []  # (how many others share it, the difference)
+        for p in outermost:
+            has = p in presence[config]
+            shared = (having[p] if has else len(parsed) - having[p]) - 1
+            if p in items:
+                found.append((shared, f"{p}={items[p]}"))
+            else:
+                subtree = any(key.startswith(f"{p}.") for key in keys)
+                what = f"{p}.*" if subtree else p
+                found.append((shared, f"{what} {'present' if has else 'absent'}"))
+        for key in sorted(items):
+            if any(key == p or key.startswith(f"{p}.") for p in outermost):
+                continue
+            value = items[key]
+            shared = values[key][value] - 1
+            if shared < len(parsed) - 1:
+                found.append((shared, f"{key}={value}"))
+        found.sort(key=lambda item: item[0])  # stable: within a rarity, in key order
+        shown = [text for _, text in found[:most]]
+        more = len(found) - len(shown)
+        notes[config] = ", ".join(shown) + (f" and {more} more" if more else "")
+    return notes
+
+
+def _configuration_items(config: str) -> dict[str, str]:
+    """``key=value; ...`` (``records.configuration``) as a dict."""
+    items = {}
+    for item in _ITEM_BREAK.split(config) if config else []:
+        key, _, value = item.partition("=")
+        items[key] = value
+    return items
+
+
+def _prefixes(key: str) -> list[str]:
+    """``a``, ``a.b`` and ``a.b.c`` of ``a.b.c``."""
+    parts = key.split(".")
+    return [".".join(parts[:n]) for n in range(1, len(parts) + 1)]
+
+
+def _override_key(override: str) -> str:
+    """The config key an override sets: ``caps.memory`` of ``+caps.memory=1GiB``, ``variants``
+    of ``~variants``."""
+    return override.partition("=")[0].lstrip("+~")
+
+
+def rerun_overrides(runs: Sequence[RunRecord]) -> list[str]:
+    """The overrides that rerun the runs' configuration on their data set (after ``shorts run
+    +experiment=SHORT``).
+
+    From the newest run's recorded command line (its ``shorts.overrides`` tag) without the choice
+    of the short, plus the data set's overrides (``dataset_overrides``) it did not give: so the
+    runs of a ``~variants`` sweep are rerun without variants. Its caps overrides stay; the caller
+    replaces the caps it proposes (``rerun_arguments``). A run recorded without the tag gives the
+    data set's overrides only.
+    """
+    if not runs:
+        return []
+    dated = sorted(runs, key=lambda r: r.start_ms or 0.0, reverse=True)
+    r = next((r for r in dated if _recorded_overrides(r)), dated[0])
+    given = [o for o in _recorded_overrides(r) if _override_key(o) != "experiment"]
+    keys = {_override_key(o) for o in given}
+    chosen = [o for o in dataset_overrides(r.dataset, r.params) if _override_key(o) not in keys]
+    return [*chosen, *given]
+
+
+def _recorded_overrides(r: RunRecord) -> list[str]:
+    """The run's command-line overrides as recorded (space-joined, as Hydra received them)."""
+    value = r.tags.get(OVERRIDES_TAG)
+    return str(value).split() if value is not None else []
+
+
+def rerun_arguments(short: str, rerun: Sequence[str], caps: Sequence[str]) -> list[str]:
+    """``shorts run`` arguments that rerun a configuration (``rerun``, as ``rerun_overrides``
+    gives it) under the proposed ``caps`` overrides, which replace any the runs had set."""
+    replaced = {_override_key(c) for c in caps}
+    kept = [o for o in rerun if _override_key(o) not in replaced]
+    return [f"+experiment={short}", *kept, *caps]
 
 
 def cap_lesson(
-    short: str, dataset: str, runs: list[RunRecord], histories: HistoryIn, headroom: float
+    short: str,
+    dataset: str,
+    runs: list[RunRecord],
+    histories: HistoryIn,
+    headroom: float,
+    *,
+    configuration: str = "",
+    configuration_note: str = "",
 ) -> CapLesson:
     """Each run against its own caps, and caps with ``headroom`` over what the runs needed.
 
-    Wall time: the largest of the runs' recommendations (``wall_need``), so the cap fits the
-    most demanding run seen; none for a short that runs until its cap by design (``_anytime``).
-    Memory: ``headroom`` times the highest peak; a memout's peak is at least its cap.
+    ``runs`` are one group (``cap_lessons``): one short, data set and configuration. Wall time:
+    the largest of the runs' recommendations (``wall_need``), so the cap fits the most demanding
+    run seen; none for a short that runs until its cap by design (``_anytime``). Memory:
+    ``headroom`` times the highest peak; a memout's peak is at least its cap.
     """
     timeouts = [r for r in runs if r.outcome == "timeout"]
     memouts = [r for r in runs if r.outcome == "memout"]
@@ -253,6 +421,10 @@ def cap_lesson(
                 "start-up and a busy machine cost seconds that do not scale with the run"
             )
         wall_guess = top.guess
+        if wall_guess and configuration_note:
+            wall_basis += (
+                "; runs of its other configurations do not count, since they cost differently"
+            )
     else:
         wall_basis = "no run completed or reached its wall-time cap"
     recommended_memory: float | None = None
@@ -296,6 +468,9 @@ def cap_lesson(
         note="",
         peak_memory_run=peak_memory_run,
         wall_guess=wall_guess,
+        configuration=configuration,
+        configuration_note=configuration_note,
+        rerun=rerun_overrides(runs),
     )
     lesson.note = _cap_note(
         lesson,

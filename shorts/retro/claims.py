@@ -29,7 +29,7 @@ from typing import Any
 from shorts.retro.records import RunRecord, is_seed
 from shorts.verdict import TEST_NAME, Evidence, pooled
 
-__all__ = ["DEFAULT_LEVEL", "Claim", "Claims", "test_claims"]
+__all__ = ["DEFAULT_LEVEL", "Claim", "Claims", "select_claims"]
 
 DEFAULT_LEVEL = 0.05
 EVIDENCE_TAG = "shorts.evidence"
@@ -136,7 +136,7 @@ class Claims:
         )
 
 
-def test_claims(records: Sequence[RunRecord], level: float = DEFAULT_LEVEL) -> Claims:
+def select_claims(records: Sequence[RunRecord], level: float = DEFAULT_LEVEL) -> Claims:
     """Pool each group's evidence, test every claim, and select under FDR control at ``level``."""
     groups: dict[tuple[str, str, str], list[tuple[RunRecord, dict[str, Any]]]] = defaultdict(list)
     untested = 0

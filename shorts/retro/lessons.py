@@ -175,6 +175,7 @@ def hybrid_command(claim: Claim, records: Sequence[RunRecord]) -> str:
         parts.append(f"model@model.estimator={estimator}")
     if baseline:
         parts += [f"model@model.baseline={baseline}", f"model@baseline={baseline}"]
+    parts += _learner_overrides(first, claim.learner)
     parts.append(f"model.by={definition.get('by', 'feature')}")
     if definition.get("by") == "feature":
         parts.append(f"model.column={definition.get('column')}")
@@ -184,6 +185,20 @@ def hybrid_command(claim: Claim, records: Sequence[RunRecord]) -> str:
     repeats = max(len(claim.runs), 2)
     parts += [f"cv.repeats={repeats}", f"cv.seed={fresh_seed(records, claim.runs)}"]
     return " ".join(parts)
+
+
+def _learner_overrides(r: RunRecord, learner: str) -> list[str]:
+    """The run's overrides of the claim's learner and of its baseline, moved to where the
+    router holds them (``model.n_bins=8`` -> ``model.estimator.n_bins=8``)."""
+    source = "model." if learner == "model" else f"variants.{learner}."
+    moved = []
+    for token in overrides_without_seeds(r):
+        key, _, value = token.partition("=")
+        if key.startswith(source):
+            moved.append(f"model.estimator.{key[len(source) :]}={value}")
+        elif key.startswith("baseline."):
+            moved += [f"model.{key}={value}", token]
+    return moved
 
 
 def _choices(r: RunRecord) -> dict[str, str]:
@@ -207,9 +222,7 @@ def _runs_folds(c: Claim) -> str:
 
 
 def _tested(c: Claim, claims: Claims) -> str:
-    return (
-        f"adjusted p {_p(c.adjusted)}, one of {claims.tested} claims at FDR {claims.level:.0%}"
-    )
+    return f"adjusted p {_p(c.adjusted)}, one of {claims.tested} claims at FDR {claims.level:.0%}"
 
 
 def _claim_evidence(c: Claim) -> dict[str, float | int | str]:

@@ -113,22 +113,29 @@ class HarvestedItem:
 
 @dataclass
 class SliceWin:
-    """A slice where a failed short still beat its baseline.
+    """A slice known at prediction time where a short's learner beat its baseline, pooled over
+    the runs of one configuration and selected among the quarter's claims (``shorts.retro.claims``).
 
-    Slices ``q1``..``q4`` are the quartiles of the true target (``q1`` the lowest values).
+    Slices are quartiles of the baseline's prediction or halves of a feature, never of the true
+    target: a hybrid has to know which slice a row is in before it predicts.
     """
 
     short: str
-    run: str
-    slice: str  # e.g. q4
+    run: str  # the group's first run (for links); ``runs`` holds them all
+    slice: str  # e.g. "bmi >= 0.0051" or "baseline prediction q4"
     metric: str
-    value: float
-    baseline: float
-    uplift: float  # relative improvement on the slice, positive = better than the baseline
+    uplift: float  # pooled relative improvement on the slice, positive = better than baseline
     techniques: list[str]
     dataset: str
     outcome: str = "completed"
-    verdict: str = ""
+    verdict: str = ""  # the learner's pooled verdict on the whole data set
+    learner: str = "model"  # the short's own model, or a variant's name
+    runs: list[str] = field(default_factory=list)
+    folds: int = 0
+    interval: tuple[float, float] = (float("nan"), float("nan"))  # 95%, corrected t
+    p_value: float = float("nan")  # one-sided corrected t-test against the margin
+    adjusted_p: float = float("nan")  # Benjamini-Hochberg, across the quarter's claims
+    command: str = ""  # runs the hybrid it proposes on fresh folds
 
 
 @dataclass
@@ -160,9 +167,12 @@ class Fingerprint:
 class CapLesson:
     """Observed use against the caps of one short on one data set, and caps that would have fit.
 
-    Runs are grouped by short and data set (with its size knobs, e.g. ``friedman1
-    (n_samples=20000)``), because what a run needs depends on the data far more than on the short.
-    Each run is compared with its own caps (``peak_*_share``); the caps may differ between runs.
+    Runs are grouped by short, data set (with its size knobs, e.g. ``friedman1
+    (n_samples=20000)``) and configuration (``shorts.retro.records.configuration``: everything
+    the runs tested but their seeds and caps), the way replicates are: what a run needs depends
+    on its data and on what it runs (``~variants``, ``cv.folds``), so a need measured on one
+    configuration is never advised for another. Each run is compared with its own caps
+    (``peak_*_share``); the caps may differ between runs.
     """
 
     short: str
@@ -189,6 +199,13 @@ class CapLesson:
     # memout, the memory recommendation is a lower bound, a guess.
     peak_memory_run: str | None = None
     wall_guess: bool = False  # the wall-time recommendation is a guess (a timeout, no progress)
+    configuration: str = ""  # the runs' configuration, ``key=value; ...`` (seeds and caps aside)
+    # What sets this configuration apart from the short's others on the same data set in the
+    # same lessons (``variants.* absent, cv.folds=3``); "" when it has only this one.
+    configuration_note: str = ""
+    # The overrides that rerun this configuration on this data set (after ``shorts run
+    # +experiment=SHORT``), from a run's recorded command line: ``dataset=diabetes ~variants``.
+    rerun: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -246,3 +263,6 @@ class Retrospective:
     run_experiments: dict[str, str] = field(default_factory=dict)  # run id -> experiment id
     run_shorts: dict[str, str] = field(default_factory=dict)  # run id -> short
     ui_url: str | None = None  # the MLflow UI the links open
+    claims: list[dict[str, Any]] = field(default_factory=list)  # every claim tested (claims.py)
+    claims_summary: str = ""  # how many claims were tested, by which test, at what FDR level
+    fdr_level: float = 0.05  # the false discovery rate the claims were selected at

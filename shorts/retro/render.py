@@ -81,10 +81,17 @@ ROW_LIMIT = 50  # rows of a per-run table (best first, as the analysis orders th
 FILES = {"html": "report.html", "md": "report.md", "json": "report.json"}
 GLOSSARY = {
     "failed short": FAILED_DEFINITION,
-    "slice q1 to q4": (
-        "The quartiles of the true target (q1 its lowest quarter of values, q4 its highest), "
-        "scored out of fold for the short and its baseline; a slice's uplift is the short's "
-        "relative improvement over the baseline on it."
+    "slice": (
+        "Rows a model can pick out before it predicts: a quartile of the baseline's prediction "
+        "(edges learned on each fold's training rows) or a half of a feature (split at its "
+        "median). A slice win is a slice claim selected among the quarter's claims."
+    ),
+    "claim": (
+        "A learner beating its baseline by more than the margin, overall or on a slice, with "
+        "the folds of every replicate run (same short, data set and configuration, seeds apart) "
+        "pooled and tested once by the corrected resampled t-test (Nadeau & Bengio 2003). All "
+        "of a quarter's claims are selected together with the Benjamini-Hochberg procedure, so "
+        "at most the stated share of selected claims is expected to be noise."
     ),
     "uplift": "The relative improvement of a short over its baseline on the same folds.",
     "technique ledger": (
@@ -96,11 +103,12 @@ GLOSSARY = {
         "(library frames are skipped). Timeouts and memouts are under the cap lessons."
     ),
     "near miss": (
-        "within-noise: inconclusive with a positive uplift; improving-at-cap: a cap stopped "
-        "it while its last logged values were still improving."
+        "within-noise: a pooled uplift beyond the margin that was not selected, listed only "
+        "when a reachable number of folds would settle it at the same effect; improving-at-cap: "
+        "a cap stopped it while its last logged values were still improving."
     ),
     "what to try next": (
-        "Techniques with positive evidence somewhere (a hit, a slice win, a positive uplift), "
+        "Techniques with a selected claim somewhere (a pooled hit or a slice win), "
         "each credited to the data set it was measured on, suggested for the data sets of the "
         "same task kind they have not been tried on yet."
     ),
@@ -397,38 +405,43 @@ def _harvested(items: list[HarvestedItem]) -> list[Block]:
 
 def _slice_wins(wins: list[SliceWin]) -> list[Block]:
     if not wins:
-        return [_empty("No slice where a failed short beat its baseline.")]
+        return [
+            _empty(
+                "No slice win: no slice claim of a short that missed overall was selected "
+                "among the quarter's claims."
+            )
+        ]
     wins, more = _shown(wins, ROW_LIMIT, "slice wins, largest uplift first")
     return [
         Table(
             [
                 "short",
+                "model",
                 "slice",
-                "metric",
-                "value",
-                "baseline",
                 "uplift",
+                "95% interval",
+                "folds",
+                "adjusted p",
                 "dataset",
-                "techniques",
-                "run ended",
-                "run",
+                "overall",
+                "runs",
             ],
             [
                 [
                     w.short,
+                    w.learner,
                     Strong(w.slice),
-                    w.metric,
-                    _num(w.value),
-                    _num(w.baseline),
                     _uplift(w.uplift),
+                    f"{w.interval[0]:+.1%} to {w.interval[1]:+.1%}",
+                    str(w.folds),
+                    _num(w.adjusted_p),
                     w.dataset,
-                    ", ".join(w.techniques),
-                    _outcome_cell(w.outcome, w.verdict),
-                    Runs("", [w.run]),
+                    Badge(w.verdict) if w.verdict else "",
+                    Runs("", list(w.runs)),
                 ]
                 for w in wins
             ],
-            numeric=frozenset({3, 4, 5}),
+            numeric=frozenset({3, 5, 6}),
             notes=more,
         )
     ]
@@ -495,8 +508,9 @@ def _cap_lessons(lessons: list[CapLesson]) -> list[Block]:
     blocks: list[Block] = [
         Paragraph(
             [
-                "Runs grouped by short and data set (with its size), each run measured against "
-                "its own caps, and ",
+                "Runs grouped by short, data set (with its size) and configuration (seeds and "
+                "caps aside; what sets it apart from the short's others in brackets), each run "
+                "measured against its own caps, and ",
                 Strong("the recommended cap"),
                 " (see the glossary).",
             ]
@@ -511,7 +525,9 @@ def _cap_lessons(lessons: list[CapLesson]) -> list[Block]:
             [
                 [
                     c.short,
-                    c.dataset or NONE,
+                    f"{c.dataset or NONE} ({c.configuration_note})"
+                    if c.configuration_note
+                    else c.dataset or NONE,
                     Runs(str(len(c.runs)), c.runs),
                     Runs(str(len(c.timeouts)), c.timeouts),
                     Runs(str(len(c.memouts)), c.memouts),
