@@ -4,15 +4,23 @@ Cap lessons, suggestions and fingerprints on runs recorded the way ``shorts run`
 (params, fold times) are in ``test_retro_lessons.py``.
 
 The store holds one quarter of runs shaped like what ``shorts run`` records (every outcome and
-verdict, slice metrics, harvest tags, histories of capped runs), runs from another tool with no
-shorts tags at all, and runs the retrospective must leave out: a deleted run, a run of a deleted
-experiment, a run from the quarter before, and the ``retrospectives`` experiment's own runs.
+verdict, fold evidence in ``shorts.evidence``, target-quartile metrics, harvest tags, histories of
+capped runs), runs from another tool with no shorts tags at all, and runs the retrospective must
+leave out: a deleted run, a run of a deleted experiment, a run from the quarter before, and the
+``retrospectives`` experiment's own runs.
+
+Hits, slice wins, within-noise near misses and suggestions come only from claims: evidence pooled
+over replicate runs (same short, data set and configuration, seeds apart) and selected under
+Benjamini-Hochberg FDR control across the quarter (``shorts.retro.claims``). The frame-built tests
+at the end check that a run without evidence, the luckiest of some replicates, or a claim that
+only looks significant alone never becomes a lesson.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,10 +35,47 @@ from shorts.retro.analysis import harvest, metric_direction
 from shorts.retro.load import COLUMNS, _client_histories, load_histories, load_runs
 from shorts.retro.model import Period, Retrospective
 from shorts.retro.period import period_from, week_start, weeks_of
+from shorts.verdict import TEST_NAME
 
 Q4 = datetime(2026, 10, 1, tzinfo=UTC)
 SHORT_CAPS = {"shorts.caps.wall_time": "1m00s", "shorts.caps.memory": "512.0 MiB"}
 BIG_CAPS = {"shorts.caps.wall_time": "10m00s", "shorts.caps.memory": "4.0 GiB"}
+# Slices known at prediction time, defined as the runner records them in ``shorts.evidence``.
+PREDICTION_Q1 = {"by": "prediction", "quartile": 1, "low": None, "high": 95.5}
+PREDICTION_Q4 = {"by": "prediction", "quartile": 4, "low": 180.2, "high": None}
+BMI_HIGH = {"by": "feature", "column": 2, "low": 0.0051}
+X3_LOW = {"by": "feature", "column": 3, "high": 0.51}
+X3_HIGH = {"by": "feature", "column": 3, "low": 0.51}
+Gains = tuple[int, float, float]  # [folds, mean, variance] of relative per-fold gains
+
+
+def _evidence(
+    model: Gains,
+    slices: dict[str, tuple[dict[str, Any], dict[str, Gains]]] | None = None,
+    variants: dict[str, Gains] | None = None,
+    metric: str = "rmse",
+    direction: str = "minimize",
+    margin: float = 0.01,
+) -> str:
+    """The ``shorts.evidence`` tag the runner records on a completed run.
+
+    ``slices`` maps a slice's name to its definition and each learner's gains on it.
+    """
+    record = {
+        "test": TEST_NAME,
+        "metric": metric,
+        "direction": direction,
+        "margin": margin,
+        "alpha": 0.05,
+        "test_train": 0.25,
+        "model": list(model),
+        "variants": {name: list(gains) for name, gains in (variants or {}).items()},
+        "slices": {
+            name: {**definition, **{learner: list(g) for learner, g in gains.items()}}
+            for name, (definition, gains) in (slices or {}).items()
+        },
+    }
+    return json.dumps(record, separators=(",", ":"))
 
 
 @dataclass
@@ -50,11 +95,12 @@ def _log(
     tags: dict[str, str] | None = None,
     metrics: dict[str, float] | None = None,
     history: dict[str, list[float]] | None = None,
+    params: dict[str, str] | None = None,
     status: str | None = "FINISHED",
     wall: float = 30.0,
 ) -> str:
     """One run started ``day`` days into Q4 2026; ``status=None`` leaves it RUNNING."""
-    from mlflow.entities import Metric
+    from mlflow.entities import Metric, Param
 
     start_ms = int((Q4 + timedelta(days=day)).timestamp() * 1000)
     run = client.create_run(experiment_id, start_time=start_ms, tags=tags or {})
@@ -62,8 +108,10 @@ def _log(
     batch = [Metric(k, v, start_ms, 0) for k, v in (metrics or {}).items()]
     for key, values in (history or {}).items():
         batch += [Metric(key, v, start_ms + step, step) for step, v in enumerate(values)]
-    if batch:
-        client.log_batch(run_id, metrics=batch)
+    if batch or params:
+        client.log_batch(
+            run_id, metrics=batch, params=[Param(k, v) for k, v in (params or {}).items()]
+        )
     if status is not None:
         client.set_terminated(run_id, status, end_time=start_ms + int(wall * 1000))
     return run_id
@@ -81,6 +129,9 @@ def _shorts_tags(
         "shorts.hypothesis": f"{short} beats its baseline",
         "shorts.caps.cpus": "1",
         "shorts.reason": f"ended as {outcome}",
+        "shorts.choices": json.dumps(
+            {"dataset": dataset, "model": "hist_gbm", "model@baseline": "ridge"}
+        ),
     }
     tags.update(extra)
     return tags
@@ -119,49 +170,86 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
         }
     )
 
-    # reframe: a hit, a miss with a winning slice, a memout, a timeout still improving, 2 crashes
-    s.ids["hit"] = _log(
-        client,
-        reframe,
-        3,
-        tags=_shorts_tags(
-            "reframe",
-            "completed",
-            binning,
-            "diabetes",
-            **SHORT_CAPS,
-            **{"shorts.verdict": "hit", "shorts.harvest.binning_scheme": harvested},
-        ),
-        metrics={
-            **_resources(40, 300, 60, 512),
-            "shorts.uplift": 0.05,
-            "shorts.p_value": 0.01,
-        },
-        wall=40,
-    )
-    s.ids["miss"] = _log(
-        client,
-        reframe,
-        10,
-        tags=_shorts_tags(
-            "reframe",
-            "completed",
-            binning,
-            "diabetes",
-            **SHORT_CAPS,
-            **{"shorts.verdict": "miss", "shorts.harvest.binning_scheme": harvested},
-        ),
-        metrics={
-            **_resources(20, 200, 60, 512),
-            "shorts.uplift": -0.03,
-            "shorts.p_value": 0.02,
-            "slice_q1_rmse": 60.0,
-            "baseline_slice_q1_rmse": 50.0,
-            "slice_q4_rmse": 40.0,
-            "baseline_slice_q4_rmse": 50.0,
-        },
-        wall=20,
-    )
+    # reframe: a hit replicated three times (seeds apart), a configuration with 20 bins that
+    # missed three times but won on the top quartile of the baseline's prediction, a memout, a
+    # timeout still improving, 2 crashes
+    hit_slices = {"baseline prediction q4": (PREDICTION_Q4, {"model": (5, 0.1, 0.0009)})}
+    for n, (day, gain) in enumerate(((3, 0.08), (4, 0.07), (5, 0.09))):
+        s.ids["hit" if n == 0 else f"hit_{n}"] = _log(
+            client,
+            reframe,
+            day,
+            tags=_shorts_tags(
+                "reframe",
+                "completed",
+                binning,
+                "diabetes",
+                **SHORT_CAPS,
+                **{
+                    "shorts.verdict": "hit",
+                    "shorts.overrides": f"+experiment=reframe cv.seed={n}",
+                    "shorts.harvest.binning_scheme": harvested,
+                    "shorts.evidence": _evidence(
+                        (5, gain, 0.0004),
+                        slices=hit_slices,
+                        variants={"soft": (5, 0.005, 0.0025)},  # a variant with no effect
+                    ),
+                },
+            ),
+            metrics={
+                **_resources(40, 300, 60, 512),
+                "shorts.uplift": gain,
+                "shorts.p_value": 0.01,
+            },
+            params={"cv.seed": str(n)},
+            wall=40,
+        )
+    # The first replicate looks better on bmi >= 0.0051; pooled with the others it is noise.
+    lucky_bmi = [(5, 0.09, 0.0004), (5, -0.05, 0.0004), (5, -0.04, 0.0004)]
+    for n, (day, gain) in enumerate(((10, -0.03), (13, -0.02), (14, -0.04))):
+        s.ids["miss" if n == 0 else f"miss_{n}"] = _log(
+            client,
+            reframe,
+            day,
+            tags=_shorts_tags(
+                "reframe",
+                "completed",
+                binning,
+                "diabetes",
+                **SHORT_CAPS,
+                **{
+                    "shorts.verdict": "miss",
+                    "shorts.overrides": f"+experiment=reframe model.bins=20 cv.seed={n}",
+                    "shorts.harvest.binning_scheme": harvested,
+                    "shorts.evidence": _evidence(
+                        (5, gain, 0.0004),
+                        slices={
+                            "baseline prediction q1": (
+                                PREDICTION_Q1,
+                                {"model": (5, -0.1, 0.0009)},
+                            ),
+                            "baseline prediction q4": (
+                                PREDICTION_Q4,
+                                {"model": (5, 0.15, 0.0009)},
+                            ),
+                            "bmi >= 0.0051": (BMI_HIGH, {"model": lucky_bmi[n]}),
+                        },
+                    ),
+                },
+            ),
+            metrics={
+                **_resources(20, 200, 60, 512),
+                "shorts.uplift": gain,
+                "shorts.p_value": 0.02,
+                # quartiles of the true target: described, never a claim
+                "slice_q1_rmse": 60.0,
+                "baseline_slice_q1_rmse": 50.0,
+                "slice_q4_rmse": 40.0,
+                "baseline_slice_q4_rmse": 50.0,
+            },
+            params={"model.bins": "20", "cv.seed": str(n)},
+            wall=20,
+        )
     s.ids["memout"] = _log(
         client,
         reframe,
@@ -199,8 +287,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
         client, reframe, -20, tags=_shorts_tags("reframe", "completed", binning, "diabetes")
     )
 
-    # fraction: inconclusive but ahead (and a slice win), a plateaued timeout, a bare crash,
-    # a miss whose uplift is NaN and whose harvest tag is not JSON
+    # fraction: inconclusive but ahead (more folds would settle it) and a slice win on accuracy,
+    # a plateaued timeout, a bare crash, a miss recorded without fold evidence (an older shorts)
+    # whose uplift is NaN, whose harvest tag is not JSON and whose target quartile looks better
     s.ids["inconclusive"] = _log(
         client,
         fraction,
@@ -211,12 +300,23 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
             "data-subsampling",
             "friedman1",
             **BIG_CAPS,
-            **{"shorts.verdict": "inconclusive"},
+            **{
+                "shorts.verdict": "inconclusive",
+                "shorts.evidence": _evidence(
+                    (5, 0.05, 0.0009),
+                    slices={
+                        "x3 < 0.51": (X3_LOW, {"model": (5, -0.02, 0.0004)}),
+                        "x3 >= 0.51": (X3_HIGH, {"model": (5, 0.12, 0.0004)}),
+                    },
+                    metric="accuracy",
+                    direction="maximize",
+                ),
+            },
         ),
         metrics={
             **_resources(100, 800, 600, 4096),
-            "shorts.uplift": 0.01,
-            "shorts.p_value": 0.4,
+            "shorts.uplift": 0.05,
+            "shorts.p_value": 0.06,
             "slice_q2_accuracy": 0.8,
             "baseline_slice_q2_accuracy": 0.7,
         },
@@ -258,7 +358,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
             **BIG_CAPS,
             **{"shorts.verdict": "miss", "shorts.harvest.broken": "{not json"},
         ),
-        metrics={**_resources(50, 400, 600, 4096), "shorts.uplift": math.nan},
+        metrics={
+            **_resources(50, 400, 600, 4096),
+            "shorts.uplift": math.nan,
+            "slice_q4_accuracy": 0.9,
+            "baseline_slice_q4_accuracy": 0.6,
+        },
         wall=50,
     )
 
@@ -393,7 +498,9 @@ def test_load_runs_reads_shorts_tags_and_metrics(store: Store, runs: pd.DataFram
     assert hit["caps_wall_seconds"] == 60.0
     assert hit["caps_memory_mib"] == 512.0
     assert hit["caps_cpus"] == 1.0
-    assert hit["uplift"] == pytest.approx(0.05)
+    assert hit["uplift"] == pytest.approx(0.08)
+    assert hit["params"] == {"cv.seed": "0"}
+    assert json.loads(hit["tags"]["shorts.evidence"])["model"] == [5, 0.08, 0.0004]
     assert hit["harvest"]["binning_scheme"]["evidence"] == {"rmse": 51.2, "baseline_rmse": 53.0}
     assert hit["metrics"]["shorts.peak_rss_mib"] == 300.0
 
@@ -451,28 +558,34 @@ def test_portfolio_counts_runs_by_short_outcome_and_verdict(
 ) -> None:
     counts = {(c.short, c.outcome, c.verdict): c.runs for c in retro.portfolio.counts}
 
-    assert retro.portfolio.total_runs == len(runs) == 15
+    assert retro.portfolio.total_runs == len(runs) == 19
     assert counts[("reframe", "crashed", "")] == [
         store.ids["crash_value_0"],
         store.ids["crash_value_1"],
     ]
-    assert counts[("reframe", "completed", "hit")] == [store.ids["hit"]]
+    assert counts[("reframe", "completed", "hit")] == [
+        store.ids[k] for k in ("hit", "hit_1", "hit_2")
+    ]
+    assert counts[("reframe", "completed", "miss")] == [
+        store.ids[k] for k in ("miss", "miss_1", "miss_2")
+    ]
     assert counts[("tiny", "completed", "none")] == [store.ids["tiny_0"], store.ids["tiny_1"]]
     assert counts[("other_tool", "running", "")] == [store.ids["other_running"]]
-    assert sum(len(c.runs) for c in retro.portfolio.counts) == 15
+    assert sum(len(c.runs) for c in retro.portfolio.counts) == 19
 
 
 def test_failed_share_prices_exploration_in_cpu_hours(retro: Retrospective) -> None:
     p = retro.portfolio
-    # failed: miss(20) memout(15) timeout(61) 2 crashes(2+2) inconclusive(100) plateau(600)
-    # nan_miss(50) seconds; the bare crash and the other tool's failure recorded no CPU time
-    failed_cpu_hours = 0.9 * (20 + 15 + 61 + 2 + 2 + 100 + 600 + 50) / 3600
+    # failed: 3 misses(3x20) memout(15) timeout(61) 2 crashes(2+2) inconclusive(100)
+    # plateau(600) nan_miss(50) seconds; the bare crash and the other tool's failure recorded no
+    # CPU time
+    failed_cpu_hours = 0.9 * (3 * 20 + 15 + 61 + 2 + 2 + 100 + 600 + 50) / 3600
 
     assert p.failed_cpu_hours == pytest.approx(failed_cpu_hours)
     assert p.failed_share == pytest.approx(p.failed_cpu_hours / p.cpu_hours)
     assert 0 < p.failed_share < 1
     assert sum(w.runs for w in p.weeks) == p.total_runs
-    assert sum(w.failed for w in p.weeks) == 10
+    assert sum(w.failed for w in p.weeks) == 12
     assert [w.week_start for w in p.weeks] == sorted(w.week_start for w in p.weeks)
 
 
@@ -488,6 +601,8 @@ def test_one_definition_of_failed_counts_the_same_runs_everywhere(
         store.ids[k]
         for k in (
             "miss",
+            "miss_1",
+            "miss_2",
             "memout",
             "timeout_improving",
             "crash_value_0",
@@ -503,7 +618,7 @@ def test_one_definition_of_failed_counts_the_same_runs_everywhere(
     assert failed == expected  # a hit, runs without a verdict and running runs are not failed
     assert sum(w.failed for w in retro.portfolio.weeks) == len(failed)
     assert {i.run for i in retro.harvested} <= failed
-    assert {w.run for w in retro.slice_wins} <= failed
+    assert {run for w in retro.slice_wins for run in w.runs} <= failed
     assert {m.run for m in retro.near_misses} <= failed
 
 
@@ -511,17 +626,17 @@ def test_ledger_counts_each_technique_across_runs(store: Store, retro: Retrospec
     rows = {row.technique: row for row in retro.ledger}
     reframing = rows["reframing"]
 
-    assert reframing.hits == [store.ids["hit"]]
-    assert reframing.misses == [store.ids["miss"]]
+    assert reframing.hits == [store.ids[k] for k in ("hit", "hit_1", "hit_2")]
+    assert reframing.misses == [store.ids[k] for k in ("miss", "miss_1", "miss_2")]
     assert reframing.capped == [store.ids["memout"], store.ids["timeout_improving"]]
     assert len(reframing.crashed) == 2
-    assert reframing.best_uplift == pytest.approx(0.05)
-    assert reframing.best_run == store.ids["hit"]
+    assert reframing.best_uplift == pytest.approx(0.09)  # the ledger's best run, not a claim
+    assert reframing.best_run == store.ids["hit_2"]
     assert reframing.datasets == ["diabetes"] and reframing.shorts == ["reframe"]
     subsampling = rows["data-subsampling"]
     assert subsampling.inconclusive == [store.ids["inconclusive"]]
     assert subsampling.misses == [store.ids["nan_miss"]]
-    assert subsampling.best_uplift == pytest.approx(0.01)  # the NaN uplift is ignored
+    assert subsampling.best_uplift == pytest.approx(0.05)  # the NaN uplift is ignored
     assert rows["linear-baseline"].best_uplift is None
 
 
@@ -542,18 +657,106 @@ def test_harvested_items_of_failed_shorts_carry_their_evidence(
     assert (store.ids["hit"], "binning_scheme") not in items  # a hit is not a failed short
 
 
-def test_slice_wins_of_failed_shorts_respect_the_metric_direction(
+def test_slice_wins_are_selected_slice_claims_pooled_over_replicates(
     store: Store, retro: Retrospective
 ) -> None:
-    wins = {(w.run, w.slice, w.metric): w for w in retro.slice_wins}
+    wins = {(w.short, w.learner, w.slice): w for w in retro.slice_wins}
+    misses = [store.ids[k] for k in ("miss", "miss_1", "miss_2")]
 
+    # Not the target quartiles the runs logged (slice_q4_rmse 40 < 50), not the bmi half one
+    # replicate won, not the hit's own top quartile (a learner that hit overall needs no hybrid).
     assert set(wins) == {
-        (store.ids["miss"], "q4", "rmse"),  # 40 < 50: lower rmse wins
-        (store.ids["inconclusive"], "q2", "accuracy"),  # 0.8 > 0.7: higher accuracy wins
+        ("reframe", "model", "baseline prediction q4"),
+        ("fraction", "model", "x3 >= 0.51"),
     }
-    assert wins[(store.ids["miss"], "q4", "rmse")].uplift == pytest.approx(0.2)
-    assert wins[(store.ids["inconclusive"], "q2", "accuracy")].techniques == ["data-subsampling"]
-    assert wins[(store.ids["miss"], "q4", "rmse")].verdict == "miss"
+    top = wins[("reframe", "model", "baseline prediction q4")]
+    assert (top.run, top.runs, top.folds) == (misses[0], misses, 15)
+    assert (top.metric, top.dataset, top.verdict) == ("rmse", "diabetes", "miss")
+    assert top.techniques == ["reframing", "target-binning"]
+    assert top.uplift == pytest.approx(0.15)
+    assert 0.01 < top.interval[0] < top.uplift < top.interval[1]  # beyond the margin
+    assert top.p_value <= top.adjusted_p <= retro.fdr_level
+    assert top.command == (
+        "shorts run +experiment=slice_hybrid dataset=diabetes model@model.estimator=hist_gbm "
+        "model@model.baseline=ridge model@baseline=ridge model.estimator.bins=20 "  # its config
+        "model.by=prediction model.low=180.2 "
+        "cv.repeats=3 cv.seed=3"  # as many repeats as runs, on folds none of them used
+    )
+    # Gains are relative and positive = better whatever the metric's direction: accuracy too.
+    feature = wins[("fraction", "model", "x3 >= 0.51")]
+    assert (feature.runs, feature.folds, feature.metric) == (
+        [store.ids["inconclusive"]],
+        5,
+        "accuracy",
+    )
+    assert feature.verdict == "inconclusive" and feature.techniques == ["data-subsampling"]
+    assert "model.by=feature model.column=3 model.low=0.51" in feature.command
+    assert [w.uplift for w in retro.slice_wins] == [pytest.approx(0.15), pytest.approx(0.12)]
+    assert not any(re.fullmatch(r"q[1-4]", w.slice) for w in retro.slice_wins)
+
+
+def test_every_claim_of_the_quarter_is_tested_once_and_selected_under_fdr(
+    store: Store, retro: Retrospective
+) -> None:
+    claims = {(c["short"], tuple(c["runs"]), c["learner"], c["slice"]): c for c in retro.claims}
+    hits = tuple(store.ids[k] for k in ("hit", "hit_1", "hit_2"))
+    misses = tuple(store.ids[k] for k in ("miss", "miss_1", "miss_2"))
+
+    # hit group: model, its variant, its top quartile; miss group: model and three slices;
+    # fraction: model and two halves of x3. The nan miss recorded no evidence: no claim.
+    assert len(retro.claims) == len(claims) == 10
+    assert {runs for _, runs, _, _ in claims} == {hits, misses, (store.ids["inconclusive"],)}
+    selected = {key for key, c in claims.items() if c["selected"]}
+    assert selected == {
+        ("reframe", hits, "model", ""),
+        ("reframe", hits, "model", "baseline prediction q4"),
+        ("reframe", misses, "model", "baseline prediction q4"),
+        ("fraction", (store.ids["inconclusive"],), "model", "x3 >= 0.51"),
+    }
+    for c in retro.claims:
+        assert c["selected"] == (c["bh_adjusted_p"] <= 0.05 and c["uplift"] > c["margin"])
+        assert c["bh_adjusted_p"] >= c["p_value"]
+    hit = claims[("reframe", hits, "model", "")]
+    assert (hit["folds"], hit["uplift"]) == (15, pytest.approx(0.08))  # pooled, not the best run
+    lucky = claims[("reframe", misses, "model", "bmi >= 0.0051")]
+    assert lucky["uplift"] == pytest.approx(0.0, abs=1e-12) and lucky["p_value"] > 0.5
+    assert lucky["definition"] == BMI_HIGH
+    soft = claims[("reframe", hits, "soft", "")]
+    assert not soft["selected"] and soft["uplift"] == pytest.approx(0.005)
+    assert retro.fdr_level == 0.05
+    assert retro.claims_summary in retro.notes
+    assert "the 4 of 10 claims" in retro.claims_summary
+    assert TEST_NAME in retro.claims_summary
+    assert "false discovery rate held at 5% (Benjamini-Hochberg)" in retro.claims_summary
+
+
+def test_lessons_rest_on_selected_claims_never_on_one_run(
+    store: Store, retro: Retrospective
+) -> None:
+    by_kind: dict[str, list[Any]] = {}
+    for lesson in retro.lessons:
+        by_kind.setdefault(lesson.kind, []).append(lesson)
+    hits = [store.ids[k] for k in ("hit", "hit_1", "hit_2")]
+
+    (hit,) = by_kind["hit"]
+    assert hit.runs == hits
+    assert "reframe hit on diabetes" in hit.text
+    assert "by 8.0%" in hit.text and "pooled over 3 runs and 15 folds" in hit.text
+    assert "one of 10 claims at FDR 5%" in hit.text
+    assert hit.command == "shorts run +experiment=reframe dataset=diabetes cv.repeats=3 cv.seed=3"
+    assert hit.evidence["runs"] == 3 and hit.evidence["folds"] == 15
+    # At most five lessons: the fraction's slice win outweighs the reframe one, which stays a
+    # slice win in the harvest; a lesson is only ever made of one.
+    wins = {(w.short, w.slice): w for w in retro.slice_wins}
+    (feature,) = by_kind["slice win"]
+    assert feature.evidence["slice"] == "x3 >= 0.51"
+    assert feature.runs == wins[("fraction", "x3 >= 0.51")].runs == [store.ids["inconclusive"]]
+    assert feature.text.startswith(
+        "fraction was inconclusive overall on friedman1 but beat its baseline by 12.0% where "
+        "x3 >= 0.51 (95% interval +8.3% to +15.7%), pooled over 1 run"
+    )
+    assert feature.command == wins[("fraction", "x3 >= 0.51")].command
+    assert not any("bmi" in lesson.text or "soft" in lesson.text for lesson in retro.lessons)
 
 
 def test_near_misses_are_within_noise_or_improving_at_the_cap(
@@ -561,10 +764,18 @@ def test_near_misses_are_within_noise_or_improving_at_the_cap(
 ) -> None:
     found = {(m.run, m.kind): m for m in retro.near_misses}
 
+    # The miss group lost (below the margin) and the hit's variant gained less than the margin:
+    # no near miss; the plateaued timeout is not one either.
     assert set(found) == {
         (store.ids["inconclusive"], "within-noise"),
         (store.ids["timeout_improving"], "improving-at-cap"),
-    }  # the plateaued timeout is not a near miss
+    }
+    noise = found[(store.ids["inconclusive"], "within-noise")]
+    assert noise.short == "fraction" and noise.last_values == [pytest.approx(0.05)]
+    assert "better than the baseline by +5.0%" in noise.detail
+    assert "over 1 run(s) and 5 folds on friedman1" in noise.detail
+    needed = int(re.search(r"about (\d+) folds in all", noise.detail)[1])
+    assert 5 < needed <= 100  # within reach of more folds
     improving = found[(store.ids["timeout_improving"], "improving-at-cap")]
     assert improving.metric == "best_rmse"
     assert improving.last_values == [10.0, 9.0, 8.0, 7.5]
@@ -596,10 +807,12 @@ def test_crashes_group_into_fingerprints(store: Store, retro: Retrospective) -> 
 
 
 def test_cap_lessons_recommend_headroom_over_what_the_runs_needed(retro: Retrospective) -> None:
-    lessons = {c.short: c for c in retro.cap_lessons}
-    reframe, fraction = lessons["reframe"], lessons["fraction"]
+    lessons = {(c.short, c.configuration): c for c in retro.cap_lessons}
+    reframe, fraction = lessons[("reframe", "")], lessons[("fraction", "")]
 
-    assert "other_tool" not in lessons  # no caps recorded, nothing to learn
+    assert {short for short, _ in lessons} == {"reframe", "fraction", "tiny"}  # not other_tool
+    bins = lessons[("reframe", "model.bins=20")]  # its own configuration: a lesson of its own
+    assert not bins.timeouts and not bins.memouts and len(bins.runs) == 3
     assert (reframe.dataset, fraction.dataset) == ("diabetes", "friedman1")
     assert len(reframe.memouts) == 1 and len(reframe.timeouts) == 1
     assert reframe.memory_caps_mib == [512.0]
@@ -624,16 +837,26 @@ def test_shorts_using_under_a_tenth_of_their_caps_are_underused(retro: Retrospec
     assert "under 10%" in tiny.note
 
 
-def test_suggestions_name_untried_datasets_for_techniques_with_evidence(
+def test_suggestions_come_from_selected_claims_for_untried_datasets(
     store: Store, retro: Retrospective
 ) -> None:
     suggestions = {s.technique: s for s in retro.suggestions}
+    hits = [store.ids[k] for k in ("hit", "hit_1", "hit_2")]
+    misses = [store.ids[k] for k in ("miss", "miss_1", "miss_2")]
 
-    assert suggestions["reframing"].untried_datasets == ["friedman1", "wine"]
-    assert suggestions["reframing"].tried_on == ["diabetes"]
-    assert store.ids["hit"] in suggestions["reframing"].runs
-    assert suggestions["data-subsampling"].untried_datasets == ["diabetes", "wine"]
-    assert "slice win" in suggestions["data-subsampling"].evidence
+    assert set(suggestions) == {"reframing", "target-binning", "data-subsampling"}
+    reframing = suggestions["reframing"]
+    assert reframing.untried_datasets == ["friedman1", "wine"]
+    assert reframing.tried_on == ["diabetes"]
+    assert reframing.runs == hits + misses  # the pooled hit, then the slice win
+    assert reframing.evidence == (
+        "a hit pooled over 3 runs on diabetes, "
+        "slice wins over the baseline pooled over 3 runs on diabetes"
+    )
+    subsampling = suggestions["data-subsampling"]
+    assert subsampling.untried_datasets == ["diabetes", "wine"]
+    assert subsampling.runs == [store.ids["inconclusive"]]
+    assert subsampling.evidence == "slice wins over the baseline pooled over 1 run on friedman1"
     assert "linear-baseline" not in suggestions  # a baseline tag, and no evidence either
 
 
@@ -704,6 +927,7 @@ def test_metric_direction_follows_the_name(name: str, direction: str | None) -> 
 
 def test_ten_thousand_runs_are_analysed_from_a_partial_frame() -> None:
     n = 10_000
+    top: Gains = (5, 0.06, 0.0004)
     base = pd.Timestamp("2026-10-01", tz="UTC")
     outcomes = ["completed", "timeout", "memout", "crashed"]
     frame = pd.DataFrame(
@@ -727,8 +951,20 @@ def test_ten_thousand_runs_are_analysed_from_a_partial_frame() -> None:
             "dataset": [f"d{i % 4}" for i in range(n)],
             "error_type": "ValueError",
             "metrics": [{"slice_q1_rmse": 1.0, "baseline_slice_q1_rmse": 2.0} for _ in range(n)],
+            # completed runs record fold evidence: no effect overall, a real one on a slice
+            "tags": [
+                {
+                    "shorts.evidence": _evidence(
+                        (5, (i % 11 - 5) / 100, 0.0004),
+                        slices={"baseline prediction q4": (PREDICTION_Q4, {"model": top})},
+                    )
+                }
+                if i % 4 == 0
+                else {}
+                for i in range(n)
+            ],
         }
-    )  # missing columns (harvest, tags, ...) are tolerated
+    )  # missing columns (harvest, params, ...) are tolerated
 
     retro = harvest(
         frame, period_from("2026Q4"), "sqlite:////unused.db", histories={}, tracebacks={}
@@ -737,3 +973,144 @@ def test_ten_thousand_runs_are_analysed_from_a_partial_frame() -> None:
     assert retro.portfolio.total_runs == n
     assert sum(len(row.hits) for row in retro.ledger if row.technique.startswith("t")) > 0
     assert sum(len(c.runs) for c in retro.cap_lessons) == n
+    # The completed runs of each short are replicates: 7 groups, each claim pooled once.
+    assert len(retro.claims) == 14
+    assert not any(c["selected"] for c in retro.claims if not c["slice"])
+    assert len(retro.slice_wins) == 7
+    assert sum(len(w.runs) for w in retro.slice_wins) == n // 4
+    assert all(w.folds == 5 * len(w.runs) for w in retro.slice_wins)
+    assert all(w.verdict == "inconclusive" for w in retro.slice_wins)
+    assert not any(lesson.kind == "hit" for lesson in retro.lessons)
+
+
+# -- claims: the retrospective never teaches noise ---------------------------------------------
+
+
+def _claim_run(
+    short: str,
+    verdict: str,
+    uplift: float,
+    evidence: str | None = None,
+    *,
+    dataset: str = "diabetes",
+    technique: str = "boosting",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """A completed run as ``load_runs`` gives it; ``evidence`` is its ``shorts.evidence``."""
+    tags = {"shorts.short": short, "shorts.verdict": verdict}
+    if evidence is not None:
+        tags["shorts.evidence"] = evidence
+    return {
+        "short": short,
+        "outcome": "completed",
+        "verdict": verdict,
+        "uplift": uplift,
+        "techniques": [technique],
+        "dataset": dataset,
+        "params": {"cv.seed": str(seed)},
+        "tags": tags,
+    }
+
+
+def _claims_retro(*rows: dict[str, Any]) -> Retrospective:
+    """The retrospective of ``rows``, with a run on another data set for suggestions to name."""
+    other = _claim_run("ridge", "miss", -0.1, dataset="wine", technique="ridge-tuning")
+    base = pd.Timestamp("2026-10-01", tz="UTC")
+    frame = pd.DataFrame(
+        [
+            {
+                "run_id": f"run{i}",
+                "experiment_id": "1",
+                "start_time": base + pd.Timedelta(hours=i),
+                "wall_seconds": 60.0,
+                "cpu_seconds": 60.0,
+                **row,
+            }
+            for i, row in enumerate([*rows, other])
+        ]
+    )
+    return harvest(
+        frame, period_from("2026Q4"), "sqlite:////unused.db", histories={}, tracebacks={}
+    )
+
+
+def _taught(retro: Retrospective) -> set[str]:
+    """The kinds of lessons, suggestions and near misses a retrospective drew from claims."""
+    kinds = {lesson.kind for lesson in retro.lessons}
+    kinds |= {"suggestion"} if retro.suggestions else set()
+    kinds |= {"slice win"} if retro.slice_wins else set()
+    kinds |= {m.kind for m in retro.near_misses}
+    return kinds
+
+
+def test_runs_without_fold_evidence_make_no_claim() -> None:
+    hit = _claim_run("boost", "hit", 0.3)
+    ahead = _claim_run("boost_lr", "inconclusive", 0.05, seed=1)
+
+    retro = _claims_retro(hit, ahead)
+
+    assert retro.claims == [] and _taught(retro) == set()  # no hit, no near miss, no suggestion
+    assert retro.claims_summary == (
+        "No claim was tested: no completed run recorded fold evidence (3 completed runs lack it)."
+    )
+    assert retro.claims_summary in retro.notes
+    boosting = next(row for row in retro.ledger if row.technique == "boosting")
+    assert boosting.hits == ["run0"] and boosting.best_uplift == pytest.approx(0.3)  # reported
+    # The same run with its folds recorded is a claim, and strong enough to teach.
+    hit["tags"]["shorts.evidence"] = _evidence((5, 0.3, 0.0025))
+    assert {"hit", "suggestion"} <= _taught(_claims_retro(hit, ahead))
+
+
+def test_the_luckiest_replicate_is_never_the_evidence() -> None:
+    q4 = {"baseline prediction q4": (PREDICTION_Q4, {"model": (5, 0.2, 0.0004)})}
+    lucky = _claim_run("boost", "hit", 0.09, _evidence((5, 0.09, 0.0004), slices=q4))
+    others = [
+        _claim_run(
+            "boost",
+            "miss",
+            gain,
+            _evidence(
+                (5, gain, 0.0004),
+                slices={"baseline prediction q4": (PREDICTION_Q4, {"model": (5, -0.1, 0.0004)})},
+            ),
+            seed=seed,
+        )
+        for seed, gain in ((1, -0.05), (2, -0.04))
+    ]
+
+    alone = _claims_retro(lucky)
+    together = _claims_retro(lucky, *others)
+
+    assert {"hit", "suggestion"} <= _taught(alone)  # one run alone would have taught it
+    assert _taught(together) == set()  # no hit, no slice win, no near miss, no suggestion
+    assert [(c["slice"], c["runs"], c["folds"]) for c in together.claims] == [
+        ("", ["run0", "run1", "run2"], 15),
+        ("baseline prediction q4", ["run0", "run1", "run2"], 15),
+    ]
+    assert all(c["uplift"] == pytest.approx(0.0, abs=1e-12) for c in together.claims)
+    assert not any(c["selected"] for c in together.claims)
+
+
+def test_a_claim_significant_alone_is_not_selected_among_many() -> None:
+    candidate = _claim_run("boost", "hit", 0.06, _evidence((5, 0.06, 0.0004)))
+    nulls = [
+        _claim_run(f"null_{k}", "miss", 0.0, _evidence((5, 0.0, 0.0004)), technique=f"t{k}")
+        for k in range(30)
+    ]
+
+    alone = _claims_retro(candidate)
+    among = _claims_retro(candidate, *nulls)
+
+    (claim,) = alone.claims
+    assert claim["p_value"] == pytest.approx(0.0102, abs=1e-4)
+    assert claim["selected"] and "hit" in _taught(alone)
+    tested = {c["short"]: c for c in among.claims}
+    assert len(tested) == 31
+    assert tested["boost"]["p_value"] == pytest.approx(claim["p_value"])
+    assert tested["boost"]["bh_adjusted_p"] == pytest.approx(31 * claim["p_value"])
+    assert not any(c["selected"] for c in among.claims)
+    # Not taught, but not lost: more folds would settle it, so it is a near miss.
+    assert _taught(among) == {"within-noise"}
+    (miss,) = among.near_misses
+    assert miss.short == "boost" and miss.run == "run0"
+    assert "the 0 of 31 claims" in among.claims_summary

@@ -36,6 +36,7 @@ from shorts.retro.model import (
     WeekPoint,
 )
 from shorts.retro.render import render
+from shorts.verdict import TEST_NAME
 
 SECTION_IDS = [
     "portfolio",
@@ -56,6 +57,18 @@ def _run_id(n: int) -> str:
 
 
 HIT, MISS, INCONCLUSIVE, TIMEOUT, MEMOUT, CRASH, CRASH2, NO_URL = (_run_id(n) for n in range(1, 9))
+SLICE = "baseline prediction q4"  # a slice known at prediction time
+HYBRID = (
+    "shorts run +experiment=slice_hybrid dataset=diabetes "
+    "model@model.estimator=binned_hist_gbm_soft model@model.baseline=hist_gbm "
+    "model@baseline=hist_gbm model.by=prediction model.low=180.2 cv.repeats=2 cv.seed=1"
+)
+CLAIMS_SUMMARY = (
+    "Lessons and slice wins are the 2 of 4 claims (each short's model and variants against "
+    "their baselines, overall and on slices known at prediction time, pooled over replicate "
+    f"runs) that the {TEST_NAME}, with the false discovery rate held at 5% "
+    "(Benjamini-Hochberg), selected."
+)
 
 
 def _filled() -> Retrospective:
@@ -120,21 +133,35 @@ def _filled() -> Retrospective:
     ]
     slice_wins = [
         SliceWin(
-            "reframe_classification",
-            MISS,
-            "q4",
-            "rmse",
-            61.5,
-            70.25,
-            0.1246,
-            ["reframing", "target-binning"],
-            "diabetes",
-            "completed",
-            "miss",
+            short="reframe_classification",
+            run=MISS,
+            slice=SLICE,
+            metric="rmse",
+            uplift=0.1246,
+            techniques=["reframing", "target-binning"],
+            dataset="diabetes",
+            outcome="completed",
+            verdict="miss",
+            learner="soft",
+            runs=[MISS],
+            folds=5,
+            interval=(0.0871, 0.1621),
+            p_value=0.0008,
+            adjusted_p=0.0123,
+            command=HYBRID,
         )
     ]
     near_misses = [
-        NearMiss("baseline_regression", INCONCLUSIVE, "within-noise", "p = 0.21 on 5 folds"),
+        NearMiss(
+            "baseline_regression",
+            INCONCLUSIVE,
+            "within-noise",
+            "better than the baseline by +4.0% (95% interval -1.5% to +9.5%) over 1 run(s) and "
+            "5 folds on diabetes; about 27 folds in all (22 more, e.g. cv.repeats) would settle "
+            "it at this effect",
+            "shorts.uplift",
+            [0.04],
+        ),
         NearMiss(
             "one_hour_build",
             TIMEOUT,
@@ -226,7 +253,7 @@ def _filled() -> Retrospective:
     suggestions = [
         Suggestion(
             "reframing",
-            "1 hit on diabetes, best uplift +12.0% on diabetes",
+            "a hit pooled over 1 run on diabetes",
             [HIT],
             ["diabetes"],
             ["friedman1", "randhie"],
@@ -239,10 +266,11 @@ def _filled() -> Retrospective:
     lessons = [
         Lesson(
             "slice win",
-            "reframe_classification lost overall but beat its baseline by 12% on the highest "
-            f"quarter of diabetes target values {HOSTILE}.",
+            "reframe_classification's variant soft lost overall on diabetes but beat its "
+            f"baseline by 12.5% where {SLICE} (95% interval +8.7% to +16.2%), pooled over 1 run "
+            f"and 5 folds; adjusted p 0.012, one of 4 claims at FDR 5% {HOSTILE}.",
             "Worth a hybrid.",
-            "",
+            HYBRID,
             [MISS],
             0.4,
         ),
@@ -255,6 +283,13 @@ def _filled() -> Retrospective:
             0.3,
         ),
     ]
+    claims = [
+        _claim(HIT, "model", "", 0.12, (0.05, 0.19), 0.002, 0.004, selected=True),
+        _claim(MISS, "model", "", -0.02, (-0.06, 0.02), 0.91, 0.91),
+        _claim(MISS, "soft", SLICE, 0.1246, (0.0871, 0.1621), 0.0008, 0.0123, selected=True),
+        _claim(INCONCLUSIVE, "model", "", 0.04, (-0.015, 0.095), 0.059, 0.118),
+    ]
+    claims[-1]["short"] = "baseline_regression"
     return Retrospective(
         period,
         "http://user:s3cret@mlflow.example:5000",
@@ -274,7 +309,42 @@ def _filled() -> Retrospective:
         run_experiments=dict.fromkeys(linked, "1"),
         run_shorts={c_run: c.short for c in counts for c_run in c.runs},
         ui_url="http://mlflow.example:5000",
+        notes=[CLAIMS_SUMMARY],
+        claims=claims,
+        claims_summary=CLAIMS_SUMMARY,
+        fdr_level=0.05,
     )
+
+
+def _claim(
+    run: str,
+    learner: str,
+    slice_name: str,
+    uplift: float,
+    interval: tuple[float, float],
+    p_value: float,
+    adjusted: float,
+    selected: bool = False,
+) -> dict[str, object]:
+    """One tested claim as ``Claim.as_dict`` gives it."""
+    return {
+        "short": "reframe_classification",
+        "dataset": "diabetes",
+        "learner": learner,
+        "slice": slice_name,
+        "definition": {"by": "prediction", "quartile": 4, "low": 180.2, "high": None}
+        if slice_name
+        else {},
+        "runs": [run],
+        "folds": 5,
+        "uplift": uplift,
+        "interval_95": list(interval),
+        "margin": 0.01,
+        "metric": "rmse",
+        "p_value": p_value,
+        "bh_adjusted_p": adjusted,
+        "selected": selected,
+    }
 
 
 def _empty() -> Retrospective:
@@ -524,17 +594,52 @@ def test_markdown_names_up_to_three_runs_and_links_more_to_the_ui(
     assert f"data_fraction\N{MIDDLE DOT}{NO_URL[:8]}" in row
 
 
-def test_slice_wins_say_once_what_the_quartiles_are_and_name_the_run_once(
+def test_slice_wins_show_the_slice_learner_uplift_interval_and_adjusted_p(
     filled: dict[str, Path],
 ) -> None:
     text = filled["md"].read_text()
     section = text[text.index("### Slices") : text.index("### Near misses")]
     row = next(ln for ln in section.splitlines() if ln.startswith("| reframe_classification"))
+    cells = [cell.strip() for cell in row.strip().strip("|").split(" | ")]
 
-    assert text.count("quartiles of the true target") == 1
-    assert "| +12.5% |" in row and row.count("](") == 1  # the uplift is not a second run link
-    assert "[reframe-miss](" in row
-    assert "completed miss" in row
+    assert (
+        "| short | model | slice | uplift | 95% interval | folds | adjusted p | dataset | overall "
+        "| runs |" in section
+    )
+    assert cells[:9] == [
+        "reframe_classification",
+        "soft",  # the variant that won on the slice, not the short's own model
+        f"**{SLICE}**",
+        "+12.5%",
+        "+8.7% to +16.2%",
+        "5",
+        "0.0123",
+        "diabetes",
+        "miss",
+    ]
+    assert row.count("](") == 1 and "[reframe-miss](" in row  # the uplift is not a run link
+    html = filled["html"].read_text()
+    part = html[html.index('id="slice-wins"') : html.index('id="near-misses"')]
+    assert f"<td><strong>{SLICE}</strong></td>" in part
+    assert '<td class="num">0.0123</td>' in part and "<td>+8.7% to +16.2%</td>" in part
+
+
+def test_nothing_teaches_quartiles_of_the_true_target(filled: dict[str, Path]) -> None:
+    """Slices are known at prediction time; the report defines slice and claim once."""
+    for kind, visible in (
+        ("html", _visible_html(filled["html"])),
+        ("md", _visible_markdown(filled["md"])),
+    ):
+        assert "true target" not in visible and "target values" not in visible, kind
+        assert "slice q1 to q4" not in visible, kind
+        # the only quartiles named are the baseline prediction's
+        assert not re.search(r"(?<!baseline prediction )\bq[1-4]\b", visible), kind
+        assert visible.count("Rows a model can pick out before it predicts") == 1, kind
+        assert visible.count("selected together with the Benjamini-Hochberg procedure") == 1, kind
+        assert visible.count(CLAIMS_SUMMARY) == 1, kind
+        start = visible.index("What this taught")
+        lessons = visible[start : visible.index("Portfolio", start)]
+        assert f"where {SLICE}" in lessons and "adjusted p 0.012" in lessons, kind
 
 
 def test_the_failed_short_is_defined_once(filled: dict[str, Path]) -> None:
@@ -580,8 +685,17 @@ def test_json_round_trips_with_the_same_counts(filled: dict[str, Path]) -> None:
     assert len(data["portfolio"]["counts"]) == len(retro.portfolio.counts)
     assert sum(len(c["runs"]) for c in data["portfolio"]["counts"]) == 8
     assert data["portfolio"]["weeks"][0]["week_start"] == "2026-09-28T00:00:00+00:00"
-    for key in ("ledger", "harvested", "slice_wins", "near_misses", "fingerprints"):
+    for key in ("ledger", "harvested", "slice_wins", "near_misses", "fingerprints", "claims"):
         assert len(data[key]) == len(getattr(retro, key))
+    (win,) = data["slice_wins"]
+    assert (win["slice"], win["learner"], win["runs"], win["folds"]) == (SLICE, "soft", [MISS], 5)
+    assert win["interval"] == [0.0871, 0.1621]
+    assert (win["p_value"], win["adjusted_p"], win["command"]) == (0.0008, 0.0123, HYBRID)
+    assert "value" not in win and "baseline" not in win
+    assert data["claims"] == retro.claims
+    assert [c["selected"] for c in data["claims"]] == [True, False, True, False]
+    assert data["claims_summary"] == CLAIMS_SUMMARY and data["notes"] == [CLAIMS_SUMMARY]
+    assert data["fdr_level"] == 0.05
     assert data["fingerprints"][0]["example_reason"].endswith(HOSTILE)  # data, not markup
     assert data["run_links"][HIT] == UI + HIT
     assert data["run_names"][HIT] == "reframe-hit"
@@ -705,10 +819,27 @@ def test_a_new_users_trial_gives_lessons_that_let_capped_runs_finish(
     assert {"hit", "cap"} <= kinds, kinds
     weights = [lesson["weight"] for lesson in data["lessons"]]
     assert weights == sorted(weights, reverse=True)
-    # Harvest: real techniques and slices from the failed runs.
+    # Claims: every short's learners, overall and on slices, each tested once; what the report
+    # teaches is what was selected under the false discovery rate.
+    assert data["claims"] and data["claims_summary"] in data["notes"]
+    assert f"of {len(data['claims'])} claims" in data["claims_summary"]
+    selected = {
+        (c["short"], c["dataset"], c["learner"], c["slice"]): c
+        for c in data["claims"]
+        if c["selected"]
+    }
+    assert all(c["bh_adjusted_p"] <= data["fdr_level"] for c in selected.values())
+    hits = [lesson for lesson in data["lessons"] if lesson["kind"] == "hit"]
+    assert all(lesson["evidence"]["adjusted_p"] <= data["fdr_level"] for lesson in hits)
+    # Harvest: real techniques, and slices a model knows at prediction time, from failed runs.
     reframe = [w for w in data["slice_wins"] if w["short"] == "reframe_classification"]
     assert reframe and all("reframing" in w["techniques"] for w in reframe)
-    assert {w["slice"] for w in reframe} <= {"q1", "q2", "q3", "q4"}
+    for w in data["slice_wins"]:
+        assert re.fullmatch(r"baseline prediction q[1-4]|\S+ (<|>=) \S+", w["slice"]), w["slice"]
+        claim = selected[(w["short"], w["dataset"], w["learner"], w["slice"])]
+        assert (claim["runs"], claim["folds"]) == (w["runs"], w["folds"])
+        assert (w["short"], w["dataset"], w["learner"], "") not in selected  # no hit overall
+        assert w["command"].startswith("shorts run +experiment=slice_hybrid")
     assert {"binning_scheme", "interval_calibration"} <= {i["name"] for i in data["harvested"]}
     (crash,) = data["fingerprints"]
     assert crash["error_type"] == "ValueError"
@@ -754,6 +885,7 @@ def test_a_new_users_trial_gives_lessons_that_let_capped_runs_finish(
     for path in (folder / "report.html", folder / "report.md"):
         visible = _visible_html(path) if path.suffix == ".html" else _visible_markdown(path)
         assert not re.search(r"\b[0-9a-f]{32}\b", visible), path.name
+        assert "true target" not in visible, path.name
     screenshot(tmp_path, folder / "report.html", "retro-new-user-trial.png")
 
 

@@ -49,6 +49,7 @@ from shorts.retro.records import (
     as_text,
     dataset_label,
     finite,
+    is_baseline_tag,
     run_records,
 )
 from shorts.retro.wording import times
@@ -312,15 +313,6 @@ def _rank(order: tuple[str, ...], value: str) -> int:
 # -- ledger ------------------------------------------------------------------------------------
 
 
-def _is_baseline_tag(technique: str) -> bool:
-    """A tag naming the baseline side of the comparison (``linear-baseline``), not a technique.
-
-    Techniques are free-form tags and the baseline's are not marked apart, so the convention is
-    the word: a tag with ``baseline`` among its words describes what a short is compared with.
-    """
-    return "baseline" in _TOKENS.split(technique.lower())
-
-
 def _ledger(records: list[RunRecord]) -> list[LedgerRow]:
     rows: dict[str, LedgerRow] = {}
     datasets: dict[str, set[str]] = defaultdict(set)
@@ -332,7 +324,7 @@ def _ledger(records: list[RunRecord]) -> list[LedgerRow]:
                 row = rows[technique] = LedgerRow(
                     technique, [], [], [], [], [], [], [], None, None, []
                 )
-                row.baseline_tag = _is_baseline_tag(technique)
+                row.baseline_tag = is_baseline_tag(technique)
             row.runs.append(r.run_id)
             shorts[technique].add(r.short)
             if r.dataset:
@@ -589,7 +581,7 @@ def _suggestions(
     sets whose declared kind (regression, classification) is the kind of problem it helped on
     (``_solved_as``): a reframing for ordered classes says nothing about continuous targets.
     "Other data sets" are those some run of the period used, so a suggestion never names data
-    nobody here has loaded. Tags of the baseline side (``_is_baseline_tag``) are never suggested.
+    nobody here has loaded. Tags of the baseline side (``is_baseline_tag``) are never suggested.
     """
     by_id = {r.run_id: r for r in records}
     tasks: dict[str, set[str]] = defaultdict(set)  # data set -> its declared kinds

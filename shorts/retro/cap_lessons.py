@@ -28,7 +28,9 @@ from shorts.retro.records import (
     dataset_overrides,
     finite,
     or_zero,
+    override_key,
     param,
+    recorded_overrides,
 )
 from shorts.retro.wording import mib, pct, seconds, times
 
@@ -56,7 +58,6 @@ GUESS_FACTOR = 2.0
 WALL_SLACK_SECONDS = 10.0
 UNDERUSED_FRACTION = 0.10
 MAX_DIFFERENCES = 3  # a configuration note names at most this many differences, then "and N more"
-OVERRIDES_TAG = "shorts.overrides"  # the command-line overrides that made a run
 _WORD_BREAK = re.compile(r"[^a-z0-9]+")
 # Between two ``key=value`` items of a configuration (``records.configuration``); a "; " inside
 # a value is not followed by another ``key=``.
@@ -329,12 +330,6 @@ def _prefixes(key: str) -> list[str]:
     return [".".join(parts[:n]) for n in range(1, len(parts) + 1)]
 
 
-def _override_key(override: str) -> str:
-    """The config key an override sets: ``caps.memory`` of ``+caps.memory=1GiB``, ``variants``
-    of ``~variants``."""
-    return override.partition("=")[0].lstrip("+~")
-
-
 def rerun_overrides(runs: Sequence[RunRecord]) -> list[str]:
     """The overrides that rerun the runs' configuration on their data set (after ``shorts run
     +experiment=SHORT``).
@@ -348,24 +343,18 @@ def rerun_overrides(runs: Sequence[RunRecord]) -> list[str]:
     if not runs:
         return []
     dated = sorted(runs, key=lambda r: r.start_ms or 0.0, reverse=True)
-    r = next((r for r in dated if _recorded_overrides(r)), dated[0])
-    given = [o for o in _recorded_overrides(r) if _override_key(o) != "experiment"]
-    keys = {_override_key(o) for o in given}
-    chosen = [o for o in dataset_overrides(r.dataset, r.params) if _override_key(o) not in keys]
+    r = next((r for r in dated if recorded_overrides(r)), dated[0])
+    given = [o for o in recorded_overrides(r) if override_key(o) != "experiment"]
+    keys = {override_key(o) for o in given}
+    chosen = [o for o in dataset_overrides(r.dataset, r.params) if override_key(o) not in keys]
     return [*chosen, *given]
-
-
-def _recorded_overrides(r: RunRecord) -> list[str]:
-    """The run's command-line overrides as recorded (space-joined, as Hydra received them)."""
-    value = r.tags.get(OVERRIDES_TAG)
-    return str(value).split() if value is not None else []
 
 
 def rerun_arguments(short: str, rerun: Sequence[str], caps: Sequence[str]) -> list[str]:
     """``shorts run`` arguments that rerun a configuration (``rerun``, as ``rerun_overrides``
     gives it) under the proposed ``caps`` overrides, which replace any the runs had set."""
-    replaced = {_override_key(c) for c in caps}
-    kept = [o for o in rerun if _override_key(o) not in replaced]
+    replaced = {override_key(c) for c in caps}
+    kept = [o for o in rerun if override_key(o) not in replaced]
     return [f"+experiment={short}", *kept, *caps]
 
 

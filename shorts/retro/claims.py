@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shorts.retro.records import RunRecord, is_seed
+from shorts.retro.records import RunRecord, is_seed, override_key, recorded_overrides
 from shorts.verdict import TEST_NAME, Evidence, pooled
 
 __all__ = ["DEFAULT_LEVEL", "Claim", "Claims", "select_claims"]
@@ -174,14 +174,12 @@ def fresh_seed(records: Sequence[RunRecord], runs: Sequence[str]) -> int:
 
 
 def overrides_without_seeds(record: RunRecord) -> list[str]:
-    """The run's command-line overrides (``shorts.overrides``) minus seeds and caps."""
-    kept = []
-    for token in record.tags.get("shorts.overrides", "").split():
-        key = token.partition("=")[0].lstrip("+~")
-        if is_seed(key) or key.startswith(("caps.", "cv.repeats")):
-            continue
-        kept.append(token)
-    return kept
+    """The run's command-line overrides minus seeds, caps and repeats: its configuration."""
+    return [
+        token
+        for token in recorded_overrides(record)
+        if not is_seed(key := override_key(token)) and not key.startswith(("caps", "cv.repeats"))
+    ]
 
 
 def _evidence(r: RunRecord) -> dict[str, Any] | None:

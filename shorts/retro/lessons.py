@@ -25,7 +25,8 @@ from collections.abc import Callable, Sequence
 from shorts.caps import format_duration, format_size
 from shorts.retro.claims import Claim, Claims, fresh_seed, overrides_without_seeds
 from shorts.retro.model import CapLesson, Fingerprint, Lesson, SliceWin
-from shorts.retro.records import RunRecord, dataset_overrides, finite
+from shorts.retro.records import RunRecord, dataset_overrides, finite, is_baseline_tag
+from shorts.retro.wording import times
 
 __all__ = ["MAX_LESSONS", "lessons"]
 
@@ -81,7 +82,8 @@ def _hits(records: Sequence[RunRecord], claims: Claims, stake: _Stake) -> list[L
         if c.slice:
             continue
         first = by_id.get(c.runs[0])
-        techniques = ", ".join(first.techniques) if first and first.techniques else c.short
+        tried = [t for t in first.techniques if not is_baseline_tag(t)] if first else []
+        techniques = ", ".join(tried) or c.short
         who = c.short if c.learner == "model" else f"{c.short}'s variant {c.learner}"
         certainty = 1.0 - c.adjusted
         found.append(
@@ -116,7 +118,8 @@ def _slice_lessons(claims: Claims, wins: Sequence[SliceWin], stake: _Stake) -> l
             text=(
                 f"{who} {overall} on {w.dataset or 'its data'} but beat its baseline by "
                 f"{w.uplift:.1%} where {w.slice} (95% interval {low:+.1%} to {high:+.1%}), pooled "
-                f"over {len(w.runs)} runs and {w.folds} folds; adjusted p {_p(w.adjusted_p)}, "
+                f"over {times(len(w.runs), 'run')} and {w.folds} folds; "
+                f"adjusted p {_p(w.adjusted_p)}, "
                 f"one of {claims.tested} claims at FDR {claims.level:.0%}."
             ),
             next_step=(

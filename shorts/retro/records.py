@@ -8,6 +8,7 @@ missing column, a NaN figure or an unset param means the same thing to each of t
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -30,9 +31,12 @@ __all__ = [
     "dataset_label",
     "dataset_overrides",
     "finite",
+    "is_baseline_tag",
     "is_seed",
     "or_zero",
+    "override_key",
     "param",
+    "recorded_overrides",
     "run_records",
 ]
 
@@ -42,6 +46,7 @@ HistoryIn = Mapping[str, Mapping[str, Sequence[Sequence[float]]]]
 SIZE_KNOBS = ("n_samples",)  # dataset params that change what a run needs, besides its name
 # Params that say how a run was made, not what it tested: its caps and where it was recorded.
 NOT_CONFIGURATION = ("caps.", "tracking.")
+OVERRIDES_TAG = "shorts.overrides"  # the command-line overrides that made a run
 _UNSET = frozenset({"", "null", "none", "???"})
 _CLASSIFIERS = frozenset(
     {"LogisticRegression", "LogisticRegressionCV", "SVC", "LinearSVC", "NuSVC", "RidgeClassifier"}
@@ -211,6 +216,28 @@ def configuration(params: Mapping[str, str]) -> str:
         if not is_seed(key) and not key.startswith(NOT_CONFIGURATION)
     )
     return "; ".join(kept)
+
+
+def is_baseline_tag(technique: str) -> bool:
+    """A tag naming the baseline side of the comparison (``linear-baseline``), not a technique.
+
+    Techniques are free-form tags and the baseline's are not marked apart, so the convention is
+    the word: a tag with ``baseline`` among its words describes what a short is compared with.
+    """
+    return "baseline" in re.split(r"[^a-z0-9]+", technique.lower())
+
+
+def override_key(override: str) -> str:
+    """The config key an override sets: ``caps.memory`` of ``+caps.memory=1GiB``, ``variants``
+    of ``~variants``."""
+    return override.partition("=")[0].lstrip("+~")
+
+
+def recorded_overrides(r: RunRecord) -> list[str]:
+    """The run's command-line overrides as recorded (``shorts.overrides``, space-joined as Hydra
+    received them)."""
+    value = r.tags.get(OVERRIDES_TAG)
+    return str(value).split() if value is not None else []
 
 
 def param(params: Mapping[str, str], key: str) -> str:
