@@ -263,8 +263,10 @@ def feature_slices(data: Dataset) -> dict[str, dict[str, Any]]:
         if min(below, 1.0 - below) < MIN_SLICE_SHARE:
             continue
         edge = float(f"{median:.6g}")
-        slices[f"{name} < {edge:g}"] = {"by": "feature", "column": column, "high": edge}
-        slices[f"{name} >= {edge:g}"] = {"by": "feature", "column": column, "low": edge}
+        # Named by the quantile, not the value, so replicates on other draws of the same data
+        # (another dataset.seed) pool the same half; the edge itself is in the definition.
+        slices[f"{name} below its median"] = {"by": "feature", "column": column, "high": edge}
+        slices[f"{name} at or above its median"] = {"by": "feature", "column": column, "low": edge}
     return slices
 
 

@@ -210,6 +210,27 @@ def make_project(folder: Path) -> ShortsProject:
 
 
 @pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One OpenMP/BLAS thread, as a capped worker of one cpu has: fits in the test process are
+    tiny, and on a busy machine HistGradientBoosting's threads wait on each other (13 s of fits
+    becomes 100 s)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
+@pytest.fixture
+def clean_hydra() -> Iterator[None]:
+    """Hydra's global state cleared before and after: tests that compose configs in-process."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    yield
+    GlobalHydra.instance().clear()
+
+
+@pytest.fixture
 def project(tmp_path: Path) -> Iterator[ShortsProject]:
     """A fresh shorts project (real configs and shorts, plus fault shorts) with its own store."""
     proj = make_project(tmp_path)

@@ -26,9 +26,9 @@ FOLDS = 5
 RATIO = 1 / (FOLDS - 1)
 SLICES = {
     "baseline prediction q4": {"by": "prediction", "quartile": 4, "low": 180.0, "high": None},
-    "x0 < 0.5": {"by": "feature", "column": 0, "high": 0.5},
-    "x0 >= 0.5": {"by": "feature", "column": 0, "low": 0.5},
-    "x1 >= 0.5": {"by": "feature", "column": 1, "low": 0.5},
+    "x0 below its median": {"by": "feature", "column": 0, "high": 0.5},
+    "x0 at or above its median": {"by": "feature", "column": 0, "low": 0.5},
+    "x1 at or above its median": {"by": "feature", "column": 1, "low": 0.5},
 }
 
 
@@ -139,12 +139,14 @@ def test_a_planted_gain_is_a_hit_lesson_with_its_pooled_figure() -> None:
 
 
 def test_a_gain_confined_to_a_feature_slice_is_a_slice_win_with_its_hybrid() -> None:
-    planted = ("sliced", 0.0, {"x0 >= 0.5": 0.15})
+    planted = ("sliced", 0.0, {"x0 at or above its median": 0.15})
     retro = _retro(_quarter([*NULLS, planted], seed=5))
 
-    assert [(w.short, w.slice) for w in retro.slice_wins] == [("sliced", "x0 >= 0.5")]
+    assert [(w.short, w.slice) for w in retro.slice_wins] == [
+        ("sliced", "x0 at or above its median")
+    ]
     lesson = next(lesson for lesson in retro.lessons if lesson.kind == "slice win")
-    assert "where x0 >= 0.5" in lesson.text
+    assert "on rows with x0 at or above its median" in lesson.text
     assert "+experiment=slice_hybrid" in lesson.command
     assert "model.by=feature model.column=0 model.low=0.5" in lesson.command
 
@@ -180,7 +182,7 @@ def test_the_report_says_how_many_claims_it_tested_and_at_what_level() -> None:
 def test_a_slice_lessons_command_composes_the_hybrid_with_the_runs_own_settings(
     project: Any,
 ) -> None:
-    frame = _quarter([*NULLS, ("sliced", 0.0, {"x0 >= 0.5": 0.15})], seed=5)
+    frame = _quarter([*NULLS, ("sliced", 0.0, {"x0 at or above its median": 0.15})], seed=5)
     choices = {"model": "binned_hist_gbm", "model@baseline": "hist_gbm", "dataset": "diabetes"}
     frame["short"] = ["reframe_classification" if s == "sliced" else s for s in frame["short"]]
     frame["tags"] = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from sklearn.base import clone, is_classifier
@@ -26,6 +25,8 @@ from shorts import datasets
 from shorts.datasets import TASKS, Dataset, load_dataset
 from shorts.errors import UsageError
 from shorts.requirements import missing_extras
+
+pytestmark = pytest.mark.usefixtures("clean_hydra")
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 DATASET_CONFIGS = sorted(p.stem for p in (CONFIGS / "dataset").glob("*.yaml"))
@@ -72,13 +73,6 @@ def _load_shipped(name: str) -> Dataset:
 def no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never write into a real project's cache; caching tests opt in with their own root."""
     monkeypatch.delenv("SHORTS_ROOT", raising=False)
-
-
-@pytest.fixture(autouse=True)
-def clean_hydra() -> Iterator[None]:
-    GlobalHydra.instance().clear()
-    yield
-    GlobalHydra.instance().clear()
 
 
 def _compose(*overrides: str) -> DictConfig:

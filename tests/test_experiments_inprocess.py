@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
-from threadpoolctl import threadpool_limits
 
 from experiments import baseline_regression, reframe_classification
 from shorts.context import Context
 from shorts.verdict import judge, parse_rule
+
+pytestmark = pytest.mark.usefixtures("one_thread", "clean_hydra")
 
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "configs")
 SHORTS = {
@@ -31,21 +30,6 @@ SUMMARY_KEYS = {
     "rmse_uplift",
     "folds_completed",
 }
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One OpenMP thread, as a capped worker of one cpu has: on a busy machine
-    HistGradientBoosting's threads wait on each other and a 15 s short takes minutes."""
-    with threadpool_limits(limits=1):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def clean_hydra() -> Iterator[None]:
-    GlobalHydra.instance().clear()
-    yield
-    GlobalHydra.instance().clear()
 
 
 def _compose(experiment: str, *overrides: str) -> DictConfig:

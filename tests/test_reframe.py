@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,25 +24,18 @@ from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
-from threadpoolctl import threadpool_limits
 
 from shorts.datasets import load_dataset
 from shorts.reframe import BinnedRegressor, BinnedStackRegressor, OrdinalRegressor
 from shorts.requirements import install_hint, missing_extras
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 Data = tuple[np.ndarray, np.ndarray]
 
 DECODES = ["expected", "centres", "mode", "median"]
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One OpenMP/BLAS thread: these fits are tiny, and on a busy machine (a parallel test run)
-    HistGradientBoosting's threads wait on each other: 13 s for this file becomes 100 s."""
-    with threadpool_limits(limits=1):
-        yield
 
 
 def _small_hgb() -> HistGradientBoostingClassifier:

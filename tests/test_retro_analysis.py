@@ -204,7 +204,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
             params={"cv.seed": str(n)},
             wall=40,
         )
-    # The first replicate looks better on bmi >= 0.0051; pooled with the others it is noise.
+    # The first replicate looks better on bmi's upper half; pooled with the others it is noise.
     lucky_bmi = [(5, 0.09, 0.0004), (5, -0.05, 0.0004), (5, -0.04, 0.0004)]
     for n, (day, gain) in enumerate(((10, -0.03), (13, -0.02), (14, -0.04))):
         s.ids["miss" if n == 0 else f"miss_{n}"] = _log(
@@ -232,7 +232,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
                                 PREDICTION_Q4,
                                 {"model": (5, 0.15, 0.0009)},
                             ),
-                            "bmi >= 0.0051": (BMI_HIGH, {"model": lucky_bmi[n]}),
+                            "bmi at or above its median": (BMI_HIGH, {"model": lucky_bmi[n]}),
                         },
                     ),
                 },
@@ -305,8 +305,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
                 "shorts.evidence": _evidence(
                     (5, 0.05, 0.0009),
                     slices={
-                        "x3 < 0.51": (X3_LOW, {"model": (5, -0.02, 0.0004)}),
-                        "x3 >= 0.51": (X3_HIGH, {"model": (5, 0.12, 0.0004)}),
+                        "x3 below its median": (X3_LOW, {"model": (5, -0.02, 0.0004)}),
+                        "x3 at or above its median": (X3_HIGH, {"model": (5, 0.12, 0.0004)}),
                     },
                     metric="accuracy",
                     direction="maximize",
@@ -667,7 +667,7 @@ def test_slice_wins_are_selected_slice_claims_pooled_over_replicates(
     # replicate won, not the hit's own top quartile (a learner that hit overall needs no hybrid).
     assert set(wins) == {
         ("reframe", "model", "baseline prediction q4"),
-        ("fraction", "model", "x3 >= 0.51"),
+        ("fraction", "model", "x3 at or above its median"),
     }
     top = wins[("reframe", "model", "baseline prediction q4")]
     assert (top.run, top.runs, top.folds) == (misses[0], misses, 15)
@@ -683,7 +683,7 @@ def test_slice_wins_are_selected_slice_claims_pooled_over_replicates(
         "cv.repeats=3 cv.seed=3"  # as many repeats as runs, on folds none of them used
     )
     # Gains are relative and positive = better whatever the metric's direction: accuracy too.
-    feature = wins[("fraction", "model", "x3 >= 0.51")]
+    feature = wins[("fraction", "model", "x3 at or above its median")]
     assert (feature.runs, feature.folds, feature.metric) == (
         [store.ids["inconclusive"]],
         5,
@@ -711,14 +711,14 @@ def test_every_claim_of_the_quarter_is_tested_once_and_selected_under_fdr(
         ("reframe", hits, "model", ""),
         ("reframe", hits, "model", "baseline prediction q4"),
         ("reframe", misses, "model", "baseline prediction q4"),
-        ("fraction", (store.ids["inconclusive"],), "model", "x3 >= 0.51"),
+        ("fraction", (store.ids["inconclusive"],), "model", "x3 at or above its median"),
     }
     for c in retro.claims:
         assert c["selected"] == (c["bh_adjusted_p"] <= 0.05 and c["uplift"] > c["margin"])
         assert c["bh_adjusted_p"] >= c["p_value"]
     hit = claims[("reframe", hits, "model", "")]
     assert (hit["folds"], hit["uplift"]) == (15, pytest.approx(0.08))  # pooled, not the best run
-    lucky = claims[("reframe", misses, "model", "bmi >= 0.0051")]
+    lucky = claims[("reframe", misses, "model", "bmi at or above its median")]
     assert lucky["uplift"] == pytest.approx(0.0, abs=1e-12) and lucky["p_value"] > 0.5
     assert lucky["definition"] == BMI_HIGH
     soft = claims[("reframe", hits, "soft", "")]
@@ -749,13 +749,17 @@ def test_lessons_rest_on_selected_claims_never_on_one_run(
     # slice win in the harvest; a lesson is only ever made of one.
     wins = {(w.short, w.slice): w for w in retro.slice_wins}
     (feature,) = by_kind["slice win"]
-    assert feature.evidence["slice"] == "x3 >= 0.51"
-    assert feature.runs == wins[("fraction", "x3 >= 0.51")].runs == [store.ids["inconclusive"]]
-    assert feature.text.startswith(
-        "fraction was inconclusive overall on friedman1 but beat its baseline by 12.0% where "
-        "x3 >= 0.51 (95% interval +8.3% to +15.7%), pooled over 1 run"
+    assert feature.evidence["slice"] == "x3 at or above its median"
+    assert (
+        feature.runs
+        == wins[("fraction", "x3 at or above its median")].runs
+        == [store.ids["inconclusive"]]
     )
-    assert feature.command == wins[("fraction", "x3 >= 0.51")].command
+    assert feature.text.startswith(
+        "fraction was inconclusive overall on friedman1 but beat its baseline by 12.0% on rows "
+        "with x3 at or above its median (95% interval +8.3% to +15.7%), pooled over 1 run"
+    )
+    assert feature.command == wins[("fraction", "x3 at or above its median")].command
     assert not any("bmi" in lesson.text or "soft" in lesson.text for lesson in retro.lessons)
 
 

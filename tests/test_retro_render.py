@@ -267,8 +267,8 @@ def _filled() -> Retrospective:
         Lesson(
             "slice win",
             "reframe_classification's variant soft lost overall on diabetes but beat its "
-            f"baseline by 12.5% where {SLICE} (95% interval +8.7% to +16.2%), pooled over 1 run "
-            f"and 5 folds; adjusted p 0.012, one of 4 claims at FDR 5% {HOSTILE}.",
+            f"baseline by 12.5% on rows with {SLICE} (95% interval +8.7% to +16.2%), pooled over "
+            f"1 run and 5 folds; adjusted p 0.012, one of 4 claims at FDR 5% {HOSTILE}.",
             "Worth a hybrid.",
             HYBRID,
             [MISS],
@@ -639,7 +639,7 @@ def test_nothing_teaches_quartiles_of_the_true_target(filled: dict[str, Path]) -
         assert visible.count(CLAIMS_SUMMARY) == 1, kind
         start = visible.index("What this taught")
         lessons = visible[start : visible.index("Portfolio", start)]
-        assert f"where {SLICE}" in lessons and "adjusted p 0.012" in lessons, kind
+        assert f"on rows with {SLICE}" in lessons and "adjusted p 0.012" in lessons, kind
 
 
 def test_the_failed_short_is_defined_once(filled: dict[str, Path]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,6 @@ import numpy as np
 import pytest
 from conftest import ShortsProject
 from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from sklearn.base import clone
@@ -21,28 +19,15 @@ from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
-from threadpoolctl import threadpool_limits
 
 from shorts.reframe import BinnedRegressor
 from shorts.routing import SliceRouter
 
+pytestmark = pytest.mark.usefixtures("one_thread", "clean_hydra")
+
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "configs")
 
 Data = tuple[np.ndarray, np.ndarray]
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One OpenMP/BLAS thread: tiny fits, and a busy machine makes threads wait on each other."""
-    with threadpool_limits(limits=1):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def clean_hydra() -> Iterator[None]:
-    GlobalHydra.instance().clear()
-    yield
-    GlobalHydra.instance().clear()
 
 
 def _tree() -> DecisionTreeRegressor:

@@ -25,7 +25,13 @@ from collections.abc import Callable, Sequence
 from shorts.caps import format_duration, format_size
 from shorts.retro.claims import Claim, Claims, fresh_seed, overrides_without_seeds
 from shorts.retro.model import CapLesson, Fingerprint, Lesson, SliceWin
-from shorts.retro.records import RunRecord, dataset_overrides, finite, is_baseline_tag
+from shorts.retro.records import (
+    RunRecord,
+    dataset_overrides,
+    finite,
+    is_baseline_tag,
+    override_key,
+)
 from shorts.retro.wording import times
 
 __all__ = ["MAX_LESSONS", "lessons"]
@@ -82,15 +88,13 @@ def _hits(records: Sequence[RunRecord], claims: Claims, stake: _Stake) -> list[L
         if c.slice:
             continue
         first = by_id.get(c.runs[0])
-        tried = [t for t in first.techniques if not is_baseline_tag(t)] if first else []
-        techniques = ", ".join(tried) or c.short
         who = c.short if c.learner == "model" else f"{c.short}'s variant {c.learner}"
         certainty = 1.0 - c.adjusted
         found.append(
             Lesson(
                 kind="hit",
                 text=(
-                    f"{who} hit on {c.dataset or 'its data'}: {techniques} beat the baseline by "
+                    f"{who} hit on {c.dataset or 'its data'}: {_what_ran(first, c)} by "
                     f"{c.uplift:.1%} ({_interval(c)}; margin {c.margin:+.1%}), pooled over "
                     f"{_runs_folds(c)}; {_tested(c, claims)}."
                 ),
@@ -117,8 +121,9 @@ def _slice_lessons(claims: Claims, wins: Sequence[SliceWin], stake: _Stake) -> l
             kind="slice win",
             text=(
                 f"{who} {overall} on {w.dataset or 'its data'} but beat its baseline by "
-                f"{w.uplift:.1%} where {w.slice} (95% interval {low:+.1%} to {high:+.1%}), pooled "
-                f"over {times(len(w.runs), 'run')} and {w.folds} folds; "
+                f"{w.uplift:.1%} on rows with {w.slice} "
+                f"(95% interval {low:+.1%} to {high:+.1%}), "
+                f"pooled over {times(len(w.runs), 'run')} and {w.folds} folds; "
                 f"adjusted p {_p(w.adjusted_p)}, "
                 f"one of {claims.tested} claims at FDR {claims.level:.0%}."
             ),
@@ -170,10 +175,7 @@ def hybrid_command(claim: Claim, records: Sequence[RunRecord]) -> str:
     estimator = choices.get(key) or choices.get("model", "")
     baseline = choices.get("model@baseline", "")
     definition = claim.definition
-    parts = [
-        "shorts run +experiment=slice_hybrid",
-        *dataset_overrides(first.dataset, first.params),
-    ]
+    parts = ["shorts run +experiment=slice_hybrid", *_data_overrides(first)]
     if estimator:
         parts.append(f"model@model.estimator={estimator}")
     if baseline:
@@ -188,6 +190,15 @@ def hybrid_command(claim: Claim, records: Sequence[RunRecord]) -> str:
     repeats = max(len(claim.runs), 2)
     parts += [f"cv.repeats={repeats}", f"cv.seed={fresh_seed(records, claim.runs)}"]
     return " ".join(parts)
+
+
+def _data_overrides(r: RunRecord) -> list[str]:
+    """The overrides that chose the run's data: its data set and every ``dataset.*`` setting
+    it was run with (``dataset.noise=3``), seeds apart."""
+    given = [o for o in overrides_without_seeds(r) if override_key(o).split(".")[0] == "dataset"]
+    keys = {override_key(o) for o in given}
+    chosen = [o for o in dataset_overrides(r.dataset, r.params) if override_key(o) not in keys]
+    return [*chosen, *given]
 
 
 def _learner_overrides(r: RunRecord, learner: str) -> list[str]:
@@ -212,6 +223,18 @@ def _choices(r: RunRecord) -> dict[str, str]:
     except ValueError:
         return {}
     return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def _what_ran(r: RunRecord | None, c: Claim) -> str:
+    """``binned_hist_gbm beat the baseline hist_gbm`` from the configs the run chose, else its
+    techniques (baseline tags aside)."""
+    choices = _choices(r) if r is not None else {}
+    model = choices.get("model" if c.learner == "model" else f"model@variants.{c.learner}")
+    baseline = choices.get("model@baseline")
+    if model:
+        return f"{model} beat the baseline" + (f" {baseline}" if baseline else "")
+    tried = [t for t in r.techniques if not is_baseline_tag(t)] if r is not None else []
+    return f"{', '.join(tried) or c.short} beat the baseline"
 
 
 def _interval(c: Claim) -> str:
