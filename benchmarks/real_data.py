@@ -62,7 +62,7 @@ from shorts.evaluate import quartiles_helped
 from shorts.project import ROOT_ENV, Project, find_project
 from shorts.requirements import accepted_models, install_hint, missing_extras, task_of
 from shorts.runner.worker import resolve_function
-from shorts.verdict import Judgement, judge, parse_rule
+from shorts.verdict import Judgement, judge_folds, parse_rule
 
 BASELINE_SHORT = "baseline_regression"
 REFRAME_SHORT = "reframe_classification"
@@ -182,19 +182,17 @@ def run_short(project: Project, overrides: list[str], budget: float) -> ShortRun
     folds = [event for event in ctx.events if event["t"] == "folds"][-1]
     data = next(event for event in ctx.events if event["t"] == "dataset")
     metrics = {e["k"]: e["v"] for e in ctx.events if e["t"] == "metric" and e["s"] is None}
-    rule = parse_rule(cfg.verdict)
-    baseline = list(folds["baseline"])
+    judged = judge_folds(parse_rule(cfg.verdict), folds)  # as the runner judges them
     return ShortRun(
         scores=list(folds["scores"]),
         baseline_scores=list(folds["baseline"]),
-        judgement=judge(parse_rule(cfg.verdict), folds["scores"], folds["baseline"]),
+        judgement=judged.model,
         rows=int(data["rows"]),
         folds_planned=int(result.get("folds_planned", len(folds["scores"]))),
         metrics=metrics,
         seconds=time.perf_counter() - started,
         variants={
-            name: (v["scores"], judge(rule, v["scores"], baseline), v["helped"])
-            for name, v in variants.items()
+            name: (v["scores"], judged.variants[name], v["helped"]) for name, v in variants.items()
         },
     )
 

@@ -82,7 +82,7 @@ def _judge_variant(cfg: DictConfig, ctx: Context, result: CVResult, name: str) -
     """The variant's verdict against the baseline's folds, its quartiles, logged and harvested."""
     metric = result.metric
     scores = result.variant_scores[name]
-    judgement = judge(parse_rule(cfg.verdict), scores, result.baseline_scores)
+    judgement = judge(parse_rule(cfg.verdict), scores, result.baseline_scores, result.test_train)
     rows = result.predicted
     slices = quartile_slices(
         result.dataset.y[rows],

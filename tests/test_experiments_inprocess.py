@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 
 from experiments import baseline_regression, reframe_classification
 from shorts.context import Context
-from shorts.verdict import judge, parse_rule
+from shorts.verdict import judge_folds, parse_rule
 
 pytestmark = pytest.mark.usefixtures("one_thread", "clean_hydra")
 
@@ -91,7 +91,7 @@ def test_reframe_saves_bins_slices_and_a_verdict_per_variant(tmp_path: Path) -> 
     for name, variant in variants.items():
         steps = [e["v"] for e in ctx.events if e.get("k") == f"variant.{name}.fold_rmse"]
         assert variant["scores"] == steps and len(steps) == 3
-        expected = judge(parse_rule(cfg.verdict), steps, folds["baseline"])
+        expected = judge_folds(parse_rule(cfg.verdict), folds).variants[name]  # the runner's
         assert variant["verdict"] == expected.verdict
         assert variant["uplift"] == pytest.approx(expected.uplift)
         assert metrics[f"variant.{name}.rmse_uplift"] == pytest.approx(expected.uplift)
