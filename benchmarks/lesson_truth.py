@@ -41,8 +41,9 @@ are met: PASS/FAIL is printed beside each.
 
 Budget: 20 minutes on 2 cores for the default sizes: 20 null-only and 4 mixed quarters, 228
 runs, each ~8 CPU-seconds (three Python processes per run, MLflow included), 2 at a time: about
-15 minutes here (120 runs took 7m51s); ``--quick`` (21 runs) is a 2-3 minute smoke version. ``--workdir DIR`` keeps the store there and reuses the runs already recorded
-for the same commands, so the analysis can be rerun without running them again.
+15 minutes here (120 runs took 7m51s); ``--quick`` (21 runs) is a 2-3 minute smoke version.
+``--workdir DIR`` keeps the store there and reuses the runs already recorded for the same
+commands, so the analysis can be rerun without running them again.
 
 Usage: python benchmarks/lesson_truth.py [--quick] [--seeds 3] [--null-quarters 20]
        [--mixed-quarters 4] [--null-per-quarter 3] [--jobs 2] [--level 0.05] [--workdir DIR]
