@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from tests.conftest import ShortsProject
+from conftest import ShortsProject
 
 pytestmark = pytest.mark.slow
 
