@@ -42,4 +42,4 @@ def test_a_quarter_of_reseeded_shorts_gives_no_hit_or_slice_lesson(
     assert len(tested) >= 2 * (1 + 4)  # two groups, each overall and on its slices
     assert {len(c["runs"]) for c in tested} == {4}  # every claim pools its group's 4 runs
     assert not any(c["selected"] for c in tested)
-    assert "claims   Lessons and slice wins are the 0 of" in retro.stdout
+    assert "0 selected with the false discovery rate held at 5%" in retro.stdout

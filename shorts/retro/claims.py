@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shorts.retro.records import RunRecord, is_seed, override_key, recorded_overrides
+from shorts.retro.wording import times
 from shorts.verdict import TEST_NAME, Evidence, pooled
 
 __all__ = ["DEFAULT_LEVEL", "Claim", "Claims", "select_claims"]
@@ -124,15 +125,16 @@ class Claims:
     def summary(self) -> str:
         """How many claims were tested, how, and at what level: for the report."""
         if not self.claims:
+            without = times(self.untested_runs, "completed run")
             return "No claim was tested: no completed run recorded fold evidence" + (
-                f" ({self.untested_runs} completed runs lack it)." if self.untested_runs else "."
+                f" ({without} without it)." if self.untested_runs else "."
             )
         return (
-            f"Lessons and slice wins are the {len(self.selected)} of {self.tested} claims "
-            f"(each short's model and variants against their baselines, overall and on slices "
-            f"known at prediction time, pooled over replicate runs) that the {self.test}, "
-            f"with the false discovery rate held at {self.level:.0%} (Benjamini-Hochberg), "
-            f"selected."
+            f"{times(self.tested, 'claim')} tested (each short's model and variants against "
+            f"their baselines, overall and on slices known at prediction time, pooled over "
+            f"replicate runs) by the {self.test}; {len(self.selected)} selected with the false "
+            f"discovery rate held at {self.level:.0%} (Benjamini-Hochberg). Only selected "
+            f"claims become lessons and slice wins."
         )
 
 
