@@ -725,7 +725,10 @@ def test_every_claim_of_the_quarter_is_tested_once_and_selected_under_fdr(
     assert not soft["selected"] and soft["uplift"] == pytest.approx(0.005)
     assert retro.fdr_level == 0.05
     assert retro.claims_summary in retro.notes
-    assert "the 4 of 10 claims" in retro.claims_summary
+    assert (
+        retro.claims_summary.startswith("10 claims tested")
+        and "; 4 selected" in retro.claims_summary
+    )
     assert TEST_NAME in retro.claims_summary
     assert "false discovery rate held at 5% (Benjamini-Hochberg)" in retro.claims_summary
 
@@ -1055,7 +1058,8 @@ def test_runs_without_fold_evidence_make_no_claim() -> None:
 
     assert retro.claims == [] and _taught(retro) == set()  # no hit, no near miss, no suggestion
     assert retro.claims_summary == (
-        "No claim was tested: no completed run recorded fold evidence (3 completed runs lack it)."
+        "No claim was tested: no completed run recorded fold evidence "
+        "(3 completed runs without it)."
     )
     assert retro.claims_summary in retro.notes
     boosting = next(row for row in retro.ledger if row.technique == "boosting")
@@ -1117,4 +1121,7 @@ def test_a_claim_significant_alone_is_not_selected_among_many() -> None:
     assert _taught(among) == {"within-noise"}
     (miss,) = among.near_misses
     assert miss.short == "boost" and miss.run == "run0"
-    assert "the 0 of 31 claims" in among.claims_summary
+    assert (
+        among.claims_summary.startswith("31 claims tested")
+        and "; 0 selected" in among.claims_summary
+    )
