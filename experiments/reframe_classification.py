@@ -101,7 +101,8 @@ def _judge_variant(cfg: DictConfig, ctx: Context, result: CVResult, name: str) -
         }
     )
     where = ", ".join(f"{q} {change:+.1%}" for q, change in helped.items()) or "no quartile"
-    print(f"variant {name}: {judgement.verdict}  {judgement.reason}; lower {metric} in {where}")
+    # the verdict itself is in the runner's summary; this says where it fell
+    print(f"variant {name}: lower {metric} than the baseline in {where} of the target")
     model = cfg.variants[name].get("_target_")
     ctx.harvest(
         f"variant_{name}",

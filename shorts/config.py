@@ -7,6 +7,7 @@ import importlib.util
 import itertools
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -160,6 +161,16 @@ def redact_overrides(overrides: list[str]) -> list[str]:
             override = f"{key}={REDACTED}"
         redacted.append(override)
     return redacted
+
+
+NOT_PARAMS = ("short", "sweep")  # already tags (hypothesis) or the sweep's, not the run's
+
+
+def run_params(config: Mapping[str, Any]) -> dict[str, str]:
+    """The params a run of the resolved ``config`` is recorded with: flattened, secrets
+    redacted, without ``NOT_PARAMS``. The headroom warning reads a run about to start the same
+    way, so it compares like with like."""
+    return flatten(redact({k: v for k, v in config.items() if k not in NOT_PARAMS}))
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, str]:

@@ -21,6 +21,7 @@ from sklearn.model_selection import RepeatedKFold
 from shorts.context import Context, TrialPruned
 from shorts.datasets import Dataset, load_dataset
 from shorts.errors import UsageError
+from shorts.verdict import parse_folds
 
 __all__ = [
     "METRICS",
@@ -154,10 +155,8 @@ def run_folds(cfg: DictConfig, ctx: Context, variants: Mapping[str, Any] | None 
     data = load_declared(cfg, ctx)
     model = instantiate(cfg.model)
     baseline = instantiate(cfg.baseline)
-    k, repeats = int(cfg.cv.folds), int(cfg.cv.get("repeats", 1) or 1)
-    if k < 2 or repeats < 1:
-        raise UsageError(f"cv.folds={k}, cv.repeats={repeats}: use folds >= 2 and repeats >= 1.")
-    folds = RepeatedKFold(n_splits=k, n_repeats=repeats, random_state=int(cfg.cv.seed))
+    plan = parse_folds(cfg.get("cv"))
+    folds = RepeatedKFold(n_splits=plan.folds, n_repeats=plan.repeats, random_state=plan.seed)
     n = len(data.y)
     result = CVResult(
         dataset=data,
@@ -166,7 +165,7 @@ def run_folds(cfg: DictConfig, ctx: Context, variants: Mapping[str, Any] | None 
         prediction=np.full(n, np.nan),
         baseline_prediction=np.full(n, np.nan),
         predicted=np.zeros(n, dtype=bool),
-        test_train=1.0 / (k - 1),
+        test_train=plan.test_train,
         slices=feature_slices(data),
     )
     variants = dict(variants or {})

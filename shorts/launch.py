@@ -20,7 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 from rich.text import Text
 
 from shorts.caps import Caps, format_size, parse_caps, preflight
-from shorts.config import ShortDeclaration, declaration, flatten, redact, redact_overrides
+from shorts.config import ShortDeclaration, declaration, redact, redact_overrides, run_params
 from shorts.console import RunDisplay, print_summary, stderr_console
 from shorts.errors import UsageError
 from shorts.headroom.retry import RETRIED_AS_TAG, RETRY_OF_TAG, MemoutRetry, plan_memout_retry
@@ -32,9 +32,14 @@ from shorts.runner import Observation, Supervisor, Tick, WorkerSpec
 from shorts.tracking.leases import repair_leases, write_lease
 from shorts.tracking.recorder import RunClosing, RunRecorder
 from shorts.tracking.store import check_reachable, open_client, resolve_tracking_uri, ui_hint
-from shorts.verdict import FoldsVerdict, VerdictRule, judge_folds, parse_rule
-
-NOT_PARAMS = ("short", "sweep")  # already tags (hypothesis) or the sweep's, not the run's
+from shorts.verdict import (
+    FoldsVerdict,
+    VerdictRule,
+    evidence_json,
+    judge_folds,
+    parse_folds,
+    parse_rule,
+)
 
 
 class RecordingError(Exception):
@@ -144,6 +149,7 @@ def prepare(request: RunRequest, project: Project) -> PreparedRun:
     caps = parse_caps(cfg.caps)
     preflight(caps)
     rule = parse_rule(cfg.get("verdict"))
+    parse_folds(cfg.get("cv"))
     _check_user_file(cfg)
     uri = resolve_tracking_uri(cfg.get("tracking", {}).get("uri"), project)
     check_reachable(uri)
@@ -307,7 +313,7 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
             recorder.open(
                 run_name=options.run_name
                 or f"{short.name}-{choices.get('model', 'model')}-{started}",
-                params=flatten(redact({k: v for k, v in config.items() if k not in NOT_PARAMS})),
+                params=run_params(config),
                 tags=tags,
                 start_time=supervisor.started_at,
                 on_open=lambda run_id: leases.append(write_lease(project, run_id, uri)),
@@ -452,7 +458,7 @@ def _closing(
         tags["shorts.verdict"] = judgement.verdict.value
         tags["shorts.verdict.reason"] = judgement.reason
         tags["shorts.verdict.test"] = judgement.test
-        tags["shorts.evidence"] = json.dumps(judged.record, separators=(",", ":"))
+        tags["shorts.evidence"] = evidence_json(judged.record)
         metrics["shorts.uplift"] = judgement.uplift
         metrics["shorts.p_value"] = judgement.p_value
         for name, variant in judged.variants.items():

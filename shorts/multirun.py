@@ -465,7 +465,7 @@ def _check(request: RunRequest, project: Project, num: int, here: bool) -> Plann
     from shorts.config import declaration
     from shorts.launch import prepare
     from shorts.tracking.store import check_reachable, resolve_tracking_uri
-    from shorts.verdict import parse_rule
+    from shorts.verdict import parse_folds, parse_rule
 
     overrides = list(request.overrides)
     if here:
@@ -479,6 +479,7 @@ def _check(request: RunRequest, project: Project, num: int, here: bool) -> Plann
         short = declaration(str(request.name), cfg.short, project).name
         caps = parse_caps(cfg.caps)
         parse_rule(cfg.get("verdict"))
+        parse_folds(cfg.get("cv"))
         uri = resolve_tracking_uri(cfg.get("tracking", {}).get("uri"), project)
         check_reachable(uri)
         try:

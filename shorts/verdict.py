@@ -24,6 +24,7 @@ together (``pooled``) instead of picking the best run.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -166,6 +167,33 @@ class Judgement:
     test: str = TEST_NAME
 
 
+@dataclass(frozen=True)
+class FoldPlan:
+    """The folds a short is compared on: ``folds``-fold, repeated ``repeats`` times."""
+
+    folds: int = 5
+    repeats: int = 1
+    seed: int = 0
+
+    @property
+    def test_train(self) -> float:
+        """A fold's test rows over its training rows: the corrected t-test's overlap term."""
+        return 1.0 / (self.folds - 1)
+
+
+def parse_folds(raw: Any) -> FoldPlan:
+    """The ``cv`` config node as a ``FoldPlan``; a ``UsageError`` names what is accepted."""
+    raw = raw if raw is not None and hasattr(raw, "get") else {}
+    values = {}
+    for key, least in (("folds", 2), ("repeats", 1), ("seed", None)):
+        value = raw.get(key, getattr(FoldPlan, key))
+        if isinstance(value, bool) or not isinstance(value, int) or (least and value < least):
+            accepted = f"a whole number >= {least}" if least else "a whole number"
+            raise UsageError(f"cv.{key}={value!r} must be {accepted}.")
+        values[key] = value
+    return FoldPlan(**values)
+
+
 def parse_rule(raw: Any) -> VerdictRule:
     """The ``verdict`` config node as a ``VerdictRule``; a ``UsageError`` names what is accepted."""
     if raw is None or not hasattr(raw, "get"):
@@ -228,9 +256,7 @@ def judge(
     evidence = Evidence.of(gains, ratio)
     uplift = evidence.mean
     margin = rule.min_uplift
-    # Two one-sided tests of the gain against the margin, each at alpha/2.
-    p_above, p_below = evidence.p_above(margin), evidence.p_below(margin)
-    p_value = min(1.0, 2 * min(p_above, p_below))
+    verdict, p_value = decide(evidence, margin, rule.alpha)
     better = "better" if uplift > 0 else "worse"
     margin_text = f", margin {margin:+.1%}" if margin else ""
     figures = (
@@ -238,16 +264,29 @@ def judge(
         f"({uplift:+.1%}{margin_text}, corrected t-test p={p_value:.2g}, {n} folds)"
     )
     if n < 2:
-        verdict, why = Verdict.INCONCLUSIVE, f"fewer than 2 comparable folds: {figures}"
-    elif p_value >= rule.alpha:
-        verdict, why = Verdict.INCONCLUSIVE, f"within fold-to-fold noise: {figures}"
-    elif p_above < p_below:
+        why = f"fewer than 2 comparable folds: {figures}"
+    elif verdict is Verdict.INCONCLUSIVE:
+        why = f"within fold-to-fold noise: {figures}"
+    elif verdict is Verdict.HIT:
         what = "beat the baseline" if uplift > 0 else "worse than the baseline, within the margin"
-        verdict, why = Verdict.HIT, f"{what}: {figures}"
+        why = f"{what}: {figures}"
     else:
         needed = f"; needed {margin:+.1%}" if margin else ""
-        verdict, why = Verdict.MISS, f"{better} than the baseline: {figures}{needed}"
+        why = f"{better} than the baseline: {figures}{needed}"
     return Judgement(verdict, uplift, p_value, n, short_mean, baseline_mean, why, evidence)
+
+
+def decide(evidence: Evidence, margin: float, alpha: float) -> tuple[Verdict, float]:
+    """The verdict on ``evidence`` against ``margin``, and its two-sided p-value.
+
+    Two one-sided tests of the gain against the margin, each at ``alpha / 2``: a hit when the
+    gain is surely above the margin, a miss when surely below, else inconclusive.
+    """
+    p_above, p_below = evidence.p_above(margin), evidence.p_below(margin)
+    p_value = min(1.0, 2 * min(p_above, p_below))
+    if evidence.folds < 2 or p_value >= alpha:
+        return Verdict.INCONCLUSIVE, p_value
+    return (Verdict.HIT if p_above < p_below else Verdict.MISS), p_value
 
 
 EVIDENCE_LIMIT = 7900  # characters: an MLflow tag holds at most 8000
@@ -312,16 +351,15 @@ def evidence_record(
                 entry[learner] = Evidence.of(gains, ratio).compact()
         record["slices"][name] = entry
     left_out = 0
-    while len(_json(record)) > EVIDENCE_LIMIT and record["slices"]:
+    while len(evidence_json(record)) > EVIDENCE_LIMIT and record["slices"]:
         record["slices"].pop(next(reversed(record["slices"])))
         left_out += 1
         record["slices_left_out"] = left_out
     return record
 
 
-def _json(record: Mapping[str, Any]) -> str:
-    import json
-
+def evidence_json(record: Mapping[str, Any]) -> str:
+    """``evidence_record`` as the ``shorts.evidence`` tag's text (compact JSON)."""
     return json.dumps(record, separators=(",", ":"))
 
 

@@ -101,6 +101,23 @@ def test_malformed_cap_shows_the_accepted_forms(quick: ShortsProject) -> None:
         assert form in line
 
 
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [
+        ("cv.repeats=0", "cv.repeats=0 must be a whole number >= 1"),
+        ("cv.folds=1", "cv.folds=1 must be a whole number >= 2"),
+        ("cv.folds=abc", "cv.folds='abc' must be a whole number >= 2"),
+    ],
+)
+def test_folds_that_cannot_be_run_are_refused_before_the_run(
+    quick: ShortsProject, override: str, said: str
+) -> None:
+    # cv.repeats=0 used to run once, silently; cv.folds=abc crashed in the worker
+    line = assert_usage_error(quick.run("run", QUICK, override), quick)
+
+    assert said in line
+
+
 def test_memory_cap_above_available(quick: ShortsProject) -> None:
     line = assert_usage_error(quick.run("run", QUICK, "caps.memory=2TB"), quick)
 

@@ -912,3 +912,16 @@ def test_retro_command_refuses_a_bad_quarter_in_one_line(project: ShortsProject)
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert done.stderr.startswith("shorts: error:")
     assert not (project.root / "reports").exists()
+
+
+@pytest.mark.parametrize("level", ["2", "0", "often"])
+def test_retro_command_refuses_a_false_discovery_rate_outside_0_1_in_one_line(
+    project: ShortsProject, level: str
+) -> None:
+    done = project.run("retro", "--fdr", level)
+
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"shorts: error: --fdr={level!r} must be a number in (0, 1), e.g. 0.05."
+    )
+    assert not (project.root / "reports").exists()

@@ -21,10 +21,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from shorts.outcome import Outcome
-from shorts.retro.cap_lessons import cap_lessons, history_ids, rerun_arguments
+from shorts.retro.cap_lessons import cap_lessons, history_ids
 from shorts.retro.load import load_histories, load_short_runs
 from shorts.retro.model import CapLesson
-from shorts.retro.records import HistoryIn, RunRecord, finite, run_records
+from shorts.retro.records import HistoryIn, RunRecord, finite, rerun_arguments, run_records
 from shorts.retro.wording import mib
 
 __all__ = ["CapAdvice", "Spread", "advise", "advise_from_store"]

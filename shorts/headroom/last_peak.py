@@ -88,15 +88,13 @@ def run_configuration(config: Mapping[str, Any]) -> str:
     """The configuration of a run about to start, as its runs on record will have it.
 
     ``config`` is the run's resolved config (``PreparedRun.config``); the runner logs it as params
-    flattened, redacted and without ``NOT_PARAMS`` (``shorts.launch.execute``), and a run's
+    as ``shorts.config.run_params`` gives them, and a run's
     configuration is those params without seeds, caps and tracking
     (``shorts.retro.records.configuration``).
     """
-    from shorts.config import flatten, redact
-    from shorts.launch import NOT_PARAMS
+    from shorts.config import run_params
 
-    logged = flatten(redact({k: v for k, v in config.items() if k not in NOT_PARAMS}))
-    return params_configuration(logged)
+    return params_configuration(run_params(config))
 
 
 def last_peak(

@@ -23,7 +23,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from shorts.retro.cap_lessons import CAPPED_OUTCOMES, cap_lessons, history_ids
-from shorts.retro.claims import DEFAULT_LEVEL, Claim, Claims, select_claims, settling_folds
+from shorts.retro.claims import DEFAULT_LEVEL, Claims, select_claims, settling_folds
 from shorts.retro.lessons import hybrid_command, lessons
 from shorts.retro.load import load_histories, load_tracebacks
 from shorts.retro.model import (
@@ -130,6 +130,7 @@ def harvest(
     if tracebacks is None:
         tracebacks = _read_tracebacks(tracking_uri, records)
     claims = select_claims(records, level)
+    claims_summary = claims.summary()
     slice_wins = _slice_wins(records, claims)
     ledger = _ledger(records)
     base = ui_url or (
@@ -150,15 +151,15 @@ def harvest(
         cap_lessons=cap_advice,
         suggestions=_suggestions(records, ledger, claims, slice_wins),
         run_links={r.run_id: run_link(r.run_id, r.experiment_id, base) for r in records},
-        notes=[*_notes(records, period), claims.summary()] if records else _notes(records, period),
+        notes=[*_notes(records, period), claims_summary] if records else _notes(records, period),
         headroom=headroom,
         lessons=lessons(records, claims, slice_wins, cap_advice, fingerprints),
         run_names={r.run_id: r.run_name for r in records if r.run_name},
         run_experiments={r.run_id: r.experiment_id for r in records},
         run_shorts={r.run_id: r.short for r in records},
         ui_url=base,
-        claims=[c.as_dict() for c in claims.claims],
-        claims_summary=claims.summary(),
+        claims=[c.as_dict() for c in claims],
+        claims_summary=claims_summary,
         fdr_level=level,
     )
 
@@ -394,7 +395,7 @@ def _slice_wins(records: list[RunRecord], claims: Claims) -> list[SliceWin]:
                 uplift=c.uplift,
                 techniques=list(first.techniques) if first else [],
                 dataset=c.dataset,
-                verdict=_pooled_verdict(overall),
+                verdict=overall.verdict.value if overall is not None else "",
                 learner=c.learner,
                 runs=list(c.runs),
                 folds=c.folds,
@@ -407,17 +408,10 @@ def _slice_wins(records: list[RunRecord], claims: Claims) -> list[SliceWin]:
     return sorted(wins, key=lambda w: -w.uplift)
 
 
-def _pooled_verdict(overall: Claim | None) -> str:
-    """Miss when the pooled gain is surely below the margin, else inconclusive."""
-    if overall is None:
-        return ""
-    return "miss" if overall.evidence.p_below(overall.margin) < 0.05 else "inconclusive"
-
-
 def _near_misses(records: list[RunRecord], histories: HistoryIn, claims: Claims) -> list[NearMiss]:
     noise = []
     alpha = claims.settling_alpha()
-    for c in claims.claims:
+    for c in claims:
         if c.selected or c.slice or not c.uplift > c.margin:
             continue
         needed = settling_folds(c, alpha)

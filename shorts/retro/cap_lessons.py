@@ -7,7 +7,7 @@ same short, data set and configuration (``shorts.retro.records.configuration``: 
 aside), so a need measured with ``~variants``, fewer folds or a sample of the data is never
 advised for the short as configured. A lesson names what sets its configuration apart from the
 short's others on that data set (``configuration_differences``) and reruns that configuration
-(``rerun_overrides``, ``rerun_arguments``). Memory: ``headroom`` x the highest peak, where a
+(``records.rerun_overrides``). Memory: ``headroom`` x the highest peak, where a
 memout's peak is at least its cap (``memory_floor``). Wall time: ``headroom`` x what the slowest
 run needed, a timeout's need estimated from its progress (``wall_need``).
 """
@@ -25,12 +25,10 @@ from shorts.retro.records import (
     HistoryIn,
     RunRecord,
     as_number,
-    dataset_overrides,
     finite,
     or_zero,
-    override_key,
     param,
-    recorded_overrides,
+    rerun_overrides,
 )
 from shorts.retro.wording import mib, pct, seconds, times
 
@@ -44,8 +42,6 @@ __all__ = [
     "configuration_differences",
     "history_ids",
     "memory_floor",
-    "rerun_arguments",
-    "rerun_overrides",
     "wall_need",
 ]
 
@@ -328,34 +324,6 @@ def _prefixes(key: str) -> list[str]:
     """``a``, ``a.b`` and ``a.b.c`` of ``a.b.c``."""
     parts = key.split(".")
     return [".".join(parts[:n]) for n in range(1, len(parts) + 1)]
-
-
-def rerun_overrides(runs: Sequence[RunRecord]) -> list[str]:
-    """The overrides that rerun the runs' configuration on their data set (after ``shorts run
-    +experiment=SHORT``).
-
-    From the newest run's recorded command line (its ``shorts.overrides`` tag) without the choice
-    of the short, plus the data set's overrides (``dataset_overrides``) it did not give: so the
-    runs of a ``~variants`` sweep are rerun without variants. Its caps overrides stay; the caller
-    replaces the caps it proposes (``rerun_arguments``). A run recorded without the tag gives the
-    data set's overrides only.
-    """
-    if not runs:
-        return []
-    dated = sorted(runs, key=lambda r: r.start_ms or 0.0, reverse=True)
-    r = next((r for r in dated if recorded_overrides(r)), dated[0])
-    given = [o for o in recorded_overrides(r) if override_key(o) != "experiment"]
-    keys = {override_key(o) for o in given}
-    chosen = [o for o in dataset_overrides(r.dataset, r.params) if override_key(o) not in keys]
-    return [*chosen, *given]
-
-
-def rerun_arguments(short: str, rerun: Sequence[str], caps: Sequence[str]) -> list[str]:
-    """``shorts run`` arguments that rerun a configuration (``rerun``, as ``rerun_overrides``
-    gives it) under the proposed ``caps`` overrides, which replace any the runs had set."""
-    replaced = {override_key(c) for c in caps}
-    kept = [o for o in rerun if override_key(o) not in replaced]
-    return [f"+experiment={short}", *kept, *caps]
 
 
 def cap_lesson(

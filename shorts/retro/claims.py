@@ -22,13 +22,14 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from shorts.retro.records import RunRecord, is_seed, override_key, recorded_overrides
+from shorts.retro.records import RunRecord
 from shorts.retro.wording import times
-from shorts.verdict import TEST_NAME, Evidence, pooled
+from shorts.verdict import TEST_NAME, Evidence, Verdict, decide, pooled
 
 __all__ = ["DEFAULT_LEVEL", "Claim", "Claims", "select_claims"]
 
@@ -56,6 +57,14 @@ class Claim:
     p_value: float  # one-sided, corrected resampled t-test, gain > margin
     adjusted: float = math.nan  # Benjamini-Hochberg adjusted p-value in the quarter's family
     selected: bool = False
+    alpha: float = 0.05  # the runs' verdict level (``verdict.alpha``)
+
+    @property
+    def verdict(self) -> Verdict:
+        """The pooled verdict by the runs' own rule (``shorts.verdict.decide``), where a hit
+        counts only once the quarter's error budget selected it."""
+        verdict, _ = decide(self.evidence, self.margin, self.alpha)
+        return Verdict.INCONCLUSIVE if verdict is Verdict.HIT and not self.selected else verdict
 
     @property
     def uplift(self) -> float:
@@ -107,16 +116,14 @@ class Claims:
 
     def overall(self, claim: Claim) -> Claim | None:
         """The whole-data-set claim of the same group and learner as ``claim``."""
-        for c in self.claims:
-            if (c.short, c.dataset, c.configuration, c.learner, c.slice) == (
-                claim.short,
-                claim.dataset,
-                claim.configuration,
-                claim.learner,
-                "",
-            ):
-                return c
-        return None
+        return self._overall.get((claim.short, claim.dataset, claim.configuration, claim.learner))
+
+    @cached_property
+    def _overall(self) -> dict[tuple[str, str, str, str], Claim]:
+        return {(c.short, c.dataset, c.configuration, c.learner): c for c in self if not c.slice}
+
+    def __iter__(self) -> Iterator[Claim]:
+        return iter(self.claims)
 
     def settling_alpha(self) -> float:
         """The p-value a claim not yet selected would need to join the selected ones (BH)."""
@@ -175,15 +182,6 @@ def fresh_seed(records: Sequence[RunRecord], runs: Sequence[str]) -> int:
     return max(seeds, default=0) + 1
 
 
-def overrides_without_seeds(record: RunRecord) -> list[str]:
-    """The run's command-line overrides minus seeds, caps and repeats: its configuration."""
-    return [
-        token
-        for token in recorded_overrides(record)
-        if not is_seed(key := override_key(token)) and not key.startswith(("caps", "cv.repeats"))
-    ]
-
-
 def _evidence(r: RunRecord) -> dict[str, Any] | None:
     text = r.tags.get(EVIDENCE_TAG)
     if not text:
@@ -204,6 +202,7 @@ def _group_claims(
     """The group's claims: each learner overall and on each slice, evidence pooled over runs."""
     first = members[0][1]
     margin = float(first.get("margin", 0.0))
+    alpha = float(first.get("alpha", 0.05))
     metric = str(first.get("metric", ""))
     runs = [r.run_id for r, _ in members]
     parts: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
@@ -241,6 +240,7 @@ def _group_claims(
                 margin=margin,
                 metric=metric,
                 p_value=together.p_above(margin),
+                alpha=alpha,
             )
         )
     return claims

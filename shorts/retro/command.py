@@ -112,11 +112,6 @@ def retro(project: Project, args: list[str]) -> int:
     return 0
 
 
-def retro_level(retro: Retrospective) -> float:
-    """The FDR level the retrospective selected its claims at."""
-    return retro.fdr_level
-
-
 def folder_name(label: str) -> str:
     """A period label as a folder name: ``2026Q4``, ``2026-10-01_to_2026-12-31``."""
     return re.sub(r"[^A-Za-z0-9.-]+", "_", label).strip("_") or "period"
@@ -171,10 +166,10 @@ def _fdr(text: str | None, project: Project) -> float:
     """The false discovery rate: ``--fdr``, else ``retro.fdr`` of the project's primary config."""
     source = "--fdr"
     if text is None:
-        import yaml
+        from shorts.config import compose_config
+        from shorts.retro.claims import DEFAULT_LEVEL
 
-        primary = yaml.safe_load((project.configs / "shorts.yaml").read_text()) or {}
-        text = str((primary.get("retro") or {}).get("fdr", 0.05))
+        text = str(compose_config(project, []).get("retro", {}).get("fdr", DEFAULT_LEVEL))
         source = "retro.fdr in configs/shorts.yaml"
     try:
         level = float(text)
@@ -230,7 +225,7 @@ def _log(
             "period_end": retro.period.end.isoformat(),
             "period_label": retro.period.label,
             "headroom": str(headroom),
-            "fdr": str(retro_level(retro)),
+            "fdr": str(retro.fdr_level),
         },
         metrics={k: v if math.isfinite(v) else 0.0 for k, v in figures.items()},
         artifacts=paths.values(),

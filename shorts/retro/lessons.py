@@ -23,14 +23,18 @@ import math
 from collections.abc import Callable, Sequence
 
 from shorts.caps import format_duration, format_size
-from shorts.retro.claims import Claim, Claims, fresh_seed, overrides_without_seeds
+from shorts.retro.claims import Claim, Claims, fresh_seed
 from shorts.retro.model import CapLesson, Fingerprint, Lesson, SliceWin
 from shorts.retro.records import (
     RunRecord,
     dataset_overrides,
     finite,
     is_baseline_tag,
+    is_seed,
     override_key,
+    recorded_choices,
+    rerun_arguments,
+    rerun_overrides,
 )
 from shorts.retro.wording import times
 
@@ -96,7 +100,7 @@ def _hits(records: Sequence[RunRecord], claims: Claims, stake: _Stake) -> list[L
                 text=(
                     f"{who} hit on {c.dataset or 'its data'}: {_what_ran(first, c)} by "
                     f"{c.uplift:.1%} ({_interval(c)}; margin {c.margin:+.1%}), pooled over "
-                    f"{_runs_folds(c)}; {_tested(c, claims)}."
+                    f"{_runs_folds(c.runs, c.folds)}; {_tested(c.adjusted, claims)}."
                 ),
                 next_step="Carry it into a feature; first confirm it on fresh folds:",
                 command=confirm_command(c, records),
@@ -123,9 +127,7 @@ def _slice_lessons(claims: Claims, wins: Sequence[SliceWin], stake: _Stake) -> l
                 f"{who} {overall} on {w.dataset or 'its data'} but beat its baseline by "
                 f"{w.uplift:.1%} on rows with {w.slice} "
                 f"(95% interval {low:+.1%} to {high:+.1%}), "
-                f"pooled over {times(len(w.runs), 'run')} and {w.folds} folds; "
-                f"adjusted p {_p(w.adjusted_p)}, "
-                f"one of {claims.tested} claims at FDR {claims.level:.0%}."
+                f"pooled over {_runs_folds(w.runs, w.folds)}; {_tested(w.adjusted_p, claims)}."
             ),
             next_step=(
                 "Worth a hybrid: its model on that slice, the baseline elsewhere, judged on "
@@ -151,62 +153,61 @@ def _slice_lessons(claims: Claims, wins: Sequence[SliceWin], stake: _Stake) -> l
 def confirm_command(claim: Claim, records: Sequence[RunRecord]) -> str:
     """``shorts run`` of the claim's configuration with as many folds as were pooled, on folds
     none of its runs used: a confirmation, not a rerun of the best run."""
-    by_id = {r.run_id: r for r in records}
-    first = by_id.get(claim.runs[0])
-    overrides = overrides_without_seeds(first) if first else [f"+experiment={claim.short}"]
-    if not any(o.lstrip("+").startswith("experiment=") for o in overrides):
-        overrides.insert(0, f"+experiment={claim.short}")
-    if first and not any(o.startswith("dataset=") for o in overrides):
-        overrides += dataset_overrides(first.dataset, first.params)
-    repeats = max(len(claim.runs), 2)
-    seed = fresh_seed(records, claim.runs)
-    return " ".join(["shorts run", *overrides, f"cv.repeats={repeats}", f"cv.seed={seed}"])
+    wanted = set(claim.runs)
+    runs = [r for r in records if r.run_id in wanted]
+    arguments = rerun_arguments(claim.short, _configuration(runs), _fresh_folds(claim, records))
+    return " ".join(["shorts", "run", *arguments])
 
 
 def hybrid_command(claim: Claim, records: Sequence[RunRecord]) -> str:
     """``shorts run`` of the ``slice_hybrid`` short for a slice claim: the claim's learner on
     the slice, the baseline elsewhere (``shorts.routing.SliceRouter``), on fresh folds."""
-    by_id = {r.run_id: r for r in records}
-    first = by_id.get(claim.runs[0])
+    first = next((r for r in records if r.run_id == claim.runs[0]), None)
     if first is None:
         return ""
-    choices = _choices(first)
+    overrides = _configuration([first])
+    choices = recorded_choices(first)
     key = "model" if claim.learner == "model" else f"model@variants.{claim.learner}"
     estimator = choices.get(key) or choices.get("model", "")
     baseline = choices.get("model@baseline", "")
     definition = claim.definition
-    parts = ["shorts run +experiment=slice_hybrid", *_data_overrides(first)]
+    parts = ["shorts run +experiment=slice_hybrid"]
+    parts += [o for o in overrides if override_key(o).split(".")[0] == "dataset"]
     if estimator:
         parts.append(f"model@model.estimator={estimator}")
     if baseline:
         parts += [f"model@model.baseline={baseline}", f"model@baseline={baseline}"]
-    parts += _learner_overrides(first, claim.learner)
+    parts += _learner_overrides(overrides, claim.learner)
     parts.append(f"model.by={definition.get('by', 'feature')}")
     if definition.get("by") == "feature":
         parts.append(f"model.column={definition.get('column')}")
     for bound in ("low", "high"):
         if definition.get(bound) is not None:
             parts.append(f"model.{bound}={definition[bound]}")
-    repeats = max(len(claim.runs), 2)
-    parts += [f"cv.repeats={repeats}", f"cv.seed={fresh_seed(records, claim.runs)}"]
-    return " ".join(parts)
+    return " ".join([*parts, *_fresh_folds(claim, records)])
 
 
-def _data_overrides(r: RunRecord) -> list[str]:
-    """The overrides that chose the run's data: its data set and every ``dataset.*`` setting
-    it was run with (``dataset.noise=3``), seeds apart."""
-    given = [o for o in overrides_without_seeds(r) if override_key(o).split(".")[0] == "dataset"]
-    keys = {override_key(o) for o in given}
-    chosen = [o for o in dataset_overrides(r.dataset, r.params) if override_key(o) not in keys]
-    return [*chosen, *given]
+def _configuration(runs: Sequence[RunRecord]) -> list[str]:
+    """The overrides that rerun the runs' configuration (``rerun_overrides``) without their
+    seeds, caps and repeats: what a confirmation on fresh folds keeps."""
+    return [
+        o
+        for o in rerun_overrides(runs)
+        if not is_seed(key := override_key(o)) and not key.startswith(("caps", "cv.repeats"))
+    ]
 
 
-def _learner_overrides(r: RunRecord, learner: str) -> list[str]:
-    """The run's overrides of the claim's learner and of its baseline, moved to where the
-    router holds them (``model.n_bins=8`` -> ``model.estimator.n_bins=8``)."""
+def _fresh_folds(claim: Claim, records: Sequence[RunRecord]) -> list[str]:
+    """As many repeats as runs were pooled (at least 2), on a ``cv.seed`` none of them used."""
+    return [f"cv.repeats={max(len(claim.runs), 2)}", f"cv.seed={fresh_seed(records, claim.runs)}"]
+
+
+def _learner_overrides(overrides: Sequence[str], learner: str) -> list[str]:
+    """The overrides of the claim's learner and of its baseline, moved to where the router
+    holds them (``model.n_bins=8`` -> ``model.estimator.n_bins=8``)."""
     source = "model." if learner == "model" else f"variants.{learner}."
     moved = []
-    for token in overrides_without_seeds(r):
+    for token in overrides:
         key, _, value = token.partition("=")
         if key.startswith(source):
             moved.append(f"model.estimator.{key[len(source) :]}={value}")
@@ -215,20 +216,10 @@ def _learner_overrides(r: RunRecord, learner: str) -> list[str]:
     return moved
 
 
-def _choices(r: RunRecord) -> dict[str, str]:
-    import json
-
-    try:
-        raw = json.loads(r.tags.get("shorts.choices", "") or "{}")
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
-
-
 def _what_ran(r: RunRecord | None, c: Claim) -> str:
     """``binned_hist_gbm beat the baseline hist_gbm`` from the configs the run chose, else its
     techniques (baseline tags aside)."""
-    choices = _choices(r) if r is not None else {}
+    choices = recorded_choices(r) if r is not None else {}
     model = choices.get("model" if c.learner == "model" else f"model@variants.{c.learner}")
     baseline = choices.get("model@baseline")
     if model:
@@ -242,13 +233,12 @@ def _interval(c: Claim) -> str:
     return f"95% interval {low:+.1%} to {high:+.1%}"
 
 
-def _runs_folds(c: Claim) -> str:
-    runs = "1 run" if len(c.runs) == 1 else f"{len(c.runs)} runs"
-    return f"{runs} and {c.folds} folds"
+def _runs_folds(runs: Sequence[str], folds: int) -> str:
+    return f"{times(len(runs), 'run')} and {folds} folds"
 
 
-def _tested(c: Claim, claims: Claims) -> str:
-    return f"adjusted p {_p(c.adjusted)}, one of {claims.tested} claims at FDR {claims.level:.0%}"
+def _tested(adjusted: float, claims: Claims) -> str:
+    return f"adjusted p {_p(adjusted)}, one of {claims.tested} claims at FDR {claims.level:.0%}"
 
 
 def _claim_evidence(c: Claim) -> dict[str, float | int | str]:
@@ -272,8 +262,6 @@ def _cap_lessons(
     aside), named by what sets the configuration apart when the short had several there; the
     command reruns that configuration (the runs' own overrides, e.g. ``~variants``) under the
     cap they needed, so a need measured on one configuration is never advised for another."""
-    from shorts.retro.cap_lessons import rerun_arguments
-
     found = []
     for c in caps:
         stopped = [*c.timeouts, *c.memouts]

@@ -7,6 +7,7 @@ missing column, a NaN figure or an unset param means the same thing to each of t
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -36,7 +37,10 @@ __all__ = [
     "or_zero",
     "override_key",
     "param",
+    "recorded_choices",
     "recorded_overrides",
+    "rerun_arguments",
+    "rerun_overrides",
     "run_records",
 ]
 
@@ -47,6 +51,7 @@ SIZE_KNOBS = ("n_samples",)  # dataset params that change what a run needs, besi
 # Params that say how a run was made, not what it tested: its caps and where it was recorded.
 NOT_CONFIGURATION = ("caps.", "tracking.")
 OVERRIDES_TAG = "shorts.overrides"  # the command-line overrides that made a run
+CHOICES_TAG = "shorts.choices"  # its config group choices, as JSON
 _UNSET = frozenset({"", "null", "none", "???"})
 _CLASSIFIERS = frozenset(
     {"LogisticRegression", "LogisticRegressionCV", "SVC", "LinearSVC", "NuSVC", "RidgeClassifier"}
@@ -238,6 +243,44 @@ def recorded_overrides(r: RunRecord) -> list[str]:
     received them)."""
     value = r.tags.get(OVERRIDES_TAG)
     return str(value).split() if value is not None else []
+
+
+def rerun_overrides(runs: Sequence[RunRecord]) -> list[str]:
+    """The overrides that rerun the runs' configuration on their data set (after ``shorts run
+    +experiment=SHORT``).
+
+    From the newest run's recorded command line (its ``shorts.overrides`` tag) without the choice
+    of the short, plus the data set's overrides (``dataset_overrides``) it did not give: so the
+    runs of a ``~variants`` sweep are rerun without variants. Its caps overrides stay; the caller
+    replaces the caps it proposes (``rerun_arguments``). A run recorded without the tag gives the
+    data set's overrides only.
+    """
+    if not runs:
+        return []
+    dated = sorted(runs, key=lambda r: r.start_ms or 0.0, reverse=True)
+    r = next((r for r in dated if recorded_overrides(r)), dated[0])
+    given = [o for o in recorded_overrides(r) if override_key(o) != "experiment"]
+    keys = {override_key(o) for o in given}
+    chosen = [o for o in dataset_overrides(r.dataset, r.params) if override_key(o) not in keys]
+    return [*chosen, *given]
+
+
+def rerun_arguments(short: str, rerun: Sequence[str], caps: Sequence[str]) -> list[str]:
+    """``shorts run`` arguments that rerun a configuration (``rerun``, as ``rerun_overrides``
+    gives it) under the proposed ``caps`` overrides, which replace any the runs had set."""
+    replaced = {override_key(c) for c in caps}
+    kept = [o for o in rerun if override_key(o) not in replaced]
+    return [f"+experiment={short}", *kept, *caps]
+
+
+def recorded_choices(r: RunRecord) -> dict[str, str]:
+    """The config group choices the run was composed with (``shorts.choices``): ``model``,
+    ``model@baseline``, ``model@variants.soft``...; ``{}`` for a run recorded without them."""
+    try:
+        raw = json.loads(r.tags.get(CHOICES_TAG) or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
 
 
 def param(params: Mapping[str, str], key: str) -> str:
