@@ -35,6 +35,7 @@ commands:
   ui [--port N]     the MLflow UI over this project's store, on 127.0.0.1
   server OPTIONS    a team tracking server (mlflow server on PostgreSQL), on 127.0.0.1:
                     --backend-store-uri postgresql://... [--port N] [--host ADDRESS]
+  sync              deliver the records a tracking outage left pending (.shorts/pending)
   repair            close runs whose supervisor died (outcome 'lost')
   inspect dataset=NAME [KEY=VALUE ...]
                     go on location: a data QA report (types, missing values, duplicates,
@@ -98,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
             if _no_arguments(command, rest):
                 return 0
             return repair(project)
+        if command == "sync":
+            from shorts.repair import sync
+
+            if _no_arguments(command, rest):
+                return 0
+            return sync(project)
         if command == "retro":
             return _retro(project, rest)
         if command == "server":
@@ -117,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return _guarded(project, caps_command, rest)
         raise UsageError(
-            f"unknown command {command!r}; use one of: run, sweep, list, new, ui, server, repair, "
-            "retro, inspect, label, caps."
+            f"unknown command {command!r}; use one of: run, sweep, list, new, ui, server, sync, "
+            "repair, retro, inspect, label, caps."
         )
     except UsageError as exc:
         print(f"shorts: error: {exc}", file=sys.stderr)
@@ -153,7 +160,7 @@ def _run(project: Project, overrides: list[str]) -> int:
     from omegaconf.errors import OmegaConfBaseException
 
     from shorts import multirun
-    from shorts.launch import RecordingError, run_short
+    from shorts.launch import run_short
 
     is_multirun = multirun.requested(overrides)
     if is_multirun:
@@ -200,9 +207,6 @@ def _run(project: Project, overrides: list[str]) -> int:
             raise UsageError(report.refusal)
     except (HydraException, OmegaConfBaseException) as exc:
         raise UsageError(one_line(str(exc))) from None
-    except RecordingError as exc:
-        print(f"shorts: error: {exc}", file=sys.stderr)
-        return 1
     except (UsageError, BrokenPipeError):
         raise
     except SystemExit as exc:
@@ -234,7 +238,8 @@ def _guarded(
 
 
 def _no_arguments(command: str, rest: list[str]) -> bool:
-    """``list`` and ``repair`` take no arguments: True after printing help, UsageError on any."""
+    """``list``, ``sync`` and ``repair`` take no arguments: True after printing help,
+    UsageError on any."""
     usage = f"usage: shorts {command} (it takes no arguments)"
     if rest in (["-h"], ["--help"]):
         print(usage)
@@ -273,9 +278,9 @@ def _worst(outcomes: list[Outcome]) -> int:
 
 def _repair_quietly(project: Project) -> None:
     """Close runs of dead supervisors on the way; costs a directory listing when none died."""
-    from shorts.tracking.leases import repair_leases
+    from shorts.tracking.pending import settle
 
-    repair_leases(project)
+    settle(project)
 
 
 def _internal_error(project: Project, exc: BaseException) -> int:

@@ -17,9 +17,10 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+from rich.console import Console
 from rich.text import Text
 
-from shorts.caps import Caps, format_size, parse_caps, preflight
+from shorts.caps import Caps, format_duration, format_size, parse_caps, parse_duration, preflight
 from shorts.config import ShortDeclaration, declaration, redact, redact_overrides, run_params
 from shorts.console import RunDisplay, print_summary, stderr_console
 from shorts.errors import UsageError
@@ -28,10 +29,16 @@ from shorts.interrupts import interrupts_to
 from shorts.outcome import Outcome
 from shorts.project import Project
 from shorts.requirements import check_requirements
-from shorts.runner import Observation, Supervisor, Tick, WorkerSpec
-from shorts.tracking.leases import repair_leases, write_lease
-from shorts.tracking.recorder import RunClosing, RunRecorder
-from shorts.tracking.store import check_reachable, open_client, resolve_tracking_uri, ui_hint
+from shorts.runner import Observation, Supervisor, WorkerSpec
+from shorts.tracking.pending import settle
+from shorts.tracking.recorder import Recorded, RunClosing, RunRecorder
+from shorts.tracking.store import (
+    check_reachable,
+    open_client,
+    redact_uri,
+    resolve_tracking_uri,
+    ui_hint,
+)
 from shorts.verdict import (
     FoldsVerdict,
     VerdictRule,
@@ -40,10 +47,6 @@ from shorts.verdict import (
     parse_folds,
     parse_rule,
 )
-
-
-class RecordingError(Exception):
-    """The short ran but MLflow could not record it; the evidence stays in the staging folder."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class RunOptions:
     """How a run sits among others: nested under a parent, a sweep's trial, or on its own."""
 
     parent_run_id: str | None = None
+    parent_journal: Path | None = None  # the parent's journal, while MLflow has no id for it
     run_name: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     trial: dict[str, Any] | None = None  # where the trial's Optuna study lives (ctx.report)
@@ -76,10 +80,11 @@ class RunResult:
 
     outcome: Outcome
     reason: str
-    run_id: str
+    run_id: str | None  # None while the record waits for the store to create the run
     metrics: dict[str, float]
     verdict: str | None
     wall_seconds: float
+    pending: Path | None = None  # the journal, while MLflow does not hold the whole record
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ class PreparedRun:
     uri: str
     config: dict[str, Any]
     project: Project
+    deliver_wait: float = 30.0  # tracking.deliver_wait: seconds to wait for the record at the end
 
 
 def run_short(cfg: DictConfig, project: Project) -> Outcome:
@@ -126,8 +132,10 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
         prepared = prepare(request, project)
         if job.interrupted():
             return job.not_started()
+        parent_run_id, parent_journal = job.parent(prepared.short.name, prepared.uri)
         options = RunOptions(
-            parent_run_id=job.parent_run_id(prepared.short.name, prepared.uri),
+            parent_run_id=parent_run_id,
+            parent_journal=parent_journal,
             quiet=job.parallel,  # side-by-side jobs: one line each instead of a live display
             on_start=job.watch,
         )
@@ -151,13 +159,15 @@ def prepare(request: RunRequest, project: Project) -> PreparedRun:
     rule = parse_rule(cfg.get("verdict"))
     parse_folds(cfg.get("cv"))
     _check_user_file(cfg)
-    uri = resolve_tracking_uri(cfg.get("tracking", {}).get("uri"), project)
+    tracking = cfg.get("tracking", {})
+    uri = resolve_tracking_uri(tracking.get("uri"), project)
+    deliver_wait = parse_duration(str(tracking.get("deliver_wait", "30s")), "tracking.deliver_wait")
     check_reachable(uri)
     try:
         config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     except OmegaConfBaseException as exc:
         raise UsageError(f"the config does not resolve: {str(exc).splitlines()[0]}") from None
-    return PreparedRun(request, short, caps, rule, uri, config, project)
+    return PreparedRun(request, short, caps, rule, uri, config, project, deliver_wait)
 
 
 def warn_about_headroom(prepared: PreparedRun) -> None:
@@ -202,7 +212,8 @@ def execute_retrying(
         return first
     plan = plan_memout_retry(prepared.caps)
     console = stderr_console()
-    console.print(Text(plan.announcement(first.run_id), style="bold"), soft_wrap=True)
+    first_id = first.run_id or f"(pending in {first.pending})"
+    console.print(Text(plan.announcement(first_id), style="bold"), soft_wrap=True)
     if plan.refusal is not None:
         return first
     hypothesis = prepared.short.hypothesis
@@ -213,13 +224,15 @@ def execute_retrying(
             run_name=f"{options.run_name}-retry" if options.run_name else None,
             tags={
                 **options.tags,
-                RETRY_OF_TAG: first.run_id,
-                "mlflow.note.content": plan.retry_note(hypothesis, first.run_id),
+                RETRY_OF_TAG: first_id,
+                "mlflow.note.content": plan.retry_note(hypothesis, first_id),
             },
-            note=f"retry of run {first.run_id} (memout at its {format_size(plan.old_memory)} cap)",
+            note=f"retry of run {first_id} (memout at its {format_size(plan.old_memory)} cap)",
         ),
     )
     try:
+        if first.run_id is None or second.run_id is None:
+            raise LookupError("a run is still pending in its journal")
         client = open_client(prepared.uri)
         client.set_tag(first.run_id, RETRIED_AS_TAG, second.run_id)
         client.set_tag(
@@ -265,12 +278,12 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
         prepared.project,
     )
     uri, config, choices = prepared.uri, prepared.config, request.choices
-    repair_leases(project)
+    settle(project)
 
     staging = request.staging
     spec = WorkerSpec(short.fn, config, caps, project.root, staging, trial=options.trial)
     console = stderr_console()
-    recorder = RunRecorder(uri, short.name, project.default_artifact_root)
+    recorder = RunRecorder(project, staging, uri, short.name)
     display = RunDisplay(short.name, caps, console, live=not options.quiet)
 
     folds: list[dict[str, Any]] = []
@@ -281,16 +294,12 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
         else:
             recorder.record(event)
 
-    def on_tick(tick: Tick) -> None:
-        display.tick(tick)
-        if recorder.error is not None:
-            supervisor.request_interrupt()
-
+    # The store never steers the short: an outage only delays the record (shorts.tracking).
     supervisor = Supervisor(
         spec,
         on_metric=recorder.metric,
         on_output=None if options.quiet else display.output,
-        on_tick=on_tick,
+        on_tick=display.tick,
         on_record=on_record,
     )
     overrides = " ".join(redact_overrides(request.overrides))
@@ -298,11 +307,8 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
         **_opening_tags(short, caps.as_tags(), overrides, choices, project.root),
         **options.tags,
     }
-    if options.parent_run_id:
-        tags["mlflow.parentRunId"] = options.parent_run_id
-    leases: list[Path] = []
-    # Interrupts stay with the supervisor until the run is closed: a Ctrl-C while MLflow is
-    # being written must not leave the run RUNNING. (Off the main thread, e.g. a sweep's
+    # Interrupts stay with the supervisor until the outcome is journaled: a Ctrl-C while the
+    # record is written must not leave it without one. (Off the main thread, e.g. a sweep's
     # parallel trials, the caller owns the signals and interrupts through ``on_start``.)
     with interrupts_to(lambda signum, frame: supervisor.request_interrupt()):
         with display:
@@ -316,32 +322,28 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
                 params=run_params(config),
                 tags=tags,
                 start_time=supervisor.started_at,
-                on_open=lambda run_id: leases.append(write_lease(project, run_id, uri)),
+                parent_run_id=options.parent_run_id,
+                parent_journal=options.parent_journal,
             )
             observation = supervisor.wait()
         _write_evidence(spec, observation, config)
         judged = _judge(prepared.rule, observation, folds)
         closing = _closing(observation, judged, caps.wall_time, caps.memory, caps.cpus)
-        try:
-            run_id = recorder.close(closing)
-        except BaseException as exc:
-            raise RecordingError(
-                f"the short ended as {observation.outcome} but MLflow at {uri} could not record "
-                f"it ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-                f"its evidence is in {staging}"
-            ) from exc
-    for lease in leases:
-        lease.unlink(missing_ok=True)
+        recorded = recorder.close(closing, wait=prepared.deliver_wait)
+    if recorded.pending:
+        _say_pending(console, recorded, uri, prepared.deliver_wait)
     verdict = closing.tags.get("shorts.verdict")
     if not options.quiet:
-        experiment_id = recorder.experiment_id or "?"
+        experiment_id = recorded.experiment_id or "?"
         print_summary(
             console,
             short.name,
             observation,
-            run_id,
+            recorded.run_id or "(pending)",
             experiment_id,
-            ui_hint(uri, experiment_id, run_id),
+            ui_hint(uri, experiment_id, recorded.run_id)
+            if not recorded.pending
+            else f"pending in {recorded.journal}",
             verdict=verdict,
             verdict_reason=closing.tags.get("shorts.verdict.reason"),
             variants={name: (j.verdict.value, j.reason) for name, j in judged.variants.items()}
@@ -352,10 +354,25 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
     return RunResult(
         outcome=observation.outcome,
         reason=observation.reason,
-        run_id=run_id,
+        run_id=recorded.run_id,
         metrics=dict(observation.result or {}),
         verdict=verdict,
         wall_seconds=observation.wall_seconds,
+        pending=recorded.journal if recorded.pending else None,
+    )
+
+
+def _say_pending(console: Console, recorded: Recorded, uri: str, waited: float) -> None:
+    """One line: the record is safe locally, where it is, and how it will reach the store."""
+    console.print(
+        Text(
+            f"shorts: record pending: {redact_uri(uri)} did not take it within "
+            f"{format_duration(waited)} ({recorded.error or 'still delivering'}); it is safe in "
+            f"{recorded.journal}; `shorts sync` delivers it, as does any later shorts command "
+            "that reaches the store.",
+            style="yellow",
+        ),
+        soft_wrap=True,
     )
 
 

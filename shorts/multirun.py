@@ -25,6 +25,7 @@ import json
 import math
 import os
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -42,6 +43,7 @@ from shorts.errors import UsageError
 from shorts.interrupts import interrupts_to
 from shorts.outcome import Outcome
 from shorts.project import ROOT_ENV, Project, find_project
+from shorts.tracking.recorder import ParentRecord
 from shorts.tracking.store import TRACKING_ENV
 
 if TYPE_CHECKING:
@@ -61,6 +63,7 @@ NOT_RUN = "not run"  # the launching process never heard from the job
 # Launchers whose jobs may land on another machine: the launching process cannot judge that
 # machine's free memory and cores, so the job's own checks (on the node) do.
 ELSEWHERE = ("hydra_ray_launcher", "SlurmLauncher")
+DELIVER_WAIT_SECONDS = 30.0  # how long the parents' closing waits for the store
 RAY_CONNECT_SECONDS = 5.0  # how long a Ray cluster's address has to accept a connection
 
 
@@ -85,8 +88,9 @@ class ParentRun:
 
     short: str
     uri: str
-    run_id: str
-    experiment_id: str
+    run_id: str | None  # None while the store has not taken the parent yet
+    experiment_id: str | None
+    journal: str  # its record, journaled like any run's: children link to it if no id yet
 
 
 @dataclass(frozen=True)
@@ -255,7 +259,7 @@ class Multirun:
         self.parents = parents
         self.interrupted = False
         self.started = time.monotonic()
-        self._leases: list[Path] = []
+        self._records: dict[tuple[str, str], ParentRecord] = {}
 
     @classmethod
     def start(cls, config: DictConfig) -> Multirun:
@@ -284,15 +288,13 @@ class Multirun:
 
     def _open_parents(self, config: DictConfig) -> None:
         from shorts.config import redact_overrides
-        from shorts.tracking.leases import write_lease
-        from shorts.tracking.store import experiment_id, open_client
+        from shorts.tracking.store import open_client
 
         overrides = " ".join(redact_overrides([str(o) for o in config.hydra.overrides.task]))
         stamp = time.strftime("%m%d-%H%M%S")
         by_store: dict[tuple[str, str], int] = Counter((j.short, j.uri) for j in self.jobs)
         for (short, uri), count in by_store.items():
-            client = open_client(uri)  # a fresh sqlite store's schema, once, before jobs race
-            exp_id = experiment_id(client, short, uri, self.project.default_artifact_root)
+            open_client(uri)  # a fresh sqlite store's schema, once, before jobs race
             tags = {
                 "shorts.short": short,
                 "shorts.kind": "multirun",
@@ -305,10 +307,11 @@ class Multirun:
                 "mlflow.note.content": f"Multirun of {short}: {count} job(s) on {self.launcher} "
                 f"({overrides})"[:8000],
             }
-            run = client.create_run(exp_id, run_name=f"{short}-multirun-{stamp}", tags=tags)
-            parent = ParentRun(short, uri, run.info.run_id, exp_id)
-            self.parents.append(parent)
-            self._leases.append(write_lease(self.project, parent.run_id, uri))
+            record = ParentRecord(self.project, self.sweep_dir / f"parent-{short}", uri, short)
+            run_id = record.open(f"{short}-multirun-{stamp}", tags)
+            exp_id = record.recorder.experiment_id
+            self.parents.append(ParentRun(short, uri, run_id, exp_id, str(record.journal)))
+            self._records[(short, uri)] = record
 
     def interrupt(self) -> None:
         """Ask every job to stop (running ones) or not to start (the others)."""
@@ -318,11 +321,11 @@ class Multirun:
 
     def close(self, aborted: bool = False) -> MultirunReport:
         """Close each parent with its jobs' outcomes, print the table, return the report."""
-        from shorts.tracking.leases import repair_leases
+        from shorts.tracking.pending import settle
 
         if aborted:
             self.interrupted = True
-            repair_leases(self.project)  # children whose supervisor was killed with its worker
+            settle(self.project)  # children whose supervisor was killed with its worker
         if (self.sweep_dir / INTERRUPT_FILE).exists():
             self.interrupted = True
         records = read_records(self.sweep_dir)
@@ -335,16 +338,10 @@ class Multirun:
             mine = [r for r in records if r.num in planned and _key(planned[r.num]) == key]
             lost = [j for j in missing if _key(j) == key]
             self._close_parent(parent, mine, len(lost))
-        for lease in self._leases:
-            lease.unlink(missing_ok=True)
         _print_table(self, records, missing)
         return report
 
     def _close_parent(self, parent: ParentRun, records: list[JobRecord], not_run: int) -> None:
-        from mlflow.entities import Metric, RunTag
-
-        from shorts.tracking.store import open_client
-
         counts = Counter(r.outcome for r in records)
         if not_run:
             counts[NOT_RUN] += not_run
@@ -355,20 +352,20 @@ class Multirun:
             status = "FAILED"
         else:
             status = "FINISHED"
-        now = int(time.time() * 1000)
         tags = {
             "shorts.outcomes": ", ".join(f"{k}:{v}" for k, v in sorted(counts.items())),
             "shorts.multirun.status": status.lower(),
         }
         metrics = {"multirun.jobs": float(sum(counts.values()))}
         metrics.update({f"multirun.{k.replace(' ', '_')}": float(v) for k, v in counts.items()})
-        client = open_client(parent.uri)
-        client.log_batch(
-            parent.run_id,
-            metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
-            tags=[RunTag(k, v) for k, v in tags.items()],
-        )
-        client.set_terminated(parent.run_id, status=status, end_time=now)
+        record = self._records[(parent.short, parent.uri)]
+        recorded = record.close(status, metrics, tags, wait=DELIVER_WAIT_SECONDS)
+        if recorded.pending:
+            print(
+                f"shorts: the multirun's parent run is pending in {recorded.journal}; "
+                "`shorts sync` delivers it.",
+                file=sys.stderr,
+            )
 
 
 def _key(job: PlannedJob) -> tuple[str, str]:
@@ -697,12 +694,14 @@ class MultirunJob:
     def in_launching_process(self) -> bool:
         return int(self.info.get("launcher_pid", -1)) == os.getpid()
 
-    def parent_run_id(self, short: str, uri: str) -> str | None:
-        """The parent run of this job's short in this job's store."""
+    def parent(self, short: str, uri: str) -> tuple[str | None, Path | None]:
+        """The parent run of this job's short in this job's store: its id, or its journal
+        while the store has no id for it."""
         for parent in self.info.get("parents", []):
             if parent.get("short") == short and parent.get("uri") == uri:
-                return str(parent["run_id"])
-        return None
+                run_id = parent.get("run_id")
+                return (str(run_id), None) if run_id else (None, Path(parent["journal"]))
+        return None, None
 
     def interrupted(self) -> bool:
         return (self.sweep_dir / INTERRUPT_FILE).exists()

@@ -6,7 +6,7 @@ import sys
 
 from shorts.arguments import OneLineParser
 from shorts.project import Project
-from shorts.tracking.leases import repair_leases
+from shorts.tracking.pending import settle
 from shorts.tracking.serving import check_port, local_url, serve_until_stopped
 from shorts.tracking.store import check_reachable, open_client, resolve_tracking_uri
 
@@ -34,7 +34,7 @@ def serve(project: Project, args: list[str]) -> int:
         print(f"the store is a tracking server; its UI is at {uri}")
         return 0
     check_port(options.host, options.port)
-    repair_leases(project)
+    settle(project)
     open_client(uri)  # creates a fresh store's schema before the server races for it
     project.default_artifact_root.mkdir(parents=True, exist_ok=True)
     command = [

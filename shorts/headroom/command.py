@@ -93,9 +93,9 @@ def suggest(project: Project, args: list[str]) -> int:
         return 0
 
     from shorts.headroom.advice import advise_from_store
-    from shorts.tracking.leases import repair_leases
+    from shorts.tracking.pending import settle
 
-    repair_leases(project)  # runs of dead supervisors count as lost, not as running
+    settle(project)  # pending records first; runs of dead supervisors count as lost
     advice, on_record = advise_from_store(uri, short, dataset, headroom)
     if not advice:
         nothing = _nothing_on_record(short, dataset, shown_uri, on_record)

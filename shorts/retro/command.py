@@ -83,9 +83,9 @@ def retro(project: Project, args: list[str]) -> int:
     from shorts.retro.analysis import harvest, history_runs
     from shorts.retro.load import load_histories, load_runs
     from shorts.retro.render import render
-    from shorts.tracking.leases import repair_leases
+    from shorts.tracking.pending import settle
 
-    repair_leases(project)  # runs of dead supervisors count as lost, not as running
+    settle(project)  # pending records first; runs of dead supervisors count as lost
 
     console = stderr_console()
     runs = load_runs(uri, period, progress=console.is_terminal)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import socket
 import threading
 import time
@@ -36,12 +37,14 @@ from shorts.outcome import Outcome
 from shorts.project import ROOT_ENV, Project
 from shorts.sweep.space import SearchSpace, parse_space
 from shorts.sweep.study import make_pruner, make_sampler, make_storage, storage_url
-from shorts.tracking.leases import process_start, write_lease
+from shorts.tracking.leases import process_start
+from shorts.tracking.recorder import ParentRecord
 from shorts.tracking.store import redact_uri
+
+DELIVER_WAIT_SECONDS = 30.0  # how long the parent's closing waits for the store
 
 if TYPE_CHECKING:
     import optuna
-    from mlflow.tracking import MlflowClient
 
     from shorts.launch import PreparedRun, RunRequest, RunResult
     from shorts.runner import Supervisor
@@ -161,17 +164,14 @@ class Sweep:
         self.uri = prepared.uri
         self.grace = prepared.caps.grace
         self.folder = self.project.state / "sweeps" / study.study_name
-        client = self._client()
-        self.parent_id, self.experiment_id = self._parent_run(client, study, space)
-        lease = write_lease(self.project, self.parent_id, self.uri)
+        self.parent = self._parent_run(study, space)
         # The handlers stay in place while the parent run is closed: a Ctrl-C then is noted
         # (exit status 130) instead of leaving the parent RUNNING.
         with self._signals():
             try:
                 self._loop()
             finally:
-                self._close_parent(client)
-                lease.unlink(missing_ok=True)
+                self._close_parent()
         self._print_summary()
         if self.interrupted:
             return Outcome.INTERRUPTED.exit_status
@@ -271,25 +271,24 @@ class Sweep:
             study._storage.set_trial_user_attr(trial._trial_id, "outcome", "lost")
             study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
 
-    def _client(self) -> MlflowClient:
-        from shorts.tracking.store import open_client
+    @property
+    def parent_id(self) -> str | None:
+        return self.parent.recorder.run_id
 
-        return open_client(self.uri)
+    @property
+    def experiment_id(self) -> str | None:
+        return self.parent.recorder.experiment_id
 
-    def _parent_run(
-        self, client: MlflowClient, study: optuna.study.Study, space: SearchSpace
-    ) -> tuple[str, str]:
-        """The sweep's parent run: reopened on resume, created otherwise."""
-        from mlflow.entities import Param
-
-        from shorts.tracking.store import experiment_id
-
-        exp_id = experiment_id(client, self.name, self.uri, self.project.default_artifact_root)
+    def _parent_run(self, study: optuna.study.Study, space: SearchSpace) -> ParentRecord:
+        """The sweep's parent run, journaled like any run: reopened on resume, else created."""
+        session = int(study.user_attrs["sessions"])
+        parent = ParentRecord(self.project, self.folder / f"session-{session}", self.uri, self.name)
         existing = study.user_attrs.get("mlflow_parent_run_id")
         if self.options.resume and existing:
-            client.update_run(existing, status="RUNNING")
-            client.set_tag(existing, "shorts.sweep.sessions", str(study.user_attrs["sessions"]))
-            return str(existing), exp_id
+            parent.open(
+                study.study_name, {"shorts.sweep.sessions": str(session)}, run_id=str(existing)
+            )
+            return parent
         tags = {
             "shorts.kind": "sweep",
             "shorts.short": self.name,
@@ -300,7 +299,6 @@ class Sweep:
             "mlflow.source.name": "shorts sweep",
             "mlflow.note.content": f"Optuna sweep of {self.name}: {study.study_name}",
         }
-        run = client.create_run(exp_id, run_name=study.study_name, tags=tags)
         params = {
             "sweep.metric": self.metric,
             "sweep.direction": study.direction.name.lower(),
@@ -311,9 +309,10 @@ class Sweep:
             "sweep.pruner": type(study.pruner).__name__,
             "sweep.space": json.dumps({k: repr(v) for k, v in space.distributions.items()})[:6000],
         }
-        client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in params.items()])
-        study.set_user_attr("mlflow_parent_run_id", run.info.run_id)
-        return run.info.run_id, exp_id
+        run_id = parent.open(study.study_name, tags, params)
+        if run_id is not None:
+            study.set_user_attr("mlflow_parent_run_id", run_id)
+        return parent
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -390,6 +389,7 @@ class Sweep:
             )
         options = RunOptions(
             parent_run_id=self.parent_id,
+            parent_journal=self.parent.journal,
             run_name=f"{self.study.study_name}-t{trial.number:03d}",
             tags={
                 "shorts.sweep.study": self.study.study_name,
@@ -426,14 +426,8 @@ class Sweep:
 
     def _tell(self, trial: optuna.Trial, future: Future[RunResult], seconds: float) -> None:
         """Map the run's outcome to the trial's state: COMPLETE, PRUNED or FAIL (+ outcome)."""
-        from shorts.launch import RecordingError
-
         try:
             result = future.result()
-        except RecordingError as exc:
-            self._finish(trial, "unrecorded", None, None, seconds, str(exc))
-            self.interrupted = True  # the store is failing: stop instead of losing more runs
-            return
         except UsageError as exc:
             self._finish(trial, Outcome.CRASHED.value, None, None, seconds, f"refused: {exc}")
             return
@@ -497,13 +491,10 @@ class Sweep:
 
     # -- the end -------------------------------------------------------------------------------
 
-    def _close_parent(self, client: MlflowClient) -> None:
+    def _close_parent(self) -> None:
         """Best trial, outcomes and importances on the parent run, then its status."""
-        from mlflow.entities import Metric, RunTag
-
         trials = self.study.get_trials(deepcopy=False)
         counts = Counter(str(t.user_attrs.get("outcome", t.state.name.lower())) for t in trials)
-        now = int(time.time() * 1000)
         tags = {"shorts.outcomes": ", ".join(f"{k}:{v}" for k, v in sorted(counts.items()))}
         metrics = {"sweep.trials_finished": float(len(trials))}
         best = self._best()
@@ -516,11 +507,6 @@ class Sweep:
         self.importances = self._importances()
         for key, value in self.importances.items():
             metrics[f"importance.{key}"[:250]] = value
-        client.log_batch(
-            self.parent_id,
-            metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
-            tags=[RunTag(k, v[:8000]) for k, v in tags.items()],
-        )
         summary = [
             {
                 "number": t.number,
@@ -536,8 +522,23 @@ class Sweep:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / "sweep_summary.json"
         path.write_text(json.dumps({"study": self.study.study_name, "trials": summary}, indent=2))
-        client.log_artifact(self.parent_id, str(path))
-        client.set_terminated(self.parent_id, status="KILLED" if self.interrupted else "FINISHED")
+        shipped = self.parent.journal.parent / "artifacts"
+        shipped.mkdir(exist_ok=True)
+        shutil.copy2(path, shipped / path.name)
+        recorded = self.parent.close(
+            "KILLED" if self.interrupted else "FINISHED",
+            metrics,
+            tags,
+            wait=DELIVER_WAIT_SECONDS,
+            artifacts={"": shipped},
+        )
+        if recorded.pending:
+            self.console.print(
+                f"the sweep's parent run is pending in {recorded.journal}; `shorts sync` "
+                "delivers it."
+            )
+        elif self.study.user_attrs.get("mlflow_parent_run_id") != recorded.run_id:
+            self.study.set_user_attr("mlflow_parent_run_id", recorded.run_id)
 
     def _best(self) -> optuna.trial.FrozenTrial | None:
         try:

@@ -1,31 +1,31 @@
-"""The supervisor's side of MLflow: one run, opened as the worker starts, closed with its outcome.
+"""The supervisor's side of the record: journal every fact at once, deliver it in the background.
 
-All MLflow calls happen on one background thread. Importing MLflow and creating the run take about
-a second, which this overlaps with the worker's own start-up instead of adding it to the run's
-wall time; metric events from the short are queued and written in batches, so the supervisor's
-cap-enforcing loop never waits on the database.
+The short's events go to the run's journal as they happen (``shorts.tracking.journal``), which
+costs a write to a local file and nothing else; a background thread replays the journal into
+MLflow (``shorts.tracking.delivery``) every half second. If the store stops answering, that
+thread retries with backoff while the short goes on untouched: its caps, its speed and its
+outcome never depend on the store. At the end the supervisor waits a bounded time for the record
+to arrive; if it does not, the journal stays registered as pending (``shorts.tracking.pending``)
+and ``shorts sync`` or the next command that reaches the store delivers it.
 """
 
 from __future__ import annotations
 
-import queue
-import socket
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from shorts.tracking.store import experiment_id, open_client
-
-if TYPE_CHECKING:
-    from mlflow.tracking import MlflowClient
+from shorts.project import Project
+from shorts.tracking.delivery import Delivery
+from shorts.tracking.journal import Journal
+from shorts.tracking.pending import Registration
 
 HEARTBEAT_SECONDS = 15.0
 FLUSH_SECONDS = 0.5
-DATASET_ATTEMPTS = 3  # see _log_dataset
-HEARTBEAT_TAG = "shorts.heartbeat"
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MAX_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -41,28 +41,52 @@ class RunClosing:
     end_time: float
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """Where the record stands when the supervisor is done waiting for it."""
+
+    journal: Path
+    run_id: str | None  # None if the run could not even be created in MLflow yet
+    experiment_id: str | None
+    pending: bool  # the journal holds more than MLflow does
+    error: str | None  # the store's last complaint, while pending
+
+
 class RunRecorder:
-    """Owns one MLflow run on a background thread.
+    """Journals one run and delivers the journal to MLflow on a background thread.
 
     Args:
+        project: where pending journals are registered.
+        folder: the run's own folder; the journal is ``folder/journal.jsonl``.
         uri: tracking URI.
         experiment_name: MLflow experiment (the short's name).
-        artifact_root: folder for artifacts of experiments this recorder creates (sqlite stores).
     """
 
-    def __init__(self, uri: str, experiment_name: str, artifact_root: Path) -> None:
+    def __init__(self, project: Project, folder: Path, uri: str, experiment_name: str) -> None:
+        self.project = project
+        self.folder = folder
         self.uri = uri
         self.experiment_name = experiment_name
-        self.artifact_root = artifact_root
-        self.run_id: str | None = None
-        self.experiment_id: str | None = None
         self.error: BaseException | None = None
-        self._client: MlflowClient | None = None
-        self._tasks: queue.Queue[Callable[[], None] | None] = queue.Queue()
-        self._metrics: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._opened = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="shorts-tracking", daemon=True)
+        self._journal: Journal | None = None
+        self._delivery: Delivery | None = None
+        self._registration: Registration | None = None
+        self._wake = threading.Event()
+        self._done = threading.Event()
+        self._closing = False
+        self._thread = threading.Thread(target=self._serve, name="shorts-delivery", daemon=True)
+
+    @property
+    def run_id(self) -> str | None:
+        return self._delivery.state.run_id if self._delivery else None
+
+    @property
+    def experiment_id(self) -> str | None:
+        return self._delivery.state.experiment_id if self._delivery else None
+
+    @property
+    def journal_path(self) -> Path | None:
+        return self._journal.path if self._journal else None
 
     def open(
         self,
@@ -70,163 +94,180 @@ class RunRecorder:
         params: dict[str, str],
         tags: dict[str, str],
         start_time: float,
-        on_open: Callable[[str], None] | None = None,
+        parent_run_id: str | None = None,
+        parent_journal: Path | None = None,
+        run_id: str | None = None,
     ) -> None:
-        """Start the thread and create the run there; returns at once."""
-        self._thread.start()
-        self._tasks.put(lambda: self._open(run_name, params, tags, start_time, on_open))
+        """Journal the run's opening and start delivering; returns at once.
 
-    def wait_open(self, timeout: float | None = None) -> str:
-        """Block until the run exists; re-raise whatever stopped it from being created."""
-        self._opened.wait(timeout)
-        if self.error is not None:
-            raise self.error
-        if self.run_id is None:
-            raise TimeoutError("the MLflow run was not created in time")
+        ``parent_journal`` names the parent by its journal when MLflow has no id for it yet;
+        ``run_id`` reopens an existing run (a resumed sweep's parent) instead of creating one.
+        """
+        journal = Journal.start(
+            self.folder,
+            {
+                "at": time.time(),
+                "uri": self.uri,
+                "experiment": self.experiment_name,
+                "artifact_root": str(self.project.default_artifact_root),
+                "run_name": run_name,
+                "start": start_time,
+                "params": params,
+                "tags": tags,
+                "parent_run_id": parent_run_id,
+                "parent_journal": str(parent_journal) if parent_journal else None,
+                "run_id": run_id,
+            },
+        )
+        self._journal = journal
+        self._registration = Registration(self.project, journal.path, journal.id)
+        self._delivery = Delivery(journal.path)
+        self._thread.start()
+
+    def wait_open(self, timeout: float) -> str | None:
+        """The run id once MLflow has the run, or None after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.run_id is None and time.monotonic() < deadline and not self._done.is_set():
+            time.sleep(0.05)
         return self.run_id
 
     def metric(self, event: dict[str, Any]) -> None:
-        """Queue one metric event from the short (``k``, ``v``, ``s``, ``ts``)."""
-        with self._lock:
-            self._metrics.append(event)
+        """Journal one metric point from the short (``k``, ``v``, ``s``, ``ts``)."""
+        assert self._journal is not None
+        self._journal.append({"t": "metric", **event})
 
     def record(self, event: dict[str, Any]) -> None:
-        """Queue a dataset declaration or a harvested component of the short."""
+        """Journal a dataset declaration or a harvested component of the short."""
+        assert self._journal is not None
         if event.get("t") == "dataset":
-            self._tasks.put(lambda: self._log_dataset(event))
+            self._journal.append({**event, "at": time.time()})
         elif event.get("t") == "harvest":
-            self._tasks.put(lambda: self._tag_harvest(event))
+            import json
 
-    def close(self, closing: RunClosing) -> str:
-        """Write the final record, set the status, stop the thread; returns the run id."""
-        self._tasks.put(lambda: self._close(closing))
-        self._tasks.put(None)
-        self._thread.join()
-        if self.error is not None:
-            raise self.error
-        assert self.run_id is not None
-        return self.run_id
+            summary = {k: event[k] for k in ("kind", "type", "path")}
+            summary["evidence"] = event.get("evidence", {})
+            tag = {f"shorts.harvest.{event['name']}": json.dumps(summary)[:8000]}
+            self._journal.append({"t": "tags", "at": time.time(), "tags": tag})
 
-    # -- on the tracking thread ----------------------------------------------------------------
+    def close(self, closing: RunClosing, wait: float) -> Recorded:
+        """Journal the outcome (durably), then wait up to ``wait`` seconds for MLflow to have
+        the whole record. Never raises for the store: a record it did not take is pending."""
+        assert self._journal is not None and self._delivery is not None
+        self._journal.append(
+            {
+                "t": "close",
+                "at": time.time(),
+                "end": closing.end_time,
+                "outcome": closing.outcome,
+                "reason": closing.reason,
+                "status": closing.status,
+                "metrics": closing.metrics,
+                "tags": closing.tags,
+                "artifacts": {k: str(v) for k, v in closing.artifact_dirs.items()},
+            },
+            durable=True,
+        )
+        self._closing = True
+        self._wake.set()
+        self._done.wait(wait)
+        done = self._delivery.done
+        return Recorded(
+            journal=self._journal.path,
+            run_id=self._delivery.state.run_id,
+            experiment_id=self._delivery.state.experiment_id,
+            pending=not done,
+            error=None if done or self.error is None else _one_line(self.error),
+        )
+
+    # -- on the delivery thread ----------------------------------------------------------------
 
     def _serve(self) -> None:
-        next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
+        """Deliver until the outcome is in MLflow; back off while the store does not answer.
+
+        The thread holds the journal's registration: a process that ends before delivery
+        finishes leaves it pending for ``shorts sync``.
+        """
+        assert self._delivery is not None and self._registration is not None
+        backoff = RETRY_FIRST_SECONDS
         while True:
             try:
-                task = self._tasks.get(timeout=FLUSH_SECONDS)
-            except queue.Empty:
-                task = self._flush
-            if task is None:
-                return
-            if self.error is not None:
-                continue
-            try:
-                task()
-                if self.run_id is not None and time.monotonic() >= next_heartbeat:
-                    self._heartbeat()
-                    next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
-            except BaseException as exc:  # surfaced by wait_open()/close()
+                if self._delivery.run():
+                    break
+                self._delivery.heartbeat(HEARTBEAT_SECONDS)
+                self.error = None
+                backoff = RETRY_FIRST_SECONDS
+                pause = FLUSH_SECONDS
+            except Exception as exc:  # the store is away or refuses: try again later
                 self.error = exc
-                self._opened.set()
+                pause, backoff = backoff, min(backoff * 2, RETRY_MAX_SECONDS)
+                if self._closing:  # the supervisor is waiting: keep trying often
+                    pause = min(pause, RETRY_FIRST_SECONDS * 2)
+            self._wake.wait(pause)
+            self._wake.clear()
+        assert self._journal is not None
+        self._journal.close()
+        self._registration.release(delivered=True)
+        self._done.set()
 
-    def _open(
+
+def _one_line(exc: BaseException) -> str:
+    """The store's complaint in a few words: MLflow's own messages run to a paragraph."""
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    if "Max retries exceeded" in first or "Connection refused" in first:
+        first = "connection refused"
+    return f"{type(exc).__name__}: {first[:120]}".rstrip(": ")
+
+
+OPEN_WAIT_SECONDS = 30.0
+
+
+class ParentRecord:
+    """The record of a parent run (a multirun's or a sweep's), journaled like any run's.
+
+    It has no worker: it opens, waits a bounded time for the run id its children will name,
+    and closes with the counts of its children's outcomes.
+    """
+
+    def __init__(self, project: Project, folder: Path, uri: str, experiment: str) -> None:
+        self.recorder = RunRecorder(project, folder, uri, experiment)
+        self.started_at = time.time()
+
+    @property
+    def journal(self) -> Path:
+        assert self.recorder.journal_path is not None
+        return self.recorder.journal_path
+
+    def open(
         self,
         run_name: str,
-        params: dict[str, str],
         tags: dict[str, str],
-        start_time: float,
-        on_open: Callable[[str], None] | None,
-    ) -> None:
-        from mlflow.entities import Param
+        params: dict[str, str] | None = None,
+        run_id: str | None = None,
+    ) -> str | None:
+        """Journal the opening; the run id once MLflow has it (None: children name the
+        parent by its journal, and delivery links them when the store answers)."""
+        self.recorder.open(run_name, params or {}, tags, self.started_at, run_id=run_id)
+        return self.recorder.wait_open(OPEN_WAIT_SECONDS)
 
-        client = open_client(self.uri)
-        self._client = client
-        exp_id = experiment_id(client, self.experiment_name, self.uri, self.artifact_root)
-        self.experiment_id = exp_id
-        all_tags = {
-            **tags,
-            "shorts.supervisor.host": socket.gethostname(),
-            HEARTBEAT_TAG: f"{time.time():.0f}",
-        }
-        run = client.create_run(
-            exp_id, start_time=int(start_time * 1000), tags=all_tags, run_name=run_name
+    def close(
+        self,
+        status: str,
+        metrics: dict[str, float],
+        tags: dict[str, str],
+        wait: float,
+        artifacts: dict[str, Path] | None = None,
+    ) -> Recorded:
+        """Journal the closing and wait up to ``wait`` seconds for MLflow to have it."""
+        return self.recorder.close(
+            RunClosing(
+                outcome=status.lower(),
+                reason="",
+                status=status,
+                metrics=metrics,
+                tags=tags,
+                artifact_dirs=artifacts or {},
+                end_time=time.time(),
+            ),
+            wait=wait,
         )
-        self.run_id = run.info.run_id
-        items = [Param(k, v) for k, v in params.items()]
-        for i in range(0, len(items), 100):
-            client.log_batch(self.run_id, params=items[i : i + 100])
-        if on_open is not None:
-            on_open(self.run_id)
-        self._opened.set()
-
-    def _flush(self) -> None:
-        from mlflow.entities import Metric
-
-        if self._client is None or self.run_id is None:
-            return
-        with self._lock:
-            pending, self._metrics = self._metrics, []
-        batch = [
-            Metric(str(e["k"]), float(e["v"]), int(e["ts"]), int(e.get("s") or 0)) for e in pending
-        ]
-        for i in range(0, len(batch), 1000):
-            self._client.log_batch(self.run_id, metrics=batch[i : i + 1000])
-
-    def _log_dataset(self, event: dict[str, Any]) -> None:
-        import json
-
-        from mlflow.entities import Dataset, DatasetInput, InputTag
-        from mlflow.exceptions import MlflowException
-
-        assert self._client is not None and self.run_id is not None
-        schema = {"mlflow_colspec": [{"name": k, "type": v} for k, v in event["schema"].items()]}
-        profile = {"num_rows": event["rows"], "num_features": event["features"]}
-        dataset = Dataset(
-            name=str(event["name"]),
-            digest=str(event["digest"])[:36],
-            source_type="shorts",
-            source=json.dumps({"source": event["source"]}),
-            schema=json.dumps(schema),
-            profile=json.dumps(profile),
-        )
-        tags = [InputTag("mlflow.data.context", "training"), InputTag("target", event["target"])]
-        # MLflow looks the dataset up, then inserts it: two runs of one experiment logging the
-        # same data set at once race for its primary key on a server's database ("dataset_pk").
-        # The loser's retry finds the winner's row and only links it.
-        for attempt in range(DATASET_ATTEMPTS):
-            try:
-                self._client.log_inputs(self.run_id, datasets=[DatasetInput(dataset, tags)])
-                return
-            except MlflowException:
-                if attempt == DATASET_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
-
-    def _tag_harvest(self, event: dict[str, Any]) -> None:
-        import json
-
-        assert self._client is not None and self.run_id is not None
-        summary = {k: event[k] for k in ("kind", "type", "path")}
-        summary["evidence"] = event.get("evidence", {})
-        self._client.set_tag(
-            self.run_id, f"shorts.harvest.{event['name']}", json.dumps(summary)[:8000]
-        )
-
-    def _heartbeat(self) -> None:
-        assert self._client is not None and self.run_id is not None
-        self._client.set_tag(self.run_id, HEARTBEAT_TAG, f"{time.time():.0f}")
-
-    def _close(self, closing: RunClosing) -> None:
-        from mlflow.entities import Metric, RunTag
-
-        self._flush()
-        client, run_id = self._client, self.run_id
-        assert client is not None and run_id is not None
-        now_ms = int(closing.end_time * 1000)
-        metrics = [Metric(k, float(v), now_ms, 0) for k, v in closing.metrics.items()]
-        tags = [RunTag(k, v) for k, v in closing.tags.items()]
-        client.log_batch(run_id, metrics=metrics, tags=tags)
-        for artifact_path, folder in closing.artifact_dirs.items():
-            if folder.is_dir() and any(folder.iterdir()):
-                client.log_artifacts(run_id, str(folder), artifact_path or None)
-        client.set_terminated(run_id, status=closing.status, end_time=now_ms)
