@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -67,6 +68,7 @@ class Context:
         self.artifact_dir.mkdir(parents=True, exist_ok=True)
         self.trial = dict(trial) if trial else None
         self._optuna_trial: Any = None
+        self._storage_away = False
 
     @property
     def deadline(self) -> float:
@@ -114,17 +116,34 @@ class Context:
         the sweep's pruner can compare it with other trials at the same step.
         """
         self.log_metric(INTERMEDIATE_METRIC, value, step)
-        if self.trial is not None:
-            self._study_trial().report(_as_float(value), int(step))
+        if self.trial is not None and not self._storage_away:
+            try:
+                self._study_trial().report(_as_float(value), int(step))
+            except Exception as exc:  # any storage failure: the short goes on
+                self._lose_storage(exc)
 
     def should_prune(self) -> bool:
         """True when the sweep's pruner judges this trial unpromising; a plain run: never.
 
         A short that polls it stops by raising ``TrialPruned`` (its run ends as ``pruned``).
         """
-        if self.trial is None:
+        if self.trial is None or self._storage_away:
             return False
-        return bool(self._study_trial().should_prune())
+        try:
+            return bool(self._study_trial().should_prune())
+        except Exception as exc:  # any storage failure: the short goes on
+            self._lose_storage(exc)
+            return False
+
+    def _lose_storage(self, exc: BaseException) -> None:
+        """The sweep's storage stopped answering: the trial runs to its end unpruned (its
+        record is journaled by the supervisor), and says so once on stderr."""
+        self._storage_away = True
+        print(
+            f"shorts: the sweep's storage did not answer ({type(exc).__name__}); this trial "
+            "goes on without pruning",
+            file=sys.stderr,
+        )
 
     def _study_trial(self) -> Any:
         """The Optuna trial this run is, opened on the sweep's storage (the worker's side)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from shorts.project import Project
 from shorts.tracking.leases import repair_heartbeats
-from shorts.tracking.pending import Settled, pending_journals, settle
+from shorts.tracking.pending import Settled, pending_folder, pending_journals, settle
 from shorts.tracking.store import check_reachable, open_client, redact_uri, resolve_tracking_uri
 
 
@@ -35,7 +35,8 @@ def repair(project: Project, uri: str | None = None) -> int:
     _print(settled)
     uri = resolve_tracking_uri(uri, project)
     check_reachable(uri)
-    stale = repair_heartbeats(open_client(uri))
+    here = frozenset(path.stem for path in pending_folder(project).glob("*.json"))
+    stale = repair_heartbeats(open_client(uri), journaled_here=here)
     for run_id in stale:
         print(f"closed run {run_id} as lost")
     print(f"{len(settled.lost) + len(stale)} lost run(s) closed in {redact_uri(uri)}")

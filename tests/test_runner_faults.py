@@ -72,6 +72,7 @@ def run_fault(
     done = project.run("run", f"+experiment={name}")
 
     assert done.returncode == exit_status, done.stderr[-3000:]
+    assert "record pending" not in done.stderr, done.stderr[-3000:]
     run = project.only_run(name)
     assert run.data.tags["shorts.outcome"] == outcome, run.data.tags.get("shorts.reason")
     assert run.info.status == status
@@ -333,16 +334,19 @@ def test_sigint_to_shorts_interrupts_the_short_and_stops_its_tree(
     folder = evidence(project, run, tmp_path)
     check_evidence_files(folder, "interrupted")
     assert b"Traceback" not in (folder / "output.log").read_bytes()
-    assert not list((project.root / ".shorts" / "leases").glob("*.json"))
+    assert not list((project.root / ".shorts" / "pending").glob("*.json")), "all delivered"
 
 
-@pytest.mark.parametrize("command", ["repair", "list"])
+@pytest.mark.parametrize(
+    ("command", "half_written"), [("repair", False), ("list", False), ("sync", True)]
+)
 def test_sigkilled_supervisor_takes_its_tree_down_and_a_later_command_closes_the_run_as_lost(
-    project: ShortsProject, command: str
+    project: ShortsProject, command: str, half_written: bool
 ) -> None:
     proc = start_sleeping_short(project)
-    leases = project.root / ".shorts" / "leases"
-    assert wait_until(lambda: any(leases.glob("*.json")), timeout=60), "no lease was written"
+    pending = project.root / ".shorts" / "pending"
+    assert wait_until(lambda: any(pending.glob("*.json")), timeout=60), "nothing registered"
+    assert wait_until(lambda: len(project.runs("fault_sleep")) == 1, timeout=60)
     tree = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
     assert set(project.recorded_pids()) <= set(tree)
 
@@ -354,6 +358,10 @@ def test_sigkilled_supervisor_takes_its_tree_down_and_a_later_command_closes_the
     assert live(project.recorded_pids()) == []
     run = project.only_run("fault_sleep")
     assert run.info.status == "RUNNING"
+    (journal,) = (project.root / ".shorts" / "outputs").rglob("journal.jsonl")
+    if half_written:  # the kill landed in the middle of writing an event
+        with open(journal, "ab") as handle:
+            handle.write(b'{"t":"metric","k":"loss","v":0.5,"s":9,"ts":17')
 
     done = project.run(command)
 
@@ -362,4 +370,7 @@ def test_sigkilled_supervisor_takes_its_tree_down_and_a_later_command_closes_the
     assert run.info.status == "KILLED"
     assert run.data.tags["shorts.outcome"] == "lost"
     assert "supervisor" in run.data.tags["shorts.reason"]
-    assert not list(leases.glob("*.json"))
+    assert not list(pending.glob("*.json"))
+    if half_written:
+        assert "cut: a partial last line of 46 bytes" in done.stdout, done.stdout
+        assert "loss" not in run.data.metrics, "a cut event is not delivered"

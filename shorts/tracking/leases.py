@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from shorts.tracking.delivery import HEARTBEAT_TAG
+from shorts.tracking.delivery import HEARTBEAT_TAG, JOURNAL_TAG
 from shorts.tracking.recorder import HEARTBEAT_SECONDS
 
 if TYPE_CHECKING:
@@ -33,8 +33,14 @@ def close_lost(client: MlflowClient, run_id: str, why: str, end_time_ms: int | N
     return True
 
 
-def repair_heartbeats(client: MlflowClient, max_age: float = STALE_HEARTBEAT_SECONDS) -> list[str]:
-    """Close RUNNING shorts runs whose heartbeat stopped more than ``max_age`` seconds ago."""
+def repair_heartbeats(
+    client: MlflowClient,
+    max_age: float = STALE_HEARTBEAT_SECONDS,
+    journaled_here: frozenset[str] = frozenset(),
+) -> list[str]:
+    """Close RUNNING shorts runs whose heartbeat stopped more than ``max_age`` seconds ago,
+    except those whose journal is still pending on this machine (``journaled_here``: journal
+    ids): their journal, not a silent heartbeat, says how they ended."""
     from mlflow.entities import ViewType
 
     closed: list[str] = []
@@ -47,6 +53,8 @@ def repair_heartbeats(client: MlflowClient, max_age: float = STALE_HEARTBEAT_SEC
     for run in runs:
         beat = run.data.tags.get(HEARTBEAT_TAG)
         if beat is None or float(beat) >= cutoff:
+            continue
+        if run.data.tags.get(JOURNAL_TAG) in journaled_here:
             continue
         why = (
             f"no heartbeat from the supervisor on {run.data.tags.get('shorts.supervisor.host')} "

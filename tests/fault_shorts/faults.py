@@ -194,3 +194,16 @@ def hold_memory(cfg: Any, ctx: Any) -> dict[str, float]:
     held = [b"\x01" * min(step, target - done) for done in range(0, target, step)]
     time.sleep(0.5)
     return {"held_mib": sum(len(block) for block in held) / 2**20}
+
+
+def log_until_released(cfg: Any, ctx: Any) -> dict[str, float]:
+    """Logs a metric point every 50 ms until the file ``cfg.short_params.release`` exists, then
+    completes with the number of points: a short whose length the test decides, not the clock."""
+    _record(os.getpid())
+    release = Path(str(cfg.short_params.release))
+    step = 0
+    while not release.exists():
+        ctx.log_metric("tick", float(step), step=step)
+        step += 1
+        time.sleep(0.05)
+    return {"points": float(step)}
