@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from shorts import record
 from shorts.errors import UsageError
 
 HEADROOM_RANGE = (1.0, 100.0)
@@ -159,13 +160,19 @@ class Caps:
         return self.wall_time * self.soft_fraction
 
     def as_tags(self) -> dict[str, str]:
-        """The caps as MLflow tags, in units a person reads."""
+        """The caps as MLflow tags, in units a person reads (display only: readers take
+        ``as_metrics``)."""
         return {
-            "shorts.caps.wall_time": format_duration(self.wall_time),
-            "shorts.caps.memory": format_size(self.memory),
-            "shorts.caps.cpus": str(self.cpus),
-            "shorts.caps.grace": format_duration(self.grace),
+            record.CAPS_WALL_TIME: format_duration(self.wall_time),
+            record.CAPS_MEMORY: format_size(self.memory),
+            record.CAPS_CPUS: str(self.cpus),
+            record.CAPS_GRACE: format_duration(self.grace),
         }
+
+    def as_metrics(self) -> dict[str, float]:
+        """The caps as MLflow metrics in fixed units: seconds, bytes, cores
+        (``shorts.record.CAP_METRICS``)."""
+        return record.cap_metrics(self.wall_time, self.memory, self.cpus, self.grace)
 
 
 def parse_caps(raw: Any) -> Caps:

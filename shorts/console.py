@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 
 ECHO_BYTES_PER_SECOND = 64 * 1024
 VERDICT_STYLE = {"hit": "bold green", "miss": "bold red", "inconclusive": "bold yellow"}
+# One style per outcome (``shorts.outcome``): the summary of any outcome has one.
 OUTCOME_STYLE = {
     Outcome.COMPLETED: "bold green",
+    Outcome.PRUNED: "bold green",
     Outcome.TIMEOUT: "bold yellow",
     Outcome.MEMOUT: "bold magenta",
     Outcome.CRASHED: "bold red",

@@ -18,8 +18,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from shorts import record
+
 _HARVEST_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
-INTERMEDIATE_METRIC = "shorts.intermediate"
+INTERMEDIATE_METRIC = record.INTERMEDIATE
 
 
 class TrialPruned(Exception):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,7 @@ from omegaconf.errors import OmegaConfBaseException
 from rich.console import Console
 from rich.text import Text
 
+from shorts import record
 from shorts.caps import Caps, format_duration, format_size, parse_caps, parse_duration, preflight
 from shorts.config import ShortDeclaration, declaration, redact, redact_overrides, run_params
 from shorts.console import RunDisplay, print_summary, stderr_console
@@ -48,6 +50,8 @@ from shorts.verdict import (
     parse_rule,
 )
 
+HEADROOM_WAIT_SECONDS = 10.0  # how long a run's end waits for its headroom line
+
 
 @dataclass(frozen=True)
 class RunRequest:
@@ -72,6 +76,7 @@ class RunOptions:
     quiet: bool = False  # no live display and no summary: the caller reports the run itself
     on_start: Callable[[Supervisor], None] | None = None  # e.g. so a sweep can interrupt it
     note: str | None = None  # one more line for the summary, e.g. which run this one retries
+    warn_about_headroom: bool = False  # the memory-headroom line, while the worker starts
 
 
 @dataclass(frozen=True)
@@ -124,8 +129,7 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
     job = MultirunJob.of(hydra_cfg)
     if job is None:
         prepared = prepare(request, project)
-        warn_about_headroom(prepared)
-        return execute_retrying(prepared, RunOptions()).outcome
+        return execute_retrying(prepared, RunOptions(warn_about_headroom=True)).outcome
     # A multirun's jobs get the headroom warning once per short and data set, from the launching
     # process before any job starts (``shorts.multirun``), not once per job.
     with job.recording(), job.environment():
@@ -161,7 +165,7 @@ def prepare(request: RunRequest, project: Project) -> PreparedRun:
     _check_user_file(cfg)
     tracking = cfg.get("tracking", {})
     uri = resolve_tracking_uri(tracking.get("uri"), project)
-    deliver_wait = parse_duration(str(tracking.get("deliver_wait", "30s")), "tracking.deliver_wait")
+    deliver_wait = parse_duration(tracking.get("deliver_wait", "30s"), "tracking.deliver_wait")
     check_reachable(uri)
     try:
         config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
@@ -222,6 +226,7 @@ def execute_retrying(
         replace(
             options,
             run_name=f"{options.run_name}-retry" if options.run_name else None,
+            warn_about_headroom=False,
             tags={
                 **options.tags,
                 RETRY_OF_TAG: first_id,
@@ -316,6 +321,7 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
             if options.on_start is not None:
                 options.on_start(supervisor)
             started = time.strftime("%m%d-%H%M%S", time.localtime(supervisor.started_at))
+            started_ms = supervisor.started_at * 1000
             recorder.open(
                 run_name=options.run_name
                 or f"{short.name}-{choices.get('model', 'model')}-{started}",
@@ -325,14 +331,26 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
                 parent_run_id=options.parent_run_id,
                 parent_journal=options.parent_journal,
             )
+            # The caps as numbers from the start, so even a run closed as lost carries them.
+            for key, value in caps.as_metrics().items():
+                recorder.metric({"k": key, "v": value, "s": 0, "ts": int(started_ms)})
+            # The headroom line reads the store (MLflow's import alone takes a second) beside
+            # the worker's own start, not before it.
+            warning = threading.Thread(
+                target=warn_about_headroom, args=(prepared,), name="shorts-headroom", daemon=True
+            )
+            if options.warn_about_headroom:
+                warning.start()
             observation = supervisor.wait()
+            if warning.is_alive():
+                warning.join(HEADROOM_WAIT_SECONDS)  # said before the summary, if at all
         _write_evidence(spec, observation, config)
         judged = _judge(prepared.rule, observation, folds)
         closing = _closing(observation, judged, caps.wall_time, caps.memory, caps.cpus)
         recorded = recorder.close(closing, wait=prepared.deliver_wait)
     if recorded.pending:
         _say_pending(console, recorded, uri, prepared.deliver_wait)
-    verdict = closing.tags.get("shorts.verdict")
+    verdict = closing.tags.get(record.VERDICT)
     if not options.quiet:
         experiment_id = recorded.experiment_id or "?"
         print_summary(
@@ -345,7 +363,7 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
             if not recorded.pending
             else f"pending in {recorded.journal}",
             verdict=verdict,
-            verdict_reason=closing.tags.get("shorts.verdict.reason"),
+            verdict_reason=closing.tags.get(record.VERDICT_REASON),
             variants={name: (j.verdict.value, j.reason) for name, j in judged.variants.items()}
             if judged is not None
             else None,
@@ -397,32 +415,33 @@ def _opening_tags(
     choices: dict[str, Any],
     root: Path,
 ) -> dict[str, str]:
+    """The tags a run opens with (``shorts.record``): what it is, and its caps for display."""
     tags = {
-        "shorts.short": short.name,
-        "shorts.outcome": "running",
-        "shorts.hypothesis": short.hypothesis,
-        "mlflow.note.content": short.hypothesis,
-        "shorts.techniques": ", ".join(short.techniques),
-        "shorts.overrides": overrides,
-        "shorts.memory_enforcement": "watchdog (tree RSS)",
-        "shorts.dataset": str(choices.get("dataset", "")),
-        "shorts.model": str(choices.get("model", "")),
+        record.SHORT: short.name,
+        record.OUTCOME: record.RUNNING,
+        record.HYPOTHESIS: short.hypothesis,
+        record.NOTE: short.hypothesis,
+        record.TECHNIQUES: ", ".join(short.techniques),
+        record.OVERRIDES: overrides,
+        record.MEMORY_ENFORCEMENT: "watchdog (tree RSS)",
+        record.DATASET: str(choices.get("dataset", "")),
+        record.MODEL: str(choices.get("model", "")),
         # config group choices (model@variants.soft: binned_hist_gbm_soft, ...): the configs a
         # retrospective's command needs to rebuild one of the run's models
-        "shorts.choices": json.dumps(
+        record.CHOICES: json.dumps(
             {k: v for k, v in choices.items() if isinstance(v, str) and not k.startswith("hydra")},
             separators=(",", ":"),
         ),
-        "mlflow.source.name": "shorts run",
-        "mlflow.source.type": "LOCAL",
+        record.SOURCE_NAME: "shorts run",
+        record.SOURCE_TYPE: "LOCAL",
         **cap_tags,
     }
     commit = _git(root, "rev-parse", "HEAD")
     if commit:
-        tags["mlflow.source.git.commit"] = commit
+        tags[record.GIT_COMMIT] = commit
         dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
-        tags["shorts.git.dirty"] = "true" if dirty else "false"
-    return {k: v[:8000] for k, v in tags.items()}
+        tags[record.GIT_DIRTY] = "true" if dirty else "false"
+    return {k: v[: record.TAG_CHARS] for k, v in tags.items()}
 
 
 def _git(root: Path, *args: str) -> str:
@@ -454,44 +473,40 @@ def _closing(
     memory_cap: int,
     cpus: int,
 ) -> RunClosing:
+    """What the run closes with (``shorts.record``): its usage, its outcome and verdict."""
     wall = observation.wall_seconds
     metrics = dict(observation.result or {})
     metrics.update(
-        {
-            "shorts.wall_seconds": wall,
-            "shorts.cpu_seconds": observation.cpu_seconds,
-            "shorts.peak_rss_mib": observation.peak_rss / 2**20,
-            "shorts.cap_used.wall_time": wall / wall_cap,
-            "shorts.cap_used.memory": observation.peak_rss / memory_cap,
-            "shorts.cap_used.cpus": observation.cpu_seconds / (wall * cpus) if wall > 0 else 0.0,
-        }
+        record.usage_metrics(
+            wall, observation.cpu_seconds, observation.peak_rss, wall_cap, memory_cap, cpus
+        )
     )
     tags = {
-        "shorts.outcome": observation.outcome.value,
-        "shorts.reason": observation.reason[:8000],
+        record.OUTCOME: observation.outcome.value,
+        record.REASON: observation.reason[: record.TAG_CHARS],
     }
     if judged is not None:
         judgement = judged.model
-        tags["shorts.verdict"] = judgement.verdict.value
-        tags["shorts.verdict.reason"] = judgement.reason
-        tags["shorts.verdict.test"] = judgement.test
-        tags["shorts.evidence"] = evidence_json(judged.record)
-        metrics["shorts.uplift"] = judgement.uplift
-        metrics["shorts.p_value"] = judgement.p_value
+        tags[record.VERDICT] = judgement.verdict.value
+        tags[record.VERDICT_REASON] = judgement.reason
+        tags[record.VERDICT_TEST] = judgement.test
+        tags[record.EVIDENCE] = evidence_json(judged.record)
+        metrics[record.UPLIFT] = judgement.uplift
+        metrics[record.P_VALUE] = judgement.p_value
         for name, variant in judged.variants.items():
-            tags[f"shorts.variant.{name}.verdict"] = variant.verdict.value
-            tags[f"shorts.variant.{name}.verdict.reason"] = variant.reason
+            tags[record.variant_verdict(name)] = variant.verdict.value
+            tags[record.variant_verdict_reason(name)] = variant.reason
     elif observation.outcome is Outcome.COMPLETED:
-        tags["shorts.verdict"] = "none"
-        tags["shorts.verdict.reason"] = "the short reported no fold scores for the verdict metric"
+        tags[record.VERDICT] = record.VERDICT_NONE
+        tags[record.VERDICT_REASON] = "the short reported no fold scores for the verdict metric"
     if observation.exit_code is not None:
-        tags["shorts.exit_code"] = str(observation.exit_code)
+        tags[record.EXIT_CODE] = str(observation.exit_code)
     if observation.exit_signal is not None:
-        tags["shorts.exit_signal"] = str(observation.evidence()["exit_signal"])
+        tags[record.EXIT_SIGNAL] = str(observation.evidence()["exit_signal"])
     if observation.error:
-        tags["shorts.error.type"] = str(observation.error.get("type"))
+        tags[record.ERROR_TYPE] = str(observation.error.get("type"))
         if observation.error.get("where"):
-            tags["shorts.error.where"] = str(observation.error["where"])
+            tags[record.ERROR_WHERE] = str(observation.error["where"])
     staging = observation.output_log.parent.parent if observation.output_log else Path(".")
     return RunClosing(
         outcome=observation.outcome.value,

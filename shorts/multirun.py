@@ -39,9 +39,10 @@ from typing import TYPE_CHECKING, Any
 
 from hydra.experimental.callback import Callback
 
+from shorts import record as rec  # ``record`` names the jobs' records here
 from shorts.errors import UsageError
 from shorts.interrupts import interrupts_to
-from shorts.outcome import Outcome
+from shorts.outcome import FAILED, Outcome
 from shorts.project import ROOT_ENV, Project, find_project
 from shorts.tracking.recorder import ParentRecord
 from shorts.tracking.store import TRACKING_ENV
@@ -296,16 +297,17 @@ class Multirun:
         for (short, uri), count in by_store.items():
             open_client(uri)  # a fresh sqlite store's schema, once, before jobs race
             tags = {
-                "shorts.short": short,
-                "shorts.kind": "multirun",
-                "shorts.overrides": overrides[:8000],
-                "shorts.launcher": self.launcher,
-                "shorts.jobs": str(count),
-                "shorts.sweep_dir": str(self.sweep_dir),
-                "mlflow.source.name": "shorts run -m",
-                "mlflow.source.type": "LOCAL",
-                "mlflow.note.content": f"Multirun of {short}: {count} job(s) on {self.launcher} "
-                f"({overrides})"[:8000],
+                rec.SHORT: short,
+                rec.KIND: rec.KIND_MULTIRUN,
+                rec.OVERRIDES: overrides[: rec.TAG_CHARS],
+                rec.LAUNCHER: self.launcher,
+                rec.JOBS: str(count),
+                rec.SWEEP_DIR: str(self.sweep_dir),
+                rec.SOURCE_NAME: "shorts run -m",
+                rec.SOURCE_TYPE: "LOCAL",
+                rec.NOTE: (f"Multirun of {short}: {count} job(s) on {self.launcher} ({overrides})")[
+                    : rec.TAG_CHARS
+                ],
             }
             record = ParentRecord(self.project, self.sweep_dir / f"parent-{short}", uri, short)
             run_id = record.open(f"{short}-multirun-{stamp}", tags)
@@ -345,7 +347,7 @@ class Multirun:
         counts = Counter(r.outcome for r in records)
         if not_run:
             counts[NOT_RUN] += not_run
-        failed = {Outcome.TIMEOUT, Outcome.MEMOUT, Outcome.CRASHED, REFUSED, ERROR, NOT_RUN}
+        failed = {*FAILED, REFUSED, ERROR, NOT_RUN}
         if self.interrupted or counts[Outcome.INTERRUPTED] or counts[NOT_STARTED]:
             status = "KILLED"
         elif any(counts[o] for o in failed):
@@ -353,11 +355,12 @@ class Multirun:
         else:
             status = "FINISHED"
         tags = {
-            "shorts.outcomes": ", ".join(f"{k}:{v}" for k, v in sorted(counts.items())),
-            "shorts.multirun.status": status.lower(),
+            rec.OUTCOMES: ", ".join(f"{k}:{v}" for k, v in sorted(counts.items())),
+            rec.MULTIRUN_STATUS: status.lower(),
         }
-        metrics = {"multirun.jobs": float(sum(counts.values()))}
-        metrics.update({f"multirun.{k.replace(' ', '_')}": float(v) for k, v in counts.items()})
+        prefix = rec.MULTIRUN_METRIC_PREFIX
+        metrics = {f"{prefix}jobs": float(sum(counts.values()))}
+        metrics.update({f"{prefix}{k.replace(' ', '_')}": float(v) for k, v in counts.items()})
         record = self._records[(parent.short, parent.uri)]
         recorded = record.close(status, metrics, tags, wait=DELIVER_WAIT_SECONDS)
         if recorded.pending:
@@ -622,6 +625,8 @@ def _print_table(multirun: Multirun, records: list[JobRecord], missing: list[Pla
             Text(
                 f"  parent run {parent.run_id}  (experiment {parent.short}, id "
                 f"{parent.experiment_id})"
+                if parent.run_id
+                else f"  parent run pending in {parent.journal} (experiment {parent.short})"
             ),
             soft_wrap=True,
         )

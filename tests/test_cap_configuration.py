@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from shorts import record
 from shorts.headroom.advice import CapAdvice, advise
 from shorts.retro.cap_lessons import cap_lessons, configuration_differences
 from shorts.retro.lessons import _cap_lessons
@@ -95,9 +96,9 @@ def _run(
         "metrics": dict(metrics or {}),
         "params": dict(params),
         "tags": {
-            "shorts.short": SHORT,
-            "shorts.dataset": "diabetes",
-            "shorts.overrides": overrides,
+            record.SHORT: SHORT,
+            record.DATASET: "diabetes",
+            record.OVERRIDES: overrides,
         },
     }
 

@@ -118,6 +118,14 @@ def test_folds_that_cannot_be_run_are_refused_before_the_run(
     assert said in line
 
 
+def test_a_delivery_wait_that_is_not_a_duration_is_refused_before_the_run(
+    quick: ShortsProject,
+) -> None:
+    line = assert_usage_error(quick.run("run", QUICK, "tracking.deliver_wait=soon"), quick)
+
+    assert "tracking.deliver_wait='soon' is not a duration" in line
+
+
 def test_memory_cap_above_available(quick: ShortsProject) -> None:
     line = assert_usage_error(quick.run("run", QUICK, "caps.memory=2TB"), quick)
 

@@ -22,6 +22,8 @@ import psutil
 import pytest
 from conftest import ShortsProject, assert_no_runs, assert_usage_error, make_project
 
+from shorts import record
+
 SHORT = "hold"
 EXPERIMENT = f"+experiment={SHORT}"
 MIB = re.compile(r"caps\.memory=(\d+)MiB")
@@ -91,7 +93,7 @@ def newest(project: ShortsProject) -> Any:
 
 
 def peak_of(run: Any) -> float:
-    return float(run.data.metrics["shorts.peak_rss_mib"])
+    return record.peak_rss_mib(run.data.metrics)
 
 
 # -- the warning before a run ---------------------------------------------------------------------
@@ -171,20 +173,21 @@ def test_after_a_memout_the_warning_says_the_need_is_more_than_the_cap_and_guess
     assert line.endswith("a guess)")
 
 
-def test_last_peak_reads_the_same_from_sqlite_as_through_the_mlflow_client(
+def test_last_peak_is_the_newest_ended_run_with_its_peak_and_cap_as_recorded(
     held: ShortsProject, tmp_path: Path
 ) -> None:
     from shorts.headroom.last_peak import last_peak
 
     hold = held
     uri = hold.tracking_uri
+    on_record = newest(hold)
 
-    direct = last_peak(uri, SHORT, "diabetes")
-    searched = last_peak(uri, SHORT, "diabetes", through_client=True)
+    found = last_peak(uri, SHORT, "diabetes")
 
-    assert direct is not None and direct == searched
-    assert direct.run_id == newest(hold).info.run_id
-    assert direct.outcome == "completed"
+    assert found is not None and found.run_id == on_record.info.run_id
+    assert found.outcome == "completed"
+    assert found.peak_mib == peak_of(on_record)
+    assert found.cap_mib * record.MIB == on_record.data.metrics[record.CAPS_MEMORY_BYTES]
     assert last_peak(uri, SHORT, "fair") is None
     assert last_peak(uri, "no_such_short", "diabetes") is None
     garbage = tmp_path / "garbage.db"
@@ -194,10 +197,21 @@ def test_last_peak_reads_the_same_from_sqlite_as_through_the_mlflow_client(
     assert not (tmp_path / "missing.db").exists()
 
 
-def record_peak(project: ShortsProject, params: dict[str, str], peak_mib: float) -> str:
-    """A newer ended run of ``hold`` on diabetes with ``params`` and a peak, logged directly."""
+def record_peak(
+    project: ShortsProject,
+    params: dict[str, str],
+    peak_mib: float,
+    outcome: str = "completed",
+    numeric_caps: bool = True,
+) -> str:
+    """A newer ended run of ``hold`` on diabetes with ``params`` and a peak, logged directly
+    through the record's contract under a 1 GiB cap (``numeric_caps=False``: as runs recorded
+    before the caps' metrics existed, with the display tags only)."""
     from mlflow.entities import Metric, Param
 
+    from shorts.caps import Caps
+
+    caps = Caps(60.0, 1024 * record.MIB, cpus=1, grace=2.0)
     client = project.client()
     experiment = client.get_experiment_by_name(SHORT)
     assert experiment is not None
@@ -206,16 +220,20 @@ def record_peak(project: ShortsProject, params: dict[str, str], peak_mib: float)
         experiment.experiment_id,
         start_time=newest_start + 60_000,
         tags={
-            "shorts.short": SHORT,
-            "shorts.dataset": "diabetes",
-            "shorts.outcome": "completed",
-            "shorts.caps.memory": "1.0 GiB",
+            record.SHORT: SHORT,
+            record.DATASET: "diabetes",
+            record.OUTCOME: outcome,
+            **caps.as_tags(),
         },
     )
     run_id: str = run.info.run_id
+    usage = record.usage_metrics(
+        30.0, 27.0, int(peak_mib * record.MIB), caps.wall_time, caps.memory, caps.cpus
+    )
+    metrics = {**usage, **(caps.as_metrics() if numeric_caps else {})}
     client.log_batch(
         run_id,
-        metrics=[Metric("shorts.peak_rss_mib", peak_mib, newest_start + 61_000, 0)],
+        metrics=[Metric(k, v, newest_start + 61_000, 0) for k, v in metrics.items()],
         params=[Param(k, v) for k, v in params.items()],
     )
     client.set_terminated(run_id, "FINISHED", newest_start + 61_000)
@@ -237,14 +255,29 @@ def test_last_peak_is_that_of_the_newest_run_of_the_same_configuration(
     uri = held.tracking_uri
 
     assert configuration(replicate) == same
-    for client in (False, True):
-        newest_any = last_peak(uri, SHORT, "diabetes", through_client=client)
-        assert newest_any is not None and newest_any.run_id == bigger
-        found = last_peak(uri, SHORT, "diabetes", configuration=same, through_client=client)
-        assert found is not None and found.run_id == on_record.info.run_id
-        assert found.peak_mib == peak_of(on_record)
-        other = configuration({**params, "short_params.mib": "999"})
-        assert last_peak(uri, SHORT, "diabetes", configuration=other, through_client=client) is None
+    newest_any = last_peak(uri, SHORT, "diabetes")
+    assert newest_any is not None and newest_any.run_id == bigger
+    found = last_peak(uri, SHORT, "diabetes", configuration=same)
+    assert found is not None and found.run_id == on_record.info.run_id
+    assert found.peak_mib == peak_of(on_record)
+    other = configuration({**params, "short_params.mib": "999"})
+    assert last_peak(uri, SHORT, "diabetes", configuration=other) is None
+
+
+def test_a_memout_recorded_without_the_caps_metrics_has_an_unknown_cap_not_a_parsed_one(
+    held: ShortsProject,
+) -> None:
+    from shorts.headroom.last_peak import last_peak
+
+    params = dict(newest(held).data.params)
+    old = record_peak(held, params, 1030.0, outcome="memout", numeric_caps=False)
+
+    found = last_peak(held.tracking_uri, SHORT, "diabetes")
+
+    assert found is not None and found.run_id == old
+    assert held.client().get_run(old).data.tags[record.CAPS_MEMORY] == "1.0 GiB"
+    assert math.isnan(found.cap_mib)
+    assert found.need_mib == pytest.approx(1030.0)  # its peak: the cap is not known to be more
 
 
 def test_the_configuration_of_a_run_about_to_start_is_that_of_its_params_on_record(
@@ -479,6 +512,8 @@ def test_memout_with_on_memout_retry_is_rerun_once_with_more_memory_and_linked(
     assert retry.data.tags["shorts.retry_of"] == first_id
     assert first_id in retry.data.tags["mlflow.note.content"]
     assert retry.data.tags["shorts.caps.memory"] == "240.0 MiB"
+    assert retry.data.metrics[record.CAPS_MEMORY_BYTES] == 240 * 2**20
+    assert first.data.metrics[record.CAPS_MEMORY_BYTES] == 160 * 2**20
     assert retry.data.params["caps.memory"] == "240MiB"
     assert retry.data.tags["shorts.overrides"].endswith("caps.memory=240MiB")
     assert f"note     retry of run {first_id}" in done.stderr

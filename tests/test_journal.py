@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from shorts.tracking.delivery import JOURNAL_TAG, Delivery, delivered
+from shorts import record
+from shorts.tracking.delivery import Delivery, delivered
 from shorts.tracking.journal import Journal, lost_closing, outcome, read_journal
 
 
@@ -123,7 +124,9 @@ def test_delivery_resumes_where_it_stopped_and_replays_to_one_run(tmp_path: Path
     run = runs[0]
     assert run.info.status == "FINISHED"
     assert run.info.start_time == int(started * 1000)
-    assert run.data.tags[JOURNAL_TAG] == json.loads(journal.path.read_text().splitlines()[0])["id"]
+    assert (
+        run.data.tags[record.JOURNAL] == json.loads(journal.path.read_text().splitlines()[0])["id"]
+    )
     assert run.data.params == {"model.alpha": "0.5"}
     history = client.get_metric_history(run_id, "loss")
     assert sorted(m.step for m in history) == list(range(2500))

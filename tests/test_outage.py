@@ -58,6 +58,8 @@ class Server:
             stdout=open(self.log, "ab"),  # noqa: SIM115 - the child holds it
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # no background job runners (GenAI jobs): a tracking server only, quicker to start
+            env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         )
         assert wait_until(self.answers, timeout=120), self.log.read_text()[-3000:]
 
@@ -127,7 +129,7 @@ def only_run(client, experiment: str):  # type: ignore[no-untyped-def]
     return runs[0]
 
 
-def test_a_server_away_mid_run_neither_stops_nor_slows_the_short_and_loses_nothing(
+def test_a_server_away_mid_run_and_through_the_closing_stops_nothing_and_loses_nothing(
     project: ShortsProject, server: Server, tmp_path: Path
 ) -> None:
     release = tmp_path / "release"
@@ -152,8 +154,10 @@ def test_a_server_away_mid_run_neither_stops_nor_slows_the_short_and_loses_nothi
         # The short goes on through the outage: its points keep reaching the journal.
         assert wait_until(lambda: journal_metric_points(journal) >= during + 40, timeout=60)
         assert proc.poll() is None, "the outage stopped the short"
+        release.touch()  # the short ends, and its closing is written, while the server is away
+        assert wait_until(lambda: '"t":"close"' in journal.read_text(), timeout=60)
+        assert proc.poll() is None, "the supervisor waits up to deliver_wait for the store"
         server.start()
-        release.touch()
         _, stderr = proc.communicate(timeout=240)
     finally:
         if proc.poll() is None:
@@ -172,31 +176,71 @@ def test_a_server_away_mid_run_neither_stops_nor_slows_the_short_and_loses_nothi
     assert sorted(m.step for m in history) == list(range(points)), "a step is missing or doubled"
 
 
-def test_a_server_away_past_the_end_leaves_the_record_pending_until_shorts_sync(
+OFFLINE_RECORDER = """
+import sys, time
+from pathlib import Path
+from shorts.project import Project
+from shorts.tracking.recorder import RunClosing, RunRecorder
+
+root, uri, started = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+recorder = RunRecorder(Project(root), root / "run", uri, "offline")
+recorder.open("offline-run", {"p": "1"}, {"shorts.outcome": "running"}, started)
+for step in range(5):
+    recorder.metric({"k": "loss", "v": 1.0 / (step + 1), "s": step, "ts": int(1000 * started)})
+closing = RunClosing("completed", "done", "FINISHED", {"score": 0.5}, {}, {}, started + 30)
+recorded = recorder.close(closing, wait=1.0)
+print(recorded.pending, recorded.run_id)
+"""
+
+
+def test_records_an_outage_leaves_pending_are_delivered_by_shorts_sync_and_never_lost(
     project: ShortsProject, server: Server, tmp_path: Path
 ) -> None:
+    """Three records the server never got: a run that ended during the outage (pending line),
+    a supervisor killed while it waited to deliver its outcome, and a run the server never saw
+    at all. Once the server is back, ``shorts sync`` delivers each as it ended."""
     release = tmp_path / "release"
     add_logging_short(project, release)
-    proc = project.start(
+    (project.root / "configs" / "experiment" / f"{SHORT}_killed.yaml").write_text(
+        (project.root / "configs" / "experiment" / f"{SHORT}.yaml").read_text()
+    )
+    ended = project.start(
         "run",
         f"+experiment={SHORT}",
         "tracking.deliver_wait=2s",
         MLFLOW_TRACKING_URI=server.uri,
         **FEW_RETRIES,
     )
+    killed = project.start(
+        "run",
+        f"+experiment={SHORT}_killed",
+        "tracking.deliver_wait=3m",
+        MLFLOW_TRACKING_URI=server.uri,
+        **FEW_RETRIES,
+    )
+    outputs = project.root / ".shorts" / "outputs"
     try:
         assert wait_until(
-            lambda: any((project.root / ".shorts").rglob("journal.delivered.json")), timeout=120
-        ), "the run never reached the server"
-        server.stop()  # down through the rest of the run and its closing
+            lambda: len(list(outputs.rglob("journal.delivered.json"))) == 2, timeout=120
+        ), "the runs never reached the server"
+        server.stop()  # down through the rest of both runs and their closing
         release.touch()
-        _, stderr = proc.communicate(timeout=240)
+        _, stderr = ended.communicate(timeout=240)
+        journals = {
+            json.loads(p.read_text().splitlines()[0])["experiment"]: p
+            for p in outputs.rglob("journal.jsonl")
+        }
+        killed_journal = journals[f"{SHORT}_killed"]
+        assert wait_until(lambda: '"t":"close"' in killed_journal.read_text(), timeout=120)
+        killed.kill()  # while it waits for the store to take its outcome
+        killed.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        for proc in (ended, killed):
+            if proc.poll() is None:
+                proc.kill()
 
-    assert proc.returncode == 0, stderr[-3000:]  # the short's own outcome, not the store's
-    journal = journal_of(project)
+    assert ended.returncode == 0, stderr[-3000:]  # the short's own outcome, not the store's
+    journal = journals[SHORT]
     pending_lines = [line for line in stderr.splitlines() if "record pending" in line]
     assert len(pending_lines) == 1, stderr[-3000:]
     assert str(journal) in pending_lines[0] and "shorts sync" in pending_lines[0]
@@ -205,67 +249,53 @@ def test_a_server_away_past_the_end_leaves_the_record_pending_until_shorts_sync(
     closing = [json.loads(x) for x in journal.read_text().splitlines() if '"t":"close"' in x]
     assert [c["outcome"] for c in closing] == ["completed"]
 
-    # While the server is away, sync says so and keeps the record.
+    # A run whose creation never reached the store: recorded by a process that then ends.
+    started = round(time.time() - 60, 3)
+    offline = subprocess.run(
+        [sys.executable, "-c", OFFLINE_RECORDER, str(project.root), server.uri, str(started)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **FEW_RETRIES},
+    )
+    assert offline.stdout.split() == ["True", "None"], offline.stderr[-3000:]
+
+    # While the server is away, sync says so and keeps the records.
     still = project.run("sync", MLFLOW_TRACKING_URI=server.uri, **FEW_RETRIES, timeout=300)
     assert still.returncode == 1, still.stdout + still.stderr[-2000:]
-    assert "still pending" in still.stdout
+    assert still.stdout.count("still pending:") == 3, still.stdout
 
     server.start()
     synced = project.run("sync", MLFLOW_TRACKING_URI=server.uri, timeout=300)
     assert synced.returncode == 0, synced.stdout + synced.stderr[-2000:]
-    client = server.client()
-    run = only_run(client, SHORT)
-    assert run.info.status == "FINISHED"
-    assert run.data.tags["shorts.outcome"] == "completed"
-    points = journal_metric_points(journal)
-    assert len(client.get_metric_history(run.info.run_id, "tick")) == points
-    assert run.data.metrics["points"] == points
+    assert "3 record(s) delivered, 0 still pending" in synced.stdout
     assert not list((project.root / ".shorts" / "pending").glob("*.json"))
+    client = server.client()
+    for name, path in journals.items():
+        run = only_run(client, name)
+        assert run.info.status == "FINISHED", name
+        assert run.data.tags["shorts.outcome"] == "completed", "never lost: it holds its outcome"
+        points = journal_metric_points(path)
+        assert len(client.get_metric_history(run.info.run_id, "tick")) == points
+        assert run.data.metrics["points"] == points
+    never_seen = only_run(client, "offline")
+    assert never_seen.info.start_time == int(started * 1000), "created with its true start"
+    assert never_seen.info.end_time == int((started + 30) * 1000)
+    assert never_seen.info.status == "FINISHED"
+    assert never_seen.data.params == {"p": "1"}
+    assert len(client.get_metric_history(never_seen.info.run_id, "loss")) == 5
 
     # Replaying again, even with the delivery notes gone, gives the same one run.
+    first = only_run(client, SHORT)
     journal.with_suffix(".delivered.json").unlink()
     from shorts.tracking.delivery import Delivery
 
     assert Delivery(journal).run()
-    run_again = only_run(client, SHORT)
-    assert run_again.info.run_id == run.info.run_id
-    assert len(client.get_metric_history(run.info.run_id, "tick")) == points
-
-
-def test_a_supervisor_killed_after_journaling_its_outcome_is_delivered_as_that_outcome(
-    project: ShortsProject, server: Server, tmp_path: Path
-) -> None:
-    """Never lost: the journal holds the outcome, so a later command delivers it as it was."""
-    release = tmp_path / "release"
-    add_logging_short(project, release)
-    proc = project.start(
-        "run",
-        f"+experiment={SHORT}",
-        "tracking.deliver_wait=3m",
-        MLFLOW_TRACKING_URI=server.uri,
-        **FEW_RETRIES,
+    again = only_run(client, SHORT)
+    assert again.info.run_id == first.info.run_id
+    assert len(client.get_metric_history(first.info.run_id, "tick")) == journal_metric_points(
+        journal
     )
-    try:
-        assert wait_until(
-            lambda: any((project.root / ".shorts").rglob("journal.delivered.json")), timeout=120
-        ), "the run never reached the server"
-        journal = journal_of(project)
-        server.stop()
-        release.touch()
-        assert wait_until(lambda: '"t":"close"' in journal.read_text(), timeout=120)
-        proc.kill()  # while it waits for the store to take the outcome
-        proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-
-    server.start()
-    listed = project.run("list", MLFLOW_TRACKING_URI=server.uri)
-    assert listed.returncode == 0, listed.stderr[-2000:]
-    run = only_run(server.client(), SHORT)
-    assert run.data.tags["shorts.outcome"] == "completed"
-    assert run.info.status == "FINISHED"
-    assert run.data.metrics["points"] == journal_metric_points(journal)
 
 
 def test_a_store_locked_past_its_busy_timeout_leaves_the_short_alone(
@@ -313,49 +343,3 @@ def test_a_store_locked_past_its_busy_timeout_leaves_the_short_alone(
     assert run.data.tags["shorts.outcome"] == "completed"
     points = journal_metric_points(journal)
     assert len(project.client().get_metric_history(run.info.run_id, "tick")) == points
-
-
-OFFLINE_RECORDER = """
-import sys, time
-from pathlib import Path
-from shorts.project import Project
-from shorts.tracking.recorder import RunClosing, RunRecorder
-
-root, uri, started = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
-recorder = RunRecorder(Project(root), root / "run", uri, "offline")
-recorder.open("offline-run", {"p": "1"}, {"shorts.outcome": "running"}, started)
-for step in range(5):
-    recorder.metric({"k": "loss", "v": 1.0 / (step + 1), "s": step, "ts": int(1000 * started)})
-closing = RunClosing("completed", "done", "FINISHED", {"score": 0.5}, {}, {}, started + 30)
-recorded = recorder.close(closing, wait=1.0)
-print(recorded.pending, recorded.run_id)
-"""
-
-
-def test_a_run_the_store_never_saw_is_created_later_with_its_true_start_time(
-    project: ShortsProject, server: Server
-) -> None:
-    from shorts.project import Project
-    from shorts.tracking.pending import settle
-
-    server.stop()
-    started = round(time.time() - 60, 3)
-    done = subprocess.run(
-        [sys.executable, "-c", OFFLINE_RECORDER, str(project.root), server.uri, str(started)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **FEW_RETRIES},
-    )
-    assert done.stdout.split() == ["True", "None"], done.stderr[-3000:]
-
-    server.start()
-    settled = settle(Project(project.root), budget=120)
-
-    run = only_run(server.client(), "offline")
-    assert settled.delivered == [run.info.run_id]
-    assert run.info.start_time == int(started * 1000)
-    assert run.info.end_time == int((started + 30) * 1000)
-    assert run.info.status == "FINISHED"
-    assert run.data.params == {"p": "1"}
-    assert len(server.client().get_metric_history(run.info.run_id, "loss")) == 5

@@ -30,6 +30,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from shorts import record
+from shorts.caps import Caps
 from shorts.errors import UsageError
 from shorts.retro.analysis import harvest, metric_direction
 from shorts.retro.load import COLUMNS, _client_histories, load_histories, load_runs
@@ -38,8 +40,10 @@ from shorts.retro.period import period_from, week_start, weeks_of
 from shorts.verdict import TEST_NAME
 
 Q4 = datetime(2026, 10, 1, tzinfo=UTC)
-SHORT_CAPS = {"shorts.caps.wall_time": "1m00s", "shorts.caps.memory": "512.0 MiB"}
-BIG_CAPS = {"shorts.caps.wall_time": "10m00s", "shorts.caps.memory": "4.0 GiB"}
+# The caps' display tags, as the runner opens a run with them; the numbers are written at the
+# run's close (``_resources``), and only those are read.
+SHORT_CAPS = Caps(60.0, 512 * record.MIB, 1, 2.0).as_tags()
+BIG_CAPS = Caps(600.0, 4096 * record.MIB, 1, 2.0).as_tags()
 # Slices known at prediction time, defined as the runner records them in ``shorts.evidence``.
 PREDICTION_Q1 = {"by": "prediction", "quartile": 1, "low": None, "high": 95.5}
 PREDICTION_Q4 = {"by": "prediction", "quartile": 4, "low": 180.2, "high": None}
@@ -121,15 +125,15 @@ def _shorts_tags(
     short: str, outcome: str, techniques: str, dataset: str, **extra: str
 ) -> dict[str, str]:
     tags = {
-        "shorts.short": short,
-        "shorts.outcome": outcome,
-        "shorts.techniques": techniques,
-        "shorts.dataset": dataset,
-        "shorts.model": "hist_gbm",
-        "shorts.hypothesis": f"{short} beats its baseline",
-        "shorts.caps.cpus": "1",
-        "shorts.reason": f"ended as {outcome}",
-        "shorts.choices": json.dumps(
+        record.SHORT: short,
+        record.OUTCOME: outcome,
+        record.TECHNIQUES: techniques,
+        record.DATASET: dataset,
+        record.MODEL: "hist_gbm",
+        record.HYPOTHESIS: f"{short} beats its baseline",
+        record.CAPS_CPUS: "1",
+        record.REASON: f"ended as {outcome}",
+        record.CHOICES: json.dumps(
             {"dataset": dataset, "model": "hist_gbm", "model@baseline": "ridge"}
         ),
     }
@@ -138,12 +142,11 @@ def _shorts_tags(
 
 
 def _resources(wall: float, rss: float, wall_cap: float, memory_cap: float) -> dict[str, float]:
+    """What the runner closes a run with: usage (``rss`` in MiB) and caps (MiB) as numbers."""
+    memory = int(memory_cap * record.MIB)
     return {
-        "shorts.wall_seconds": wall,
-        "shorts.cpu_seconds": wall * 0.9,
-        "shorts.peak_rss_mib": rss,
-        "shorts.cap_used.wall_time": wall / wall_cap,
-        "shorts.cap_used.memory": rss / memory_cap,
+        **record.usage_metrics(wall, wall * 0.9, int(rss * record.MIB), wall_cap, memory, 1),
+        **record.cap_metrics(wall_cap, memory, 1),
     }
 
 
@@ -503,6 +506,18 @@ def test_load_runs_reads_shorts_tags_and_metrics(store: Store, runs: pd.DataFram
     assert json.loads(hit["tags"]["shorts.evidence"])["model"] == [5, 0.08, 0.0004]
     assert hit["harvest"]["binning_scheme"]["evidence"] == {"rmse": 51.2, "baseline_rmse": 53.0}
     assert hit["metrics"]["shorts.peak_rss_mib"] == 300.0
+
+
+def test_caps_are_read_from_the_numeric_metrics_never_from_display_tags(
+    store: Store, runs: pd.DataFrame
+) -> None:
+    bare = _row(runs, store.ids["crash_bare"])  # display tags only, as runs recorded before
+
+    assert bare["tags"][record.CAPS_WALL_TIME] == "10m00s"
+    assert math.isnan(bare["caps_wall_seconds"]) and math.isnan(bare["caps_memory_mib"])
+    assert math.isnan(bare["caps_cpus"])
+    timeout = _row(runs, store.ids["timeout_plateau"])
+    assert (timeout["caps_wall_seconds"], timeout["caps_memory_mib"]) == (600.0, 4096.0)
 
 
 def test_runs_of_other_tools_get_outcomes_from_their_status(

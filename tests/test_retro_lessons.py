@@ -21,8 +21,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from shorts import record
+from shorts.caps import Caps
 from shorts.retro.analysis import dataset_label, harvest, history_runs, own_frame
-from shorts.retro.load import TRACEBACK_ARTIFACT, load_runs, parse_cap_duration
+from shorts.retro.load import TRACEBACK_ARTIFACT, load_runs
 from shorts.retro.model import CapLesson, Retrospective
 from shorts.retro.period import period_from
 from shorts.retro.synthetic import DATASET_PARAMS
@@ -69,8 +71,8 @@ def _evidence(mean: float, variance: float = 0.0004, folds: int = 5) -> dict[str
     return {"shorts.evidence": json.dumps(record)}
 
 
-def _caps(wall: str, memory: str = "1.0 GiB") -> dict[str, str]:
-    return {"shorts.caps.wall_time": wall, "shorts.caps.memory": memory, "shorts.caps.cpus": "1"}
+def _caps(wall_seconds: float, memory_mib: int = 1024) -> Caps:
+    return Caps(wall_seconds, memory_mib * record.MIB, cpus=1, grace=2.0)
 
 
 def _run(
@@ -82,7 +84,7 @@ def _run(
     outcome: str,
     techniques: str,
     dataset: str,
-    caps: dict[str, str],
+    caps: Caps,
     wall: float,
     rss: float = 200.0,
     verdict: str | None = None,
@@ -103,25 +105,22 @@ def _run(
     start_ms = int((Q4 + timedelta(days=day)).timestamp() * 1000)
     end_ms = start_ms + int(wall * 1000)
     all_tags = {
-        "shorts.short": short,
-        "shorts.outcome": outcome,
-        "shorts.techniques": techniques,
-        "shorts.dataset": dataset,
-        "shorts.reason": f"ended as {outcome}",
-        **caps,
+        record.SHORT: short,
+        record.OUTCOME: outcome,
+        record.TECHNIQUES: techniques,
+        record.DATASET: dataset,
+        record.REASON: f"ended as {outcome}",
+        **caps.as_tags(),
         **(tags or {}),
     }
     if verdict is not None:
-        all_tags["shorts.verdict"] = verdict
+        all_tags[record.VERDICT] = verdict
     run = client.create_run(experiments[short], start_time=start_ms, tags=all_tags)
     run_id: str = run.info.run_id
-    wall_cap = parse_cap_duration(caps["shorts.caps.wall_time"])
+    peak = int(rss * record.MIB)
     closing = {
-        "shorts.wall_seconds": wall,
-        "shorts.cpu_seconds": wall * 0.9,
-        "shorts.peak_rss_mib": rss,
-        "shorts.cap_used.wall_time": wall / wall_cap,
-        "shorts.cap_used.memory": rss / 1024.0,
+        **record.usage_metrics(wall, wall * 0.9, peak, caps.wall_time, caps.memory, caps.cpus),
+        **caps.as_metrics(),
         **(metrics or {}),
     }
     batch = [Metric(k, v, end_ms, 0) for k, v in closing.items()]
@@ -156,17 +155,17 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     # The trial's repro: 10 s, then the 21 s the old advice gave; both time out.
     s.ids["repro_10s"] = _run(
         client, exps, "reframe_classification", 1, outcome="timeout", techniques=REFRAME,
-        dataset="friedman1", caps=_caps("10.0s"), wall=10.04, params=big, metrics=slices,
+        dataset="friedman1", caps=_caps(10.0), wall=10.04, params=big, metrics=slices,
         folds_at=[9.252], tags={"shorts.harvest.binning_scheme": binning},
     )  # fmt: skip
     s.ids["repro_21s"] = _run(
         client, exps, "reframe_classification", 2, outcome="timeout", techniques=REFRAME,
-        dataset="friedman1", caps=_caps("21.0s"), wall=21.0, params=big, folds_at=[9.0, 15.0],
+        dataset="friedman1", caps=_caps(21.0), wall=21.0, params=big, folds_at=[9.0, 15.0],
     )  # fmt: skip
     # The same short on the default size of the same data set is another lesson.
     s.ids["small_hit"] = _run(
         client, exps, "reframe_classification", 3, outcome="completed", verdict="hit",
-        techniques=REFRAME, dataset="friedman1", caps=_caps("1m00s"), wall=6.0,
+        techniques=REFRAME, dataset="friedman1", caps=_caps(60.0), wall=6.0,
         params={"dataset.n_samples": "2000", "baseline._target_": REGRESSOR},
         metrics={"shorts.uplift": 0.02, "folds_completed": 5, "folds_planned": 5},
         folds_at=[2, 3, 4, 5, 5.8],
@@ -174,47 +173,47 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     # A completion the soft deadline cut short (2 of 5 folds), and a clean one.
     s.ids["cut_short"] = _run(
         client, exps, "reframe_classification", 4, outcome="completed", verdict="inconclusive",
-        techniques=REFRAME, dataset="diabetes", caps=_caps("1m00s"), wall=55.0,
+        techniques=REFRAME, dataset="diabetes", caps=_caps(60.0), wall=55.0,
         metrics={"shorts.uplift": -0.01, "folds_completed": 2, "folds_planned": 5},
         folds_at=[20.0, 45.0],
     )  # fmt: skip
     s.ids["clean"] = _run(
         client, exps, "reframe_classification", 5, outcome="completed", verdict="miss",
-        techniques=REFRAME, dataset="diabetes", caps=_caps("1m00s"), wall=30.0,
+        techniques=REFRAME, dataset="diabetes", caps=_caps(60.0), wall=30.0,
         metrics={"shorts.uplift": -0.05, "folds_completed": 5, "folds_planned": 5},
     )  # fmt: skip
     # Different caps over time: 2 min, then 1 min, which timed out without logging a fold.
     s.ids["roomy"] = _run(
         client, exps, "data_fraction", 6, outcome="completed", verdict="hit",
-        techniques="learning-curve, data-subsampling", dataset="randhie", caps=_caps("2m00s"),
+        techniques="learning-curve, data-subsampling", dataset="randhie", caps=_caps(120.0),
         wall=70.0, metrics={"shorts.uplift": 0.01, "folds_completed": 5, "folds_planned": 5},
     )  # fmt: skip
     s.ids["no_progress"] = _run(
         client, exps, "data_fraction", 7, outcome="timeout",
-        techniques="learning-curve, data-subsampling", dataset="randhie", caps=_caps("1m00s"),
+        techniques="learning-curve, data-subsampling", dataset="randhie", caps=_caps(60.0),
         wall=60.5,
     )  # fmt: skip
     # An anytime search uses its whole budget by design.
     s.ids["anytime_done"] = _run(
         client, exps, "one_hour_build", 8, outcome="completed", verdict="hit", techniques=ANYTIME,
-        dataset="diabetes", caps=_caps("1h00m", "4.0 GiB"), wall=3420.0,
+        dataset="diabetes", caps=_caps(3600.0, 4096), wall=3420.0,
         metrics={"shorts.uplift": 0.03},
     )  # fmt: skip
     s.ids["anytime_timeout"] = _run(
         client, exps, "one_hour_build", 9, outcome="timeout", techniques=ANYTIME,
-        dataset="diabetes", caps=_caps("1h00m", "4.0 GiB"), wall=3601.0,
+        dataset="diabetes", caps=_caps(3600.0, 4096), wall=3601.0,
     )  # fmt: skip
     # The ordinal reframing: a hit on ordered classes, a crash on a continuous target.
     logistic = {"baseline._target_": "sklearn.linear_model.LogisticRegression"}
     s.ids["ordinal_hit"] = _run(
         client, exps, "reframe_ordinal", 10, outcome="completed", verdict="hit",
-        techniques=ORDINAL, dataset="diabetes_ordinal", caps=_caps("1m00s"), wall=3.0,
+        techniques=ORDINAL, dataset="diabetes_ordinal", caps=_caps(60.0), wall=3.0,
         params=logistic, metrics={"shorts.uplift": 0.41}, tags=_evidence(0.41),
     )  # fmt: skip
     error = {"shorts.error.type": "ValueError", "shorts.error.where": LIBRARY_WHERE}
     s.ids["crash_library"] = _run(
         client, exps, "reframe_ordinal", 11, outcome="crashed", techniques=ORDINAL,
-        dataset="friedman1", caps=_caps("1m00s"), wall=1.8, params=logistic, tags=error,
+        dataset="friedman1", caps=_caps(60.0), wall=1.8, params=logistic, tags=error,
     )  # fmt: skip
     folder = root / "evidence"
     folder.mkdir()
@@ -223,28 +222,28 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     own = {**error, "shorts.error.where": "experiments/reframe_ordinal.py:19 in run"}
     s.ids["crash_own"] = _run(
         client, exps, "reframe_ordinal", 12, outcome="crashed", techniques=ORDINAL,
-        dataset="friedman1", caps=_caps("1m00s"), wall=1.9, params=logistic, tags=own,
+        dataset="friedman1", caps=_caps(60.0), wall=1.9, params=logistic, tags=own,
     )  # fmt: skip
     s.ids["crash_no_traceback"] = _run(
         client, exps, "reframe_ordinal", 13, outcome="crashed", techniques=ORDINAL,
-        dataset="friedman1", caps=_caps("1m00s"), wall=1.7, params=logistic,
+        dataset="friedman1", caps=_caps(60.0), wall=1.7, params=logistic,
         tags={"shorts.error.type": "TypeError", "shorts.error.where": LIBRARY_WHERE},
     )  # fmt: skip
     # Gradient boosting against its linear baseline: a hit on diabetes, a miss on randhie.
     s.ids["boosting_hit"] = _run(
         client, exps, "baseline_regression", 14, outcome="completed", verdict="hit",
-        techniques=BOOSTING, dataset="diabetes", caps=_caps("1m00s"), wall=4.0,
+        techniques=BOOSTING, dataset="diabetes", caps=_caps(60.0), wall=4.0,
         metrics={"shorts.uplift": 0.10}, tags=_evidence(0.10),
     )  # fmt: skip
     s.ids["boosting_miss"] = _run(
         client, exps, "baseline_regression", 15, outcome="completed", verdict="miss",
-        techniques=BOOSTING, dataset="randhie", caps=_caps("1m00s"), wall=4.0,
+        techniques=BOOSTING, dataset="randhie", caps=_caps(60.0), wall=4.0,
         metrics={"shorts.uplift": -0.02},
     )  # fmt: skip
     # Another classification data set someone loaded.
     s.ids["rating"] = _run(
         client, exps, "classes", 16, outcome="completed", verdict="none",
-        techniques="class-weights", dataset="fair_rating", caps=_caps("1m00s"), wall=2.0,
+        techniques="class-weights", dataset="fair_rating", caps=_caps(60.0), wall=2.0,
     )  # fmt: skip
     yield s
 

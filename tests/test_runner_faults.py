@@ -19,6 +19,9 @@ import psutil
 import pytest
 from conftest import ShortsProject, live, wait_until
 
+from shorts import record
+from shorts.caps import parse_duration, parse_size
+
 RESOURCE_METRICS = (
     "shorts.wall_seconds",
     "shorts.cpu_seconds",
@@ -80,6 +83,11 @@ def run_fault(
     assert reason and "\n" not in reason
     for metric in RESOURCE_METRICS:
         assert metric in run.data.metrics, f"{metric} missing from {sorted(run.data.metrics)}"
+    # the caps as numbers, journaled when the run opens (so a lost run carries them too)
+    caps = record.RecordedCaps.of(run.data.metrics)
+    assert caps.wall_time_seconds == parse_duration(
+        run.data.params["caps.wall_time"]
+    ) and caps.memory_mib * 2**20 == parse_size(run.data.params["caps.memory"])
     assert project.recorded_pids(), "the short did not record its pids"
     assert live(project.recorded_pids()) == []
     return run

@@ -360,3 +360,58 @@ def test_bad_sweep_options_cost_one_line(
     assert expected in line
     assert "hunter2" not in line
     assert live(bowl.recorded_pids()) == [] and bowl.recorded_pids() == [], "no trial started"
+
+
+def test_a_storage_that_stops_answering_stops_the_sweep_cleanly_and_resume_keeps_its_results(
+    bowl: ShortsProject, tmp_path: Any
+) -> None:
+    """The study's database locked by another process past --storage-wait: the running trial
+    ends as it would, nothing is left RUNNING in MLflow, the sweep stops with its --resume line,
+    and the resume tells the study the result it could not take."""
+    import sqlite3
+
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    proc = subprocess.Popen(
+        bowl.command(
+            "sweep", EXPERIMENT, "--trials", "3", "--storage", storage, "--storage-wait", "2s"
+        ),
+        cwd=bowl.root,
+        env=bowl.env(SW_BOWL_NAP="4"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    db = sqlite3.connect(tmp_path / "optuna.db", timeout=60, isolation_level=None)
+    try:
+        assert wait_until(lambda: len(bowl.recorded_pids()) == 1, timeout=120), "no trial ran"
+        db.execute("BEGIN EXCLUSIVE")  # until after the sweep has stopped
+        out, err = proc.communicate(timeout=240)
+    finally:
+        db.close()
+        if proc.poll() is None:
+            proc.kill()
+
+    assert proc.returncode == 1, err[-3000:]
+    assert "stopped: the Optuna storage is away" in out, out
+    resume = [line.strip() for line in out.splitlines() if "--resume" in line]
+    assert len(resume) == 1 and resume[0].endswith(f"--trials 3 --storage {storage}"), out
+    assert "untold_trials.jsonl" in out, "where the result the storage did not take is kept"
+    assert "Traceback" not in err
+    assert running_runs(bowl) == []
+    parent, children = split(bowl)
+    assert parent.info.status == "KILLED"
+    assert [c.data.tags["shorts.outcome"] for c in children] == ["completed"]
+    assert [c.info.status for c in children] == ["FINISHED"]
+
+    done = bowl.run(
+        "sweep", EXPERIMENT, "--resume", "--trials", "1", "--storage", storage, timeout=180
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    import optuna
+
+    (summary,) = optuna.get_all_study_summaries(storage)
+    study = optuna.load_study(study_name=summary.study_name, storage=storage)
+    assert states(study) == ["COMPLETE"], "the kept result, told on resume; nothing RUNNING"
+    assert study.trials[0].user_attrs["mlflow_run_id"] == children[0].info.run_id
+    assert running_runs(bowl) == []

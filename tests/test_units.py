@@ -352,3 +352,148 @@ def test_redact_overrides_hides_secret_values_on_the_command_line() -> None:
         "~token",
         "model.tokenizer=bert",
     ]
+
+
+# -- the record's contract (shorts.record, the outcome families) --------------------------------
+
+
+def test_outcome_families_partition_the_outcomes_and_decide_status_and_exit() -> None:
+    from shorts.outcome import BY_DESIGN, CAPPED, CUT_OFF, FAILED, NO_RESULT, TERMINAL
+
+    assert BY_DESIGN | FAILED | CUT_OFF == TERMINAL == set(Outcome)
+    assert not (BY_DESIGN & FAILED or BY_DESIGN & CUT_OFF or FAILED & CUT_OFF)
+    assert {Outcome.TIMEOUT, Outcome.MEMOUT} == CAPPED and CAPPED < FAILED
+    assert NO_RESULT == FAILED | CUT_OFF
+    for outcome in Outcome:
+        family = "FINISHED" if outcome in BY_DESIGN else "FAILED" if outcome in FAILED else "KILLED"
+        assert outcome.mlflow_status == family
+        assert (outcome.exit_status == 0) == (outcome in BY_DESIGN)
+    assert "memout" in CAPPED and "completed" not in FAILED  # tags are plain strings
+
+
+def test_the_retrospective_counts_as_failed_the_outcomes_with_no_result() -> None:
+    from shorts.outcome import CAPPED, NO_RESULT
+    from shorts.retro.cap_lessons import CAPPED_OUTCOMES
+    from shorts.retro.model import FAILED_OUTCOMES
+
+    assert set(FAILED_OUTCOMES) == NO_RESULT and len(FAILED_OUTCOMES) == len(NO_RESULT)
+    assert CAPPED_OUTCOMES == CAPPED
+
+
+def test_the_record_keeps_the_names_runs_in_stores_already_use() -> None:
+    from shorts import record
+
+    assert (record.SHORT, record.OUTCOME, record.REASON, record.VERDICT) == (
+        "shorts.short",
+        "shorts.outcome",
+        "shorts.reason",
+        "shorts.verdict",
+    )
+    assert (record.DATASET, record.OVERRIDES, record.CHOICES, record.EVIDENCE) == (
+        "shorts.dataset",
+        "shorts.overrides",
+        "shorts.choices",
+        "shorts.evidence",
+    )
+    assert (record.CAPS_WALL_TIME, record.CAPS_MEMORY, record.CAPS_CPUS, record.CAPS_GRACE) == (
+        "shorts.caps.wall_time",
+        "shorts.caps.memory",
+        "shorts.caps.cpus",
+        "shorts.caps.grace",
+    )
+    assert (record.WALL_SECONDS, record.CPU_SECONDS, record.PEAK_RSS_MIB) == (
+        "shorts.wall_seconds",
+        "shorts.cpu_seconds",
+        "shorts.peak_rss_mib",
+    )
+    assert record.variant_verdict("soft") == "shorts.variant.soft.verdict"
+    assert (record.RETRY_OF, record.RETRIED_AS, record.KIND) == (
+        "shorts.retry_of",
+        "shorts.retried_as",
+        "shorts.kind",
+    )
+
+
+def test_every_name_in_the_record_is_distinct_and_within_mlflow_key_rules() -> None:
+    import re
+
+    from shorts import record
+
+    names = [
+        v
+        for k, v in vars(record).items()
+        if k.isupper() and isinstance(v, str) and v.startswith(("shorts.", "mlflow."))
+    ]
+    assert len(names) == len(set(names)) > 60
+    assert all(re.fullmatch(r"[\w.\- /:]{1,250}", name) for name in names)
+
+
+def test_caps_are_recorded_as_display_tags_and_as_numbers_in_fixed_units() -> None:
+    from shorts import record
+    from shorts.caps import Caps
+
+    caps = Caps(wall_time=65.0, memory=768 * 2**20, cpus=2, grace=1.5)
+
+    assert caps.as_tags()[record.CAPS_WALL_TIME] == "1m05s"
+    assert caps.as_tags()[record.CAPS_MEMORY] == "768.0 MiB"
+    assert caps.as_metrics() == {
+        record.CAPS_WALL_TIME_SECONDS: 65.0,
+        record.CAPS_MEMORY_BYTES: 768.0 * 2**20,
+        record.CAPS_CPUS_CORES: 2.0,
+        record.CAPS_GRACE_SECONDS: 1.5,
+    }
+    read = record.RecordedCaps.of(caps.as_metrics())
+    assert (read.wall_time_seconds, read.memory_bytes, read.cpus) == (65.0, 768 * 2**20, 2.0)
+    assert read.memory_mib == 768.0
+
+
+def test_caps_missing_from_the_record_are_unknown_not_parsed_from_display_tags() -> None:
+    import math
+
+    from shorts import record
+    from shorts.caps import Caps
+
+    display_only = Caps(wall_time=65.0, memory=768 * 2**20, cpus=2, grace=1.5).as_tags()
+    read = record.RecordedCaps.of(display_only)
+
+    assert math.isnan(read.wall_time_seconds) and math.isnan(read.memory_bytes)
+    assert math.isnan(read.cpus)
+
+
+def test_peak_memory_is_read_in_bytes_and_from_the_mib_metric_of_older_runs() -> None:
+    import math
+
+    from shorts import record
+
+    assert record.peak_rss_mib({record.PEAK_RSS_BYTES: 3 * 2**20, record.PEAK_RSS_MIB: 9.0}) == 3
+    assert record.peak_rss_mib({record.PEAK_RSS_MIB: 9.0}) == 9.0
+    assert math.isnan(record.peak_rss_mib({}))
+
+
+def test_a_run_closes_with_its_usage_as_numbers() -> None:
+    from shorts import record
+    from shorts.launch import _closing
+    from shorts.runner import Observation
+
+    observation = Observation(
+        outcome=Outcome.MEMOUT,
+        reason="over its memory cap",
+        started_at=1000.0,
+        wall_seconds=10.0,
+        cpu_seconds=15.0,
+        peak_rss=300 * 2**20,
+    )
+
+    closing = _closing(observation, None, 60.0, 256 * 2**20, 2)
+
+    metrics = closing.metrics
+    assert closing.status == "FAILED" and closing.tags[record.OUTCOME] == "memout"
+    assert metrics[record.PEAK_RSS_BYTES] == 300 * 2**20 and metrics[record.PEAK_RSS_MIB] == 300
+    assert metrics[record.CAP_USED_MEMORY] == 300 / 256
+    assert metrics[record.CAP_USED_CPUS] == 15.0 / (10.0 * 2)
+
+
+def test_every_outcome_has_a_summary_style() -> None:
+    from shorts.console import OUTCOME_STYLE
+
+    assert set(OUTCOME_STYLE) == set(Outcome)

@@ -20,6 +20,7 @@ import shlex
 from collections import Counter
 from dataclasses import dataclass
 
+from shorts import record
 from shorts.outcome import Outcome
 from shorts.retro.cap_lessons import cap_lessons, history_ids
 from shorts.retro.load import load_histories, load_short_runs
@@ -29,7 +30,7 @@ from shorts.retro.wording import mib
 
 __all__ = ["CapAdvice", "Spread", "advise", "advise_from_store"]
 
-OUTCOME_ORDER = (*(o.value for o in Outcome), "running")
+OUTCOME_ORDER = (*(o.value for o in Outcome), record.RUNNING)
 RERUN = "a guess: rerun with it and suggest again"
 
 
@@ -115,7 +116,7 @@ def _advice(
     outcomes = {o: counts[o] for o in OUTCOME_ORDER if counts[o]}
     outcomes.update({o: n for o, n in sorted(counts.items()) if o not in outcomes})
     peak_run = by_id.get(lesson.peak_memory_run or "")
-    memory_guess = peak_run is not None and peak_run.outcome == "memout"
+    memory_guess = peak_run is not None and peak_run.outcome == Outcome.MEMOUT
     memory = _whole(lesson.recommended_memory_mib)
     wall = _whole(lesson.recommended_wall_seconds)
     proposed = [f"caps.memory={memory}MiB"] if memory is not None else []
@@ -156,7 +157,7 @@ def _memory_basis(
     if proposal is None or need is None or peak_run is None:
         return f"no proposal: {lesson.memory_basis}"
     times_need = f"{headroom:g}x {mib(need)} = {proposal} MiB"
-    if peak_run.outcome == "memout":
+    if peak_run.outcome == Outcome.MEMOUT:
         cap = peak_run.caps_memory_mib
         killed = (
             f"killed at its {mib(cap)} cap"
@@ -169,7 +170,7 @@ def _memory_basis(
         )
     ended = (
         ""
-        if peak_run.outcome == "completed"
+        if peak_run.outcome == Outcome.COMPLETED
         else f"; it ended as {peak_run.outcome}, so it may need more"
     )
     return f"{headroom:g}x the highest peak, {mib(need)} (run {peak_run.run_id}){ended}"

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from shorts.caps import format_size
 from shorts.headroom.last_peak import LastPeak, last_peak, run_configuration
+from shorts.outcome import Outcome
 
 __all__ = ["headroom_warning", "warn_before_start"]
 
@@ -47,7 +48,7 @@ def headroom_warning(
             f"than {format_size(need * 2**20)} by an unknown amount; use at least "
             f"caps.memory={wanted}MiB ({headroom:g} x {format_size(need * 2**20)}, a guess)"
         )
-    ended = "" if last.outcome == "completed" else f", {last.outcome}, so it may need more"
+    ended = "" if last.outcome == Outcome.COMPLETED else f", {last.outcome}, so it may need more"
     return (
         f"shorts: warning: caps.memory ({cap}) is less than {headroom:g}x the last peak of "
         f"{on}: {format_size(last.peak_mib * 2**20)} in run {last.run_id} ({when}{ended}); "

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shorts import record
 from shorts.config import compose_config
 from shorts.errors import UsageError
 from shorts.location import ON_LOCATION_EXPERIMENT
@@ -490,10 +491,10 @@ def _log(
         },
         metrics=metrics,
         tags={
-            "shorts.kind": "inspect",
-            "shorts.dataset": found.dataset,
-            "shorts.inspect.leaks": ",".join(found.leaks),
-            "mlflow.note.content": _note(found, found.summary()),
+            record.KIND: record.KIND_INSPECT,
+            record.DATASET: found.dataset,
+            record.INSPECT_LEAKS: ",".join(found.leaks),
+            record.NOTE: _note(found, found.summary()),
         },
         artifacts=paths.values(),
     )

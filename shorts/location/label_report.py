@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from shorts import record
 from shorts.location.feature_context import FeatureContext, format_value, ordinal
 from shorts.location.label_answers import prediction_text, write_table
 from shorts.location.label_scoring import Comparison, Contender, format_metric, sides
@@ -255,7 +256,7 @@ def note_text(comparison: Comparison, facts: SessionFacts) -> str:
         _scores(c),
         *(Paragraph.of(line) for line in lines),
         Paragraph.of("The model and trivial runs of the same session sit beside this one (tag ",
-           Code(f"shorts.label.session = {facts.session}"),
+           Code(f"{record.LABEL_SESSION} = {facts.session}"),
            "); report.html and results.csv are in the artifacts."),
     ]  # fmt: skip
     return render_markdown(Report("label_note", "Human baseline", [], {}, summary=blocks))

@@ -21,17 +21,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from shorts import record
 from shorts.location import ON_LOCATION_EXPERIMENT
 from shorts.location.label_report import SessionFacts, note_text
 from shorts.location.label_scoring import Comparison, Contender, sides
 from shorts.project import Project
 from shorts.tracking.oneshot import log_finished_run
 
-HUMAN_RUN = "human_baseline"
+HUMAN_RUN = record.KIND_HUMAN_BASELINE
 KINDS = {
-    "human": "human_baseline",
-    "model": "model_on_same_rows",
-    "trivial": "trivial_on_same_rows",
+    "human": record.KIND_HUMAN_BASELINE,
+    "model": record.KIND_MODEL_ON_SAME_ROWS,
+    "trivial": record.KIND_TRIVIAL_ON_SAME_ROWS,
 }
 
 
@@ -64,11 +65,11 @@ def log_session(
             "seed": str(facts.seed),
         },
         tags={
-            "shorts.dataset": facts.dataset,
-            "shorts.label.session": facts.session,
-            "shorts.label.who": facts.who,
-            "shorts.label.rows": ",".join(str(int(r)) for r in c.rows),
-            "shorts.label.picked": "by_hand" if facts.by_hand else "seed",
+            record.DATASET: facts.dataset,
+            record.LABEL_SESSION: facts.session,
+            record.LABEL_WHO: facts.who,
+            record.LABEL_ROWS: ",".join(str(int(r)) for r in c.rows),
+            record.LABEL_PICKED: "by_hand" if facts.by_hand else "seed",
         },
     )
     trivial = _log(
@@ -110,7 +111,7 @@ def log_session(
         HUMAN_RUN,
         params={"labeller": facts.who, "examples": str(facts.examples)},
         note=note_text(c, facts),
-        tags={"shorts.label.model_run": model[2], "shorts.label.trivial_run": trivial[2]},
+        tags={record.LABEL_MODEL_RUN: model[2], record.LABEL_TRIVIAL_RUN: trivial[2]},
         metrics=extra,
         artifacts=artifacts,
     )
@@ -150,8 +151,8 @@ def _log(
         metrics={**contender.metrics, **(metrics or {})},
         tags={
             **shared.tags,
-            "shorts.kind": KINDS[contender.role],
-            "mlflow.note.content": note,
+            record.KIND: KINDS[contender.role],
+            record.NOTE: note,
             **(tags or {}),
         },
         artifacts=artifacts,

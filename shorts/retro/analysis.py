@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
+from shorts import record
 from shorts.retro.cap_lessons import CAPPED_OUTCOMES, cap_lessons, history_ids
 from shorts.retro.claims import DEFAULT_LEVEL, Claims, select_claims, settling_folds
 from shorts.retro.lessons import hybrid_command, lessons
@@ -427,7 +428,7 @@ def _near_misses(records: list[RunRecord], histories: HistoryIn, claims: Claims)
                 f"to {high:+.1%}) over {len(c.runs)} run(s) and {c.folds} folds on "
                 f"{c.dataset}; about {needed} folds in all ({needed - c.folds} more, e.g. "
                 f"cv.repeats) would settle it at this effect",
-                metric="shorts.uplift",
+                metric=record.UPLIFT,
                 last_values=[c.uplift],
             )
         )
@@ -465,7 +466,7 @@ def _still_improving(
     scores (``fold_*``) are looked at last, since folds are not a learning curve.
     """
     keys = sorted(
-        (k for k in history if not k.startswith(("shorts.", "baseline_"))),
+        (k for k in history if not k.startswith((record.PREFIX, "baseline_"))),
         key=lambda k: (k.startswith("fold_"), k),
     )
     for key in keys:
@@ -639,13 +640,13 @@ def _notes(records: list[RunRecord], period: Period) -> list[str]:
     if not records:
         return [f"No runs in {period.label}."]
     notes = []
-    foreign = sum(1 for r in records if "shorts.short" not in r.tags)
+    foreign = sum(1 for r in records if record.SHORT not in r.tags)
     if foreign:
         notes.append(
             f"{times(foreign, 'run')} from other tools (no shorts tags) "
             f"{'counts' if foreign == 1 else 'count'} in the portfolio by MLflow status only."
         )
-    running = sum(1 for r in records if r.outcome == "running")
+    running = sum(1 for r in records if r.outcome == record.RUNNING)
     if running:
         notes.append(
             f"{times(running, 'run')} still marked running; if the supervisor is gone, "

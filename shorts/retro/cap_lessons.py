@@ -20,6 +20,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from shorts import record
+from shorts.outcome import CAPPED, Outcome
 from shorts.retro.model import CapLesson
 from shorts.retro.records import (
     HistoryIn,
@@ -45,7 +47,7 @@ __all__ = [
     "wall_need",
 ]
 
-CAPPED_OUTCOMES = frozenset({"timeout", "memout"})
+CAPPED_OUTCOMES = CAPPED  # ``shorts.outcome.CAPPED``: a cap stopped the run
 # A timeout that logged no progress needed more than it ran, by an unknown amount: the advice is
 # then a guess of at least this many times what it ran (or the headroom, if larger).
 GUESS_FACTOR = 2.0
@@ -199,7 +201,7 @@ def memory_floor(outcome: str, peak_mib: float, cap_mib: float) -> float:
     A memout was killed on crossing its cap, so its recorded peak is where the kill caught it,
     not what it would have reached: the need is *more* than this, by an unknown amount.
     """
-    if outcome == "memout" and finite(cap_mib):
+    if outcome == Outcome.MEMOUT and finite(cap_mib):
         return max(peak_mib, cap_mib) if finite(peak_mib) else cap_mib
     return peak_mib
 
@@ -453,10 +455,10 @@ def _distinct(values: Iterable[float]) -> list[float]:
 
 def _underused(r: RunRecord) -> bool:
     """Under 10% of both caps; a run whose use of either cap is unknown does not count."""
-    wall = as_number(r.metrics.get("shorts.cap_used.wall_time"))
+    wall = as_number(r.metrics.get(record.CAP_USED_WALL_TIME))
     if not finite(wall):
         wall = _share(r.wall_seconds, r.caps_wall_seconds)
-    memory = as_number(r.metrics.get("shorts.cap_used.memory"))
+    memory = as_number(r.metrics.get(record.CAP_USED_MEMORY))
     if not finite(memory):
         memory = _share(r.peak_rss_mib, r.caps_memory_mib)
     return (

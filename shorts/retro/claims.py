@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from shorts.record import EVIDENCE
 from shorts.retro.records import RunRecord
 from shorts.retro.wording import times
 from shorts.verdict import TEST_NAME, Evidence, Verdict, decide, pooled
@@ -34,7 +35,7 @@ from shorts.verdict import TEST_NAME, Evidence, Verdict, decide, pooled
 __all__ = ["DEFAULT_LEVEL", "Claim", "Claims", "select_claims"]
 
 DEFAULT_LEVEL = 0.05
-EVIDENCE_TAG = "shorts.evidence"
+EVIDENCE_TAG = EVIDENCE
 MODEL = "model"
 SLICE_KEYS = ("by", "column", "low", "high", "quartile")  # a slice's definition
 MAX_SETTLING_FOLDS = 100  # a near miss that needs more folds than this needs more data instead

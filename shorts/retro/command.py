@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shorts import record
 from shorts.arguments import OneLineParser
 from shorts.caps import parse_headroom
 from shorts.errors import UsageError
@@ -215,9 +216,9 @@ def _log(
         RETRO_EXPERIMENT,
         f"retro-{retro.period.label}",
         tags={
-            "shorts.kind": "retrospective",
-            "shorts.retro.period": retro.period.label,
-            "mlflow.note.content": f"Retrospective of {retro.period.label}: "
+            record.KIND: record.KIND_RETROSPECTIVE,
+            record.RETRO_PERIOD: retro.period.label,
+            record.NOTE: f"Retrospective of {retro.period.label}: "
             + " ".join(summary_lines(retro)),
         },
         params={

@@ -5,7 +5,12 @@ Why not ``mlflow.search_runs``: its frame has one column per metric, param and t
 fetched once (``MlflowClient.search_runs``, 1,000 per page) and turned straight into the row the
 analysis reads; nothing asks MLflow about a single run. Runs from other tools lack every
 ``shorts.*`` tag and metric: their outcome follows from the MLflow status instead, and the rest is
-left empty (NaN, ``""``, ``[]``, ``{}``) rather than guessed.
+left empty (NaN, ``""``, ``[]``, ``{}``) rather than guessed. Names and units are the record's
+(``shorts.record``): caps and usage come from numeric metrics, never from display tags.
+
+``search_runs`` (on a client from ``reader``) is the one reader of runs: the retrospective, the
+cap advice (``shorts caps suggest``) and the headroom warning's last peak
+(``shorts.headroom.last_peak``) all page through it.
 
 Metric histories are read only for the few runs that need them (runs stopped by a cap, for
 near misses and for how far they got): straight from the ``metrics`` table of a sqlite store in
@@ -17,18 +22,19 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from shorts.caps import parse_duration, parse_size
+from shorts import record
 from shorts.errors import UsageError
+from shorts.outcome import OF_MLFLOW_STATUS, Outcome
 from shorts.retro.model import Period
-from shorts.tracking.store import sqlite_path
+from shorts.tracking.store import import_mlflow, sqlite_path
 
 if TYPE_CHECKING:
     import pandas as pd
+    from mlflow.entities import Run
     from mlflow.tracking import MlflowClient
 
 __all__ = [
@@ -40,13 +46,15 @@ __all__ = [
     "load_runs",
     "load_short_runs",
     "load_tracebacks",
-    "parse_cap_duration",
+    "quoted",
+    "reader",
+    "search_runs",
 ]
 
 RETRO_EXPERIMENT = "retrospectives"
 PAGE_SIZE = 1000
 SQLITE_CHUNK = 900  # ids per IN clause: under sqlite's historical limit of 999 parameters
-HARVEST_PREFIX = "shorts.harvest."
+HARVEST_PREFIX = record.HARVEST_PREFIX
 TRACEBACK_ARTIFACT = "shorts/traceback.txt"
 # {run_id: {metric key: [(step, value, timestamp in ms since the epoch), ...]}}
 Histories = dict[str, dict[str, list[tuple[int, float, int]]]]
@@ -83,29 +91,25 @@ COLUMNS = (
     "tags",
 )
 _STATUS_OUTCOME = {
-    "FINISHED": "completed",
-    "FAILED": "crashed",
-    "KILLED": "interrupted",
-    "RUNNING": "running",
-    "SCHEDULED": "running",
+    **{status: outcome.value for status, outcome in OF_MLFLOW_STATUS.items()},
+    "RUNNING": record.RUNNING,
+    "SCHEDULED": record.RUNNING,
 }
 _TEXT_TAGS = {
-    "dataset": "shorts.dataset",
-    "model": "shorts.model",
-    "hypothesis": "shorts.hypothesis",
-    "reason": "shorts.reason",
-    "error_type": "shorts.error.type",
-    "error_where": "shorts.error.where",
+    "dataset": record.DATASET,
+    "model": record.MODEL,
+    "hypothesis": record.HYPOTHESIS,
+    "reason": record.REASON,
+    "error_type": record.ERROR_TYPE,
+    "error_where": record.ERROR_WHERE,
 }
 _FLOAT_METRICS = {
-    "cpu_seconds": "shorts.cpu_seconds",
-    "peak_rss_mib": "shorts.peak_rss_mib",
-    "uplift": "shorts.uplift",
-    "p_value": "shorts.p_value",
+    "cpu_seconds": record.CPU_SECONDS,
+    "uplift": record.UPLIFT,
+    "p_value": record.P_VALUE,
 }
-_COMPOUND_DURATION = re.compile(r"^\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d*\.?\d+)s)?\s*$")
 _NAN = math.nan
-PARENT_KINDS = ("sweep", "multirun")
+PARENT_KINDS = record.PARENT_KINDS
 
 
 def load_runs(tracking_uri: str, period: Period, progress: bool = False) -> pd.DataFrame:
@@ -126,14 +130,14 @@ def load_runs(tracking_uri: str, period: Period, progress: bool = False) -> pd.D
         UsageError: a sqlite store whose file does not exist.
     """
 
-    client = _client(tracking_uri)
+    client = reader(tracking_uri)
     experiments = _experiments(client)
     rows: dict[str, list[Any]] = {name: [] for name in COLUMNS}
     if experiments:
         start_ms = int(period.start.timestamp() * 1000)
         end_ms = int(period.end.timestamp() * 1000)
         query = f"attributes.start_time >= {start_ms} AND attributes.start_time < {end_ms}"
-        pages = _pages(client, list(experiments), query)
+        pages = search_runs(client, list(experiments), query)
         if progress:
             pages = _with_progress(pages, period.label)
         _fill(rows, pages, experiments)
@@ -149,13 +153,13 @@ def load_short_runs(tracking_uri: str, short: str) -> pd.DataFrame:
     Raises:
         UsageError: a sqlite store whose file does not exist.
     """
-    client = _client(tracking_uri)
+    client = reader(tracking_uri)
     rows: dict[str, list[Any]] = {name: [] for name in COLUMNS}
     experiment = client.get_experiment_by_name(short)
     if experiment is not None and experiment.lifecycle_stage == "active":
-        query = f"tags.`shorts.short` = {_quoted(short)}"
+        query = f"tags.`{record.SHORT}` = {quoted(short)}"
         experiments = {str(experiment.experiment_id): str(experiment.name)}
-        _fill(rows, _pages(client, list(experiments), query), experiments)
+        _fill(rows, search_runs(client, list(experiments), query), experiments)
     return _frame(rows)
 
 
@@ -196,7 +200,7 @@ def load_tracebacks(tracking_uri: str, run_ids: Iterable[str]) -> dict[str, str]
     ids = list(dict.fromkeys(run_ids))
     if not ids:
         return {}
-    client = _client(tracking_uri)
+    client = reader(tracking_uri)
     found: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="shorts-retro-") as folder:
         for n, run_id in enumerate(ids):
@@ -210,21 +214,18 @@ def load_tracebacks(tracking_uri: str, run_ids: Iterable[str]) -> dict[str, str]
     return found
 
 
-def parse_cap_duration(text: str) -> float:
-    """Seconds from a wall-time cap tag: ``format_duration``'s ``1m05s``/``2h03m``/``12.5s``."""
-    match = _COMPOUND_DURATION.match(text)
-    if match is not None and any(match.groups()):
-        hours, minutes, seconds = match.groups()
-        return int(hours or 0) * 3600.0 + int(minutes or 0) * 60.0 + float(seconds or 0)
-    return parse_duration(text, "shorts.caps.wall_time")
+# -- the one reader of runs -------------------------------------------------------------------
 
 
-# -- fetching ----------------------------------------------------------------------------------
+def reader(tracking_uri: str) -> MlflowClient:
+    """A client to read runs from ``tracking_uri`` with (``search_runs``).
 
-
-def _client(tracking_uri: str) -> MlflowClient:
+    Reading never creates a store: a sqlite file that does not exist is a ``UsageError``.
+    MLflow keeps one store per URI, so asking again in the same process is cheap.
+    """
     import logging
 
+    import_mlflow()
     from mlflow.tracking import MlflowClient
 
     path = sqlite_path(tracking_uri)
@@ -258,7 +259,20 @@ def _experiments(client: MlflowClient) -> dict[str, str]:
             return found
 
 
-def _pages(client: MlflowClient, experiment_ids: list[str], query: str) -> Iterable[list[Any]]:
+def search_runs(
+    client: MlflowClient,
+    experiment_ids: list[str],
+    query: str,
+    *,
+    order_by: list[str] | None = None,
+    page_size: int = PAGE_SIZE,
+) -> Iterator[list[Run]]:
+    """The live runs of ``experiment_ids`` that match ``query`` (MLflow's filter grammar), a page
+    at a time (``page_token``), newest first unless ``order_by`` says otherwise.
+
+    Pages are fetched as they are consumed: a reader that finds what it wants in the first page
+    (the headroom warning's newest peak) asks the store for nothing more.
+    """
     from mlflow.entities import ViewType
 
     token: str | None = None
@@ -267,7 +281,8 @@ def _pages(client: MlflowClient, experiment_ids: list[str], query: str) -> Itera
             experiment_ids,
             filter_string=query,
             run_view_type=ViewType.ACTIVE_ONLY,
-            max_results=PAGE_SIZE,
+            max_results=page_size,
+            order_by=order_by,
             page_token=token,
         )
         yield list(page)
@@ -276,7 +291,7 @@ def _pages(client: MlflowClient, experiment_ids: list[str], query: str) -> Itera
             return
 
 
-def _with_progress(pages: Iterable[list[Any]], label: str) -> Iterable[list[Any]]:
+def _with_progress(pages: Iterable[list[Run]], label: str) -> Iterator[list[Run]]:
     """Pages passed through while a bar counts runs (the total is unknown until the end)."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -296,7 +311,7 @@ def _with_progress(pages: Iterable[list[Any]], label: str) -> Iterable[list[Any]
             yield page
 
 
-def _quoted(value: str) -> str:
+def quoted(value: str) -> str:
     """``value`` as a string literal of MLflow's filter grammar (which has no escapes)."""
     for quote in ("'", '"'):
         if quote not in value:
@@ -312,8 +327,6 @@ def _fill(
 ) -> None:
     """Append one row per run to the column lists; every lookup is a dict access."""
     seen: set[str] = set()
-    caps_seconds: dict[str, float] = {}
-    caps_mib: dict[str, float] = {}
     append = {name: rows[name].append for name in COLUMNS}
     for page in pages:
         for run in page:
@@ -323,21 +336,23 @@ def _fill(
                 continue
             seen.add(run_id)
             tags: dict[str, str] = data.tags
-            if tags.get("shorts.kind") in PARENT_KINDS:
+            if tags.get(record.KIND) in PARENT_KINDS:
                 continue  # a sweep's or multirun's parent: its children are the shorts run
             metrics: dict[str, float] = data.metrics
             experiment = experiments.get(str(info.experiment_id), "")
             status = str(info.status)
-            outcome = tags.get("shorts.outcome") or _STATUS_OUTCOME.get(status, status.lower())
-            verdict = tags.get("shorts.verdict") or ("none" if outcome == "completed" else "")
+            outcome = tags.get(record.OUTCOME) or _STATUS_OUTCOME.get(status, status.lower())
+            verdict = tags.get(record.VERDICT) or (
+                record.VERDICT_NONE if outcome == Outcome.COMPLETED else ""
+            )
             start, end = info.start_time, info.end_time
-            wall = _metric(metrics, "shorts.wall_seconds")
+            wall = record.number(metrics, record.WALL_SECONDS)
             if wall != wall and start is not None and end is not None and end >= start:
                 wall = (end - start) / 1000.0
             append["run_id"](run_id)
             append["experiment_id"](str(info.experiment_id))
             append["experiment"](experiment)
-            append["short"](tags.get("shorts.short") or experiment)
+            append["short"](tags.get(record.SHORT) or experiment)
             append["run_name"](info.run_name or "")
             append["status"](status)
             append["outcome"](outcome)
@@ -346,13 +361,14 @@ def _fill(
             append["end_time"](end if end is not None else _NAN)
             append["wall_seconds"](wall)
             for column, key in _FLOAT_METRICS.items():
-                append[column](_metric(metrics, key))
-            append["caps_wall_seconds"](
-                _cached(caps_seconds, tags.get("shorts.caps.wall_time"), _cap_seconds)
-            )
-            append["caps_memory_mib"](_cached(caps_mib, tags.get("shorts.caps.memory"), _cap_mib))
-            append["caps_cpus"](_number(tags.get("shorts.caps.cpus")))
-            append["techniques"](_techniques(tags.get("shorts.techniques")))
+                append[column](record.number(metrics, key))
+            append["peak_rss_mib"](record.peak_rss_mib(metrics))
+            # Older runs lack the cap metrics: unknown (NaN), not parsed from tags or params.
+            caps = record.RecordedCaps.of(metrics)
+            append["caps_wall_seconds"](caps.wall_time_seconds)
+            append["caps_memory_mib"](caps.memory_mib)
+            append["caps_cpus"](caps.cpus)
+            append["techniques"](_techniques(tags.get(record.TECHNIQUES)))
             for column, key in _TEXT_TAGS.items():
                 append[column](tags.get(key, ""))
             append["harvest"](_harvest(tags))
@@ -369,47 +385,6 @@ def _frame(rows: dict[str, list[Any]]) -> pd.DataFrame:
         rows[name] = pd.to_datetime(rows[name], unit="ms", utc=True)
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     return frame.iloc[::-1].reset_index(drop=True)
-
-
-def _metric(metrics: dict[str, float], key: str) -> float:
-    value = metrics.get(key)
-    if value is None:
-        return _NAN
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return _NAN
-
-
-def _number(text: str | None) -> float:
-    if not text:
-        return _NAN
-    try:
-        return float(text)
-    except ValueError:
-        return _NAN
-
-
-def _cached(cache: dict[str, float], text: str | None, parse: Callable[[str], float]) -> float:
-    """Cap tags repeat across runs; each distinct text is parsed once."""
-    if not text:
-        return _NAN
-    value = cache.get(text)
-    if value is None:
-        try:
-            value = float(parse(text))
-        except (UsageError, ValueError, OverflowError):
-            value = _NAN
-        cache[text] = value
-    return value
-
-
-def _cap_seconds(text: str) -> float:
-    return parse_cap_duration(text)
-
-
-def _cap_mib(text: str) -> float:
-    return parse_size(text, "shorts.caps.memory") / 2**20
 
 
 def _techniques(text: str | None) -> list[str]:
@@ -484,7 +459,7 @@ def _sqlite_histories(database_uri: str, ids: list[str], keys: Sequence[str] | N
 
 
 def _client_histories(tracking_uri: str, ids: list[str], keys: Sequence[str] | None) -> Histories:
-    client = _client(tracking_uri)
+    client = reader(tracking_uri)
     histories: Histories = {}
     for run_id in ids:
         run_keys = list(keys) if keys is not None else list(client.get_run(run_id).data.metrics)

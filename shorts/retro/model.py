@@ -14,8 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# Outcomes that are failures whatever the verdict: the short produced no usable result.
-FAILED_OUTCOMES = ("timeout", "memout", "crashed", "lost", "interrupted")
+from shorts.outcome import NO_RESULT, Outcome
+
+# Outcomes that are failures whatever the verdict: the short produced no usable result
+# (``shorts.outcome.NO_RESULT``), in the order reports list them.
+FAILED_OUTCOMES = tuple(
+    o.value
+    for o in (Outcome.TIMEOUT, Outcome.MEMOUT, Outcome.CRASHED, Outcome.LOST, Outcome.INTERRUPTED)
+    if o in NO_RESULT
+)
 # Verdicts of a completed short that are failures: it did not show what it set out to show.
 FAILED_VERDICTS = ("miss", "inconclusive")
 FAILED_DEFINITION = (
@@ -28,7 +35,7 @@ FAILED_DEFINITION = (
 
 def is_failed(outcome: str, verdict: str) -> bool:
     """Whether a run with this outcome and verdict is a failed short (``FAILED_DEFINITION``)."""
-    return outcome in FAILED_OUTCOMES or (outcome == "completed" and verdict in FAILED_VERDICTS)
+    return outcome in NO_RESULT or (outcome == Outcome.COMPLETED and verdict in FAILED_VERDICTS)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from shorts import record
 from shorts.requirements import task_of
 from shorts.retro.load import COLUMNS
 from shorts.retro.model import is_failed
@@ -50,8 +51,8 @@ HistoryIn = Mapping[str, Mapping[str, Sequence[Sequence[float]]]]
 SIZE_KNOBS = ("n_samples",)  # dataset params that change what a run needs, besides its name
 # Params that say how a run was made, not what it tested: its caps and where it was recorded.
 NOT_CONFIGURATION = ("caps.", "tracking.")
-OVERRIDES_TAG = "shorts.overrides"  # the command-line overrides that made a run
-CHOICES_TAG = "shorts.choices"  # its config group choices, as JSON
+OVERRIDES_TAG = record.OVERRIDES  # the command-line overrides that made a run
+CHOICES_TAG = record.CHOICES  # its config group choices, as JSON
 _UNSET = frozenset({"", "null", "none", "???"})
 _CLASSIFIERS = frozenset(
     {"LogisticRegression", "LogisticRegressionCV", "SVC", "LinearSVC", "NuSVC", "RidgeClassifier"}

@@ -7,6 +7,8 @@ crashes located in the short's own code, in a realistic mix, plus a share of run
 tools that carry none of that. Each short runs on data sets of its own task kind (the ordinal
 reframing on ordered classes), and the anytime search uses its whole wall-time cap. Real runs come
 from running shorts; this exists so a 10,000-run store can be built in minutes rather than hours.
+Names, caps and usage are written through the record's contract (``shorts.record``), as the
+runner writes them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from shorts import record
+from shorts.caps import Caps
+from shorts.outcome import CAPPED, Outcome
 from shorts.verdict import TEST_NAME
 
 if TYPE_CHECKING:
@@ -126,9 +131,10 @@ def build(
             * rng.uniform(0.02, 0.12)
             * (4 if params.get("dataset.n_samples") == "20000" else 1)
         )
-        memory_cap = 1024.0
+        memory_cap = 1024.0  # MiB
+        caps = Caps(float(wall_cap), int(memory_cap) * record.MIB, cpus=1, grace=2.0)
         folds_done = FOLDS
-        if outcome in ("timeout", "memout"):  # slow (or big) for its caps: stopped mid-folds
+        if outcome in CAPPED:  # slow (or big) for its caps: stopped mid-folds
             wall = float(wall_cap) if outcome == "timeout" else wall_cap * rng.uniform(0.1, 0.6)
             folds_done = rng.randint(0, FOLDS - 1)
             pace = max(wall - setup, 0.5) / (folds_done + rng.uniform(0.3, 0.9))
@@ -146,22 +152,20 @@ def build(
             rng.uniform(1.0, 1.02) if outcome == "memout" else rng.uniform(0.15, 0.7)
         )
         tags = {
-            "shorts.short": short,
-            "shorts.outcome": outcome,
-            "shorts.techniques": ", ".join(techniques),
-            "shorts.dataset": dataset,
-            "shorts.model": "hist_gbm",
-            "shorts.hypothesis": f"{short} beats its baseline",
-            "shorts.caps.wall_time": f"{wall_cap}s",
-            "shorts.caps.memory": "1.0 GiB",
-            "shorts.caps.cpus": "1",
+            record.SHORT: short,
+            record.OUTCOME: outcome,
+            record.TECHNIQUES: ", ".join(techniques),
+            record.DATASET: dataset,
+            record.MODEL: "hist_gbm",
+            record.HYPOTHESIS: f"{short} beats its baseline",
+            **caps.as_tags(),
         }
+        cpu = wall * rng.uniform(0.8, 1.0)
         metrics = {
-            "shorts.wall_seconds": wall,
-            "shorts.cpu_seconds": wall * rng.uniform(0.8, 1.0),
-            "shorts.peak_rss_mib": peak,
-            "shorts.cap_used.wall_time": wall / wall_cap,
-            "shorts.cap_used.memory": peak / memory_cap,
+            **record.usage_metrics(
+                wall, cpu, int(peak * record.MIB), caps.wall_time, caps.memory, caps.cpus
+            ),
+            **caps.as_metrics(),
         }
         baseline = rng.uniform(50, 60) if metric == "rmse" else rng.uniform(0.6, 0.9)
         history = (
@@ -172,11 +176,11 @@ def build(
             score = baseline * (1 - uplift)
             p_value = rng.uniform(0.001, 0.2) if abs(uplift) > 0.04 else rng.uniform(0.1, 0.9)
             verdict = "inconclusive" if p_value >= 0.05 else ("hit" if uplift > 0 else "miss")
-            tags["shorts.verdict"] = verdict
-            tags["shorts.reason"] = "the short returned 7 metric(s) within its caps"
+            tags[record.VERDICT] = verdict
+            tags[record.REASON] = "the short returned 7 metric(s) within its caps"
             metrics.update(
-                {metric: score, f"baseline_{metric}": baseline, "shorts.uplift": uplift,
-                 "shorts.p_value": p_value}
+                {metric: score, f"baseline_{metric}": baseline, record.UPLIFT: uplift,
+                 record.P_VALUE: p_value}
             )  # fmt: skip
             if not anytime:
                 metrics.update({"folds_completed": folds_done, "folds_planned": FOLDS})
@@ -186,7 +190,7 @@ def build(
             # What the runner records for pooling: fold gains of a world with no real effect
             # (each run's uplift is its own draw of noise around a small loss).
             spread = 0.04
-            tags["shorts.evidence"] = json.dumps(
+            tags[record.EVIDENCE] = json.dumps(
                 {"test": TEST_NAME, "metric": metric, "margin": 0.01, "test_train": 0.25,
                  "model": [FOLDS, round(uplift, 6), spread**2],
                  "slices": {f"baseline prediction q{q}": {
@@ -196,18 +200,18 @@ def build(
                 separators=(",", ":"),
             )  # fmt: skip
             if short == "reframe_classification" and rng.random() < 0.3:
-                tags["shorts.harvest.binning_scheme"] = json.dumps(
+                tags[f"{record.HARVEST_PREFIX}binning_scheme"] = json.dumps(
                     {"kind": "component", "type": "dict", "path": "harvest/binning_scheme.joblib",
                      "evidence": {"rmse": score, "baseline_rmse": baseline}}
                 )  # fmt: skip
         elif outcome == "crashed":
             error_type, where, message = rng.choice(ERRORS)
             tags.update(
-                {"shorts.error.type": error_type, "shorts.error.where": where,
-                 "shorts.reason": f"the short raised {error_type} at {where}: {message}"}
+                {record.ERROR_TYPE: error_type, record.ERROR_WHERE: where,
+                 record.REASON: f"the short raised {error_type} at {where}: {message}"}
             )  # fmt: skip
         else:
-            tags["shorts.reason"] = f"{outcome}: stopped by its cap"
+            tags[record.REASON] = f"{outcome}: stopped by its cap"
             if anytime and rng.random() < 0.5:  # the anytime curve, still improving at the cap
                 value = rng.uniform(60, 70)
                 for n in range(8):
@@ -216,7 +220,7 @@ def build(
                     history.append(
                         Metric(f"anytime_best_{metric}", value, start_ms + elapsed_ms, elapsed_ms)
                     )
-        status = "FINISHED" if outcome == "completed" else "FAILED"
+        status = Outcome(outcome).mlflow_status
         run = client.create_run(
             experiments[short], start_time=start_ms, tags=tags, run_name=f"{short}-{i}"
         )
@@ -225,7 +229,7 @@ def build(
             run.info.run_id,
             metrics=[Metric(k, float(v), end_ms, 0) for k, v in metrics.items()] + history,
             params=[Param(k, v) for k, v in params.items()],
-            tags=[RunTag("mlflow.note.content", tags["shorts.hypothesis"])],
+            tags=[RunTag(record.NOTE, tags[record.HYPOTHESIS])],
         )
         client.set_terminated(run.info.run_id, status, end_ms)
     return SyntheticStore(uri, n_runs, foreign)

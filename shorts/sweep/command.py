@@ -10,6 +10,7 @@ wall-time cap is cut to what the budget has left).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -19,15 +20,16 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from shorts import record as rec  # ``record`` names a trial's record here
 from shorts.arguments import OneLineParser
 from shorts.caps import format_duration, parse_duration
 from shorts.console import stderr_console
@@ -42,6 +44,19 @@ from shorts.tracking.recorder import ParentRecord
 from shorts.tracking.store import redact_uri
 
 DELIVER_WAIT_SECONDS = 30.0  # how long the parent's closing waits for the store
+T = TypeVar("T")
+
+
+class StorageAway(Exception):
+    """The Optuna storage did not answer within ``--storage-wait``."""
+
+
+def optuna_storage_errors() -> type[Exception]:
+    """Optuna's own wrapper of a storage failure (its RDB storage raises it for SQL errors)."""
+    from optuna.exceptions import StorageInternalError
+
+    return StorageInternalError
+
 
 if TYPE_CHECKING:
     import optuna
@@ -51,7 +66,7 @@ if TYPE_CHECKING:
 
 USAGE = (
     "usage: shorts sweep +experiment=NAME [--trials N] [--budget DURATION] [--jobs K] "
-    "[--resume] [--study NAME] [--storage URL] [OVERRIDES ...]"
+    "[--resume] [--study NAME] [--storage URL] [--storage-wait DURATION] [OVERRIDES ...]"
 )
 RECORD_MARGIN = 2.0  # seconds of a budget kept for closing the last trials' runs
 MIN_TRIAL_SECONDS = 3.0  # a trial with less time than this left in the budget is not started
@@ -76,6 +91,12 @@ def _parser() -> OneLineParser:
         "--storage",
         default=None,
         help="Optuna storage: a database URL or a journal file (default: beside the store)",
+    )
+    parser.add_argument(
+        "--storage-wait",
+        default="60s",
+        help="how long to wait for an Optuna storage that stops answering before stopping "
+        "cleanly with a --resume line (default 60s)",
     )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for shorts run")
     return parser
@@ -105,6 +126,7 @@ def sweep(project: Project, args: list[str]) -> int:
     if options.jobs < 1:
         raise UsageError(f"--jobs {options.jobs}: use a whole number of parallel trials, >= 1.")
     budget = parse_duration(options.budget, "--budget") if options.budget else None
+    options.storage_wait = parse_duration(options.storage_wait, "--storage-wait")
     overrides = [arg for arg in options.overrides if arg]
     bad = [arg for arg in overrides if arg.startswith("-")]
     if bad:
@@ -136,6 +158,7 @@ class Sweep:
         self.records: list[TrialRecord] = []
         self.interrupted = False
         self.stopped_by_budget = False
+        self.storage_away: str | None = None  # why the Optuna storage stopped the sweep
         self._active: dict[int, Supervisor] = {}  # trial number -> its running supervisor
         # Reentrant: the signal handler runs on the main thread, which may hold it already.
         self._lock = threading.RLock()
@@ -175,8 +198,9 @@ class Sweep:
         self._print_summary()
         if self.interrupted:
             return Outcome.INTERRUPTED.exit_status
-        completed = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
-        return 0 if completed else 1
+        if self.storage_away:
+            return 1
+        return 0 if any(t.state == "COMPLETE" for t in self._trials()) else 1
 
     def _compose(self, extra: list[str], staging: Path) -> RunRequest:
         """The trial's config, composed by Hydra from the base and the trial's overrides."""
@@ -224,6 +248,7 @@ class Sweep:
                     f"study {study_name!r} belongs to the short "
                     f"{study.user_attrs.get('short')!r}, not {name!r}."
                 )
+            self._tell_untold(study)
             self._close_stale_trials(study)
             if study.direction.name.lower() != direction:
                 raise UsageError(
@@ -285,19 +310,17 @@ class Sweep:
         parent = ParentRecord(self.project, self.folder / f"session-{session}", self.uri, self.name)
         existing = study.user_attrs.get("mlflow_parent_run_id")
         if self.options.resume and existing:
-            parent.open(
-                study.study_name, {"shorts.sweep.sessions": str(session)}, run_id=str(existing)
-            )
+            parent.open(study.study_name, {rec.SWEEP_SESSIONS: str(session)}, run_id=str(existing))
             return parent
         tags = {
-            "shorts.kind": "sweep",
-            "shorts.short": self.name,
-            "shorts.sweep.study": study.study_name,
-            "shorts.sweep.storage": redact_uri(self.storage_location),
-            "shorts.overrides": " ".join(self.overrides),
-            "shorts.sweep.sessions": "1",
-            "mlflow.source.name": "shorts sweep",
-            "mlflow.note.content": f"Optuna sweep of {self.name}: {study.study_name}",
+            rec.KIND: rec.KIND_SWEEP,
+            rec.SHORT: self.name,
+            rec.SWEEP_STUDY: study.study_name,
+            rec.SWEEP_STORAGE: redact_uri(self.storage_location),
+            rec.OVERRIDES: " ".join(self.overrides),
+            rec.SWEEP_SESSIONS: "1",
+            rec.SOURCE_NAME: "shorts sweep",
+            rec.NOTE: f"Optuna sweep of {self.name}: {study.study_name}",
         }
         params = {
             "sweep.metric": self.metric,
@@ -341,13 +364,19 @@ class Sweep:
         with ThreadPoolExecutor(self.options.jobs, thread_name_prefix="shorts-trial") as pool:
             while True:
                 while (
-                    not self.interrupted and launched < to_run and len(running) < self.options.jobs
+                    not self.interrupted
+                    and not self.storage_away
+                    and launched < to_run
+                    and len(running) < self.options.jobs
                 ):
                     left = self._budget_left()
                     if left is not None and left - self.grace - RECORD_MARGIN < MIN_TRIAL_SECONDS:
                         self.stopped_by_budget = True
                         break
-                    trial = self.study.ask(self.space.distributions)
+                    try:
+                        trial = self._storage(lambda: self.study.ask(self.space.distributions))
+                    except StorageAway:
+                        break
                     launched += 1
                     future = self._submit(pool, trial, left)
                     if future is not None:
@@ -383,7 +412,7 @@ class Sweep:
         trial.set_user_attr("overrides", " ".join(overrides))
         budget_tags = {}
         if clipped.caps.wall_time < prepared.caps.wall_time:
-            budget_tags["shorts.sweep.budget_clipped"] = (
+            budget_tags[rec.SWEEP_BUDGET_CLIPPED] = (
                 f"wall-time cap cut from {format_duration(prepared.caps.wall_time)} to "
                 f"{format_duration(clipped.caps.wall_time)}: what the sweep's budget had left"
             )
@@ -392,9 +421,9 @@ class Sweep:
             parent_journal=self.parent.journal,
             run_name=f"{self.study.study_name}-t{trial.number:03d}",
             tags={
-                "shorts.sweep.study": self.study.study_name,
-                "shorts.sweep.trial": str(trial.number),
-                "shorts.sweep.params": " ".join(overrides)[:8000],
+                rec.SWEEP_STUDY: self.study.study_name,
+                rec.SWEEP_TRIAL: str(trial.number),
+                rec.SWEEP_PARAMS: " ".join(overrides)[: rec.TAG_CHARS],
                 **budget_tags,
             },
             trial={
@@ -454,19 +483,26 @@ class Sweep:
         state = STATE_OF.get(Outcome(outcome), "FAIL") if known else "FAIL"
         if state == "COMPLETE" and value is None:
             state = "FAIL"
-        trial.set_user_attr("outcome", outcome)
-        trial.set_user_attr("reason", reason[:500])
-        if run_id:
-            trial.set_user_attr("mlflow_run_id", run_id)
-        self.study.tell(
-            trial,
-            values=value if state == "COMPLETE" else None,
-            state=TrialState[state],
-        )
         record = TrialRecord(
             trial.number, dict(trial.params), outcome, state, value, run_id, seconds, reason
         )
         self.records.append(record)
+
+        def tell() -> None:
+            trial.set_user_attr("outcome", outcome)
+            trial.set_user_attr("reason", reason[:500])
+            if run_id:
+                trial.set_user_attr("mlflow_run_id", run_id)
+            self.study.tell(
+                trial, values=value if state == "COMPLETE" else None, state=TrialState[state]
+            )
+
+        try:
+            self._storage(tell)
+        except StorageAway:
+            # The result is kept here and told to the study by the next --resume.
+            with open(self._untold_path(), "a") as handle:
+                handle.write(json.dumps(dataclasses.asdict(record)) + "\n")
         shown = f"{self.metric}={value:.4g}" if value is not None else reason[:70]
         self.console.print(
             f"  trial {trial.number:>3}  {outcome:<11} {state:<8} {shown}  "
@@ -474,6 +510,83 @@ class Sweep:
             f"{format_duration(seconds)}[/]",
             soft_wrap=True,
         )
+
+    def _storage(self, call: Callable[[], T]) -> T:
+        """``call`` on the Optuna storage; while the storage does not answer, retry with backoff
+        for up to ``--storage-wait``, then stop the sweep cleanly (``StorageAway``)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        waited, pause = 0.0, 1.0
+        while True:
+            if self.storage_away:
+                raise StorageAway(self.storage_away)
+            try:
+                return call()
+            except (SQLAlchemyError, optuna_storage_errors(), OSError) as exc:
+                if waited >= self.options.storage_wait:
+                    self.storage_away = (
+                        f"the Optuna storage {redact_uri(self.storage_location)} did not answer "
+                        f"for {format_duration(waited)} ({type(exc).__name__})"
+                    )
+                    raise StorageAway(self.storage_away) from exc
+                time.sleep(pause)
+                waited, pause = waited + pause, min(pause * 2, 15.0)
+
+    def _untold_path(self) -> Path:
+        """Trial results the storage did not take: told to the study by the next --resume."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self.folder / "untold_trials.jsonl"
+
+    def _tell_untold(self, study: optuna.study.Study) -> None:
+        """Tell the study the results a session kept while its storage was away."""
+        from optuna.trial import TrialState
+
+        path = self.project.state / "sweeps" / study.study_name / "untold_trials.jsonl"
+        if not path.exists():
+            return
+        running = {
+            t.number: t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        }
+        for line in path.read_text().splitlines():
+            try:
+                kept = TrialRecord(**json.loads(line))
+            except (ValueError, TypeError):
+                continue  # a line cut by a crash: that trial is closed as lost below
+            trial = running.get(kept.number)
+            if trial is None:
+                continue
+            attrs = {"outcome": kept.outcome, "reason": kept.reason[:500]}
+            if kept.run_id:
+                attrs["mlflow_run_id"] = kept.run_id
+            for key, value in attrs.items():
+                study._storage.set_trial_user_attr(trial._trial_id, key, value)
+            study.tell(
+                kept.number,
+                values=kept.value if kept.state == "COMPLETE" else None,
+                state=TrialState[kept.state],
+            )
+        path.unlink()
+
+    def _trials(self) -> list[TrialRecord]:
+        """Every finished trial of the study, or this session's if the storage is away."""
+        from optuna.trial import TrialState
+
+        if self.storage_away:
+            return list(self.records)
+        done = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        return [
+            TrialRecord(
+                t.number,
+                dict(t.params),
+                str(t.user_attrs.get("outcome", t.state.name.lower())),
+                t.state.name,
+                t.value,
+                t.user_attrs.get("mlflow_run_id"),
+                t.duration.total_seconds() if t.duration else 0.0,
+                str(t.user_attrs.get("reason", "")),
+            )
+            for t in self.study.get_trials(deepcopy=False, states=done)
+        ]
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
@@ -493,29 +606,29 @@ class Sweep:
 
     def _close_parent(self) -> None:
         """Best trial, outcomes and importances on the parent run, then its status."""
-        trials = self.study.get_trials(deepcopy=False)
-        counts = Counter(str(t.user_attrs.get("outcome", t.state.name.lower())) for t in trials)
-        tags = {"shorts.outcomes": ", ".join(f"{k}:{v}" for k, v in sorted(counts.items()))}
+        trials = self._trials()
+        counts = Counter(t.outcome for t in trials)
+        tags = {rec.OUTCOMES: ", ".join(f"{k}:{v}" for k, v in sorted(counts.items()))}
         metrics = {"sweep.trials_finished": float(len(trials))}
         best = self._best()
         if best is not None:
             overrides = " ".join(self.space.overrides(best.params))
-            tags["shorts.sweep.best_trial"] = str(best.number)
-            tags["shorts.sweep.best_overrides"] = overrides
-            tags["shorts.sweep.best_run_id"] = str(best.user_attrs.get("mlflow_run_id", ""))
+            tags[rec.SWEEP_BEST_TRIAL] = str(best.number)
+            tags[rec.SWEEP_BEST_OVERRIDES] = overrides
+            tags[rec.SWEEP_BEST_RUN_ID] = str(best.run_id or "")
             metrics[f"best_{self.metric}"] = float(best.value)  # type: ignore[arg-type]
-        self.importances = self._importances()
+        self.importances = {} if self.storage_away else self._importances()
         for key, value in self.importances.items():
             metrics[f"importance.{key}"[:250]] = value
         summary = [
             {
                 "number": t.number,
-                "state": t.state.name,
-                "outcome": t.user_attrs.get("outcome"),
+                "state": t.state,
+                "outcome": t.outcome,
                 "value": t.value,
                 "params": t.params,
-                "run_id": t.user_attrs.get("mlflow_run_id"),
-                "reason": t.user_attrs.get("reason"),
+                "run_id": t.run_id,
+                "reason": t.reason,
             }
             for t in trials
         ]
@@ -526,7 +639,7 @@ class Sweep:
         shipped.mkdir(exist_ok=True)
         shutil.copy2(path, shipped / path.name)
         recorded = self.parent.close(
-            "KILLED" if self.interrupted else "FINISHED",
+            "KILLED" if self.interrupted or self.storage_away else "FINISHED",
             metrics,
             tags,
             wait=DELIVER_WAIT_SECONDS,
@@ -537,14 +650,19 @@ class Sweep:
                 f"the sweep's parent run is pending in {recorded.journal}; `shorts sync` "
                 "delivers it."
             )
-        elif self.study.user_attrs.get("mlflow_parent_run_id") != recorded.run_id:
+        elif not self.storage_away and recorded.run_id != self.study.user_attrs.get(
+            "mlflow_parent_run_id"
+        ):
             self.study.set_user_attr("mlflow_parent_run_id", recorded.run_id)
 
-    def _best(self) -> optuna.trial.FrozenTrial | None:
-        try:
-            return self.study.best_trial
-        except ValueError:
+    def _best(self) -> TrialRecord | None:
+        """The completed trial with the best value (of the study, or of this session's trials
+        while the storage is away)."""
+        completed = [t for t in self._trials() if t.state == "COMPLETE" and t.value is not None]
+        if not completed:
             return None
+        pick = max if self.study.direction.name == "MAXIMIZE" else min
+        return pick(completed, key=lambda t: float(t.value))  # type: ignore[arg-type]
 
     def _importances(self) -> dict[str, float]:
         """Parameter importances (fANOVA) when Optuna can compute them: 2+ completed trials.
@@ -574,21 +692,16 @@ class Sweep:
         return {k: float(v) for k, v in importances.items() if math.isfinite(float(v))}
 
     def _print_summary(self) -> None:
-        from optuna.trial import TrialState
 
-        trials = self.study.get_trials(deepcopy=False)
-        finished = [
-            t
-            for t in trials
-            if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-        ]
-        counts = Counter(str(t.user_attrs.get("outcome", t.state.name.lower())) for t in finished)
+        finished = self._trials()
+        counts = Counter(t.outcome for t in finished)
         elapsed = time.monotonic() - self.started
         print(
             f"sweep {self.study.study_name}: {len(finished)} trial(s) finished, "
             f"{len(self.records)} this session in {format_duration(elapsed)}"
             + ("; stopped by the budget" if self.stopped_by_budget else "")
             + ("; interrupted" if self.interrupted else "")
+            + ("; stopped: the Optuna storage is away" if self.storage_away else "")
         )
         print("  outcomes   " + (", ".join(f"{k} {v}" for k, v in counts.most_common()) or "none"))
         best = self._best()
@@ -597,7 +710,7 @@ class Sweep:
         else:
             print(
                 f"  best       trial {best.number}: {self.metric} {best.value:.4g} "
-                f"(run {best.user_attrs.get('mlflow_run_id', '?')})"
+                f"(run {best.run_id or '?'})"
             )
             print(
                 "  override   shorts run "
@@ -608,10 +721,13 @@ class Sweep:
         elif len(self.space.distributions) >= 2:
             print("  importance not computable yet (needs 2+ completed trials that differ)")
         print(f"  parent run {self.parent_id} (experiment {self.name}, id {self.experiment_id})")
-        if self.interrupted or self.stopped_by_budget:
+        if self.storage_away:
+            print(f"  stopped    {self.storage_away}; results kept in {self._untold_path()}")
+        if self.interrupted or self.stopped_by_budget or self.storage_away:
             print(
                 f"  resume     shorts sweep {' '.join(self.overrides)} --resume "
                 f"--study {self.study.study_name} --trials {self.options.trials}"
+                + (f" --storage {redact_uri(self.options.storage)}" if self.options.storage else "")
             )
 
 

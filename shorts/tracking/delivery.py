@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shorts import record
 from shorts.tracking.journal import read_journal
-from shorts.tracking.store import experiment_id, open_client
+from shorts.tracking.store import experiment_id, import_mlflow, open_client
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
-JOURNAL_TAG = "shorts.journal"  # the journal's id: finds a run whose creation was not noted
-HEARTBEAT_TAG = "shorts.heartbeat"
 METRICS_PER_BATCH = 1000  # MLflow's own limit per log_batch
 PARAMS_PER_BATCH = 100
 DATASET_ATTEMPTS = 3  # see _log_dataset
@@ -73,6 +72,7 @@ class Delivery:
         """
         if self.state.closed:
             return True
+        import_mlflow()
         reading = read_journal(self.journal, self.state.offset)
         events = reading.events
         i = 0
@@ -102,7 +102,7 @@ class Delivery:
         now = time.time()
         if now - self._last_heartbeat < every:
             return
-        self._client_for().set_tag(self.state.run_id, HEARTBEAT_TAG, f"{now:.0f}")
+        self._client_for().set_tag(self.state.run_id, record.HEARTBEAT, f"{now:.0f}")
         self._last_heartbeat = now
 
     # -- one event at a time -------------------------------------------------------------------
@@ -145,17 +145,25 @@ class Delivery:
         uri = str(event["uri"])
         exp = experiment_id(client, event["experiment"], uri, Path(event["artifact_root"]))
         run_id = self.state.run_id or event.get("run_id") or self._find(client, exp, event["id"])
-        if event.get("run_id") and not self.state.run_id:
-            client.update_run(event["run_id"], status="RUNNING")  # a resumed parent
+        if event.get("run_id") and not self.state.run_id:  # a resumed parent, reopened
+            from mlflow.entities import RunTag
+
+            client.update_run(event["run_id"], status="RUNNING")
+            reopened = [RunTag(k, str(v)[:8000]) for k, v in event["tags"].items()]
+            client.log_batch(event["run_id"], tags=reopened)
         if run_id is None:
-            tags = {**event["tags"], JOURNAL_TAG: event["id"], HEARTBEAT_TAG: f"{time.time():.0f}"}
+            tags = {
+                **event["tags"],
+                record.JOURNAL: event["id"],
+                record.HEARTBEAT: f"{time.time():.0f}",
+            }
             parent = event.get("parent_run_id")
             if not parent and event.get("parent_journal"):
                 parent = delivered(Path(event["parent_journal"])).run_id
                 if parent is None:
                     raise LookupError("the parent run is not in MLflow yet; its child waits")
             if parent:
-                tags["mlflow.parentRunId"] = parent
+                tags[record.PARENT_RUN] = parent
             run = client.create_run(
                 exp,
                 start_time=int(float(event["start"]) * 1000),
@@ -173,7 +181,9 @@ class Delivery:
     @staticmethod
     def _find(client: MlflowClient, exp: str, journal_id: str) -> str | None:
         """The run an earlier delivery created for this journal but did not get to note."""
-        found = client.search_runs([exp], f"tags.`{JOURNAL_TAG}` = '{journal_id}'", max_results=1)
+        found = client.search_runs(
+            [exp], f"tags.`{record.JOURNAL}` = '{journal_id}'", max_results=1
+        )
         return str(found[0].info.run_id) if found else None
 
     def _metrics(self, events: list[dict[str, Any]]) -> None:
@@ -233,3 +243,12 @@ class Delivery:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state.__dict__))
         tmp.replace(path)
+
+
+def complaint(exc: BaseException) -> str:
+    """The store's complaint in a few words: MLflow's own messages run to a paragraph."""
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    if "Max retries exceeded" in first or "Connection refused" in first:
+        first = "connection refused"
+    return f"{type(exc).__name__}: {first[:120]}".rstrip(": ")

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shorts import record
+from shorts.outcome import Outcome
+
 JOURNAL_NAME = "journal.jsonl"
 
 
@@ -113,10 +116,10 @@ def lost_closing(reading: Reading, why: str) -> dict[str, Any]:
         "t": "close",
         "at": last,
         "end": last,
-        "outcome": "lost",
-        "status": "KILLED",
+        "outcome": Outcome.LOST.value,
+        "status": Outcome.LOST.mlflow_status,
         "reason": why,
         "metrics": {},
-        "tags": {"shorts.outcome": "lost", "shorts.reason": why},
+        "tags": {record.OUTCOME: Outcome.LOST.value, record.REASON: why},
         "artifacts": {},
     }

@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from shorts.tracking.delivery import HEARTBEAT_TAG, JOURNAL_TAG
+from shorts import record
+from shorts.outcome import Outcome
 from shorts.tracking.recorder import HEARTBEAT_SECONDS
 
 if TYPE_CHECKING:
@@ -24,12 +25,12 @@ def close_lost(client: MlflowClient, run_id: str, why: str, end_time_ms: int | N
     run = client.get_run(run_id)
     if run.info.status != "RUNNING":
         return False
-    heartbeat = run.data.tags.get(HEARTBEAT_TAG)
+    heartbeat = run.data.tags.get(record.HEARTBEAT)
     if end_time_ms is None:
         end_time_ms = int(float(heartbeat) * 1000) if heartbeat else int(time.time() * 1000)
-    client.set_tag(run_id, "shorts.outcome", "lost")
-    client.set_tag(run_id, "shorts.reason", why)
-    client.set_terminated(run_id, status="KILLED", end_time=end_time_ms)
+    client.set_tag(run_id, record.OUTCOME, Outcome.LOST.value)
+    client.set_tag(run_id, record.REASON, why)
+    client.set_terminated(run_id, status=Outcome.LOST.mlflow_status, end_time=end_time_ms)
     return True
 
 
@@ -51,10 +52,10 @@ def repair_heartbeats(
         return closed
     runs = client.search_runs(ids, "attributes.status = 'RUNNING'", max_results=1000)
     for run in runs:
-        beat = run.data.tags.get(HEARTBEAT_TAG)
+        beat = run.data.tags.get(record.HEARTBEAT)
         if beat is None or float(beat) >= cutoff:
             continue
-        if run.data.tags.get(JOURNAL_TAG) in journaled_here:
+        if run.data.tags.get(record.JOURNAL) in journaled_here:
             continue
         why = (
             f"no heartbeat from the supervisor on {run.data.tags.get('shorts.supervisor.host')} "

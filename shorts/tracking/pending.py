@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from shorts.project import Project
-from shorts.tracking.delivery import Delivery
+from shorts.tracking.delivery import Delivery, complaint
 from shorts.tracking.journal import Journal, lost_closing, opening, outcome, read_journal
 
 SETTLE_SECONDS = 10.0  # how long a command spends delivering others' journals before its work
@@ -46,10 +46,14 @@ class Registration:
             "host": socket.gethostname(),
             "registered_at": time.time(),
         }
-        self._handle: IO[str] | None = open(self.path, "w")  # noqa: SIM115 - held while alive
+        # Locked and written before it appears under its name (a rename keeps the inode and the
+        # lock): a reader never finds a registration it could take for a dead one.
+        draft = folder / f".{journal_id}.draft"
+        self._handle: IO[str] | None = open(draft, "w")  # noqa: SIM115 - held while alive
         fcntl.flock(self._handle, fcntl.LOCK_EX)
         self._handle.write(json.dumps(record))
         self._handle.flush()
+        os.replace(draft, self.path)
 
     def release(self, delivered: bool) -> None:
         """Drop the claim; the registration goes too if the journal is wholly delivered."""
@@ -100,7 +104,8 @@ def _settle_all(folder: Path, settled: Settled) -> None:
             try:
                 record = json.loads(handle.read() or "{}")
                 journal = Path(record["journal"])
-            except (ValueError, KeyError):
+            except (ValueError, KeyError):  # its writer died registering: nothing to deliver
+                path.unlink(missing_ok=True)
                 continue
             if record.get("host") not in (None, host) or not journal.exists():
                 if not journal.exists():
@@ -132,7 +137,7 @@ def _settle_one(path: Path, journal: Path, record: dict[str, object], settled: S
     try:
         delivery.run()
     except Exception as exc:
-        settled.waiting.append((journal, f"{type(exc).__name__}: {str(exc)[:200]}"))
+        settled.waiting.append((journal, complaint(exc)))
         return
     run_id = str(delivery.state.run_id)
     (settled.lost if lost else settled.delivered).append(run_id)

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shorts import record
 from shorts.project import Project
-from shorts.tracking.delivery import Delivery
+from shorts.tracking.delivery import Delivery, complaint
 from shorts.tracking.journal import Journal
 from shorts.tracking.pending import Registration
 
@@ -146,7 +147,7 @@ class RunRecorder:
 
             summary = {k: event[k] for k in ("kind", "type", "path")}
             summary["evidence"] = event.get("evidence", {})
-            tag = {f"shorts.harvest.{event['name']}": json.dumps(summary)[:8000]}
+            tag = {record.HARVEST_PREFIX + str(event["name"]): json.dumps(summary)}
             self._journal.append({"t": "tags", "at": time.time(), "tags": tag})
 
     def close(self, closing: RunClosing, wait: float) -> Recorded:
@@ -176,7 +177,7 @@ class RunRecorder:
             run_id=self._delivery.state.run_id,
             experiment_id=self._delivery.state.experiment_id,
             pending=not done,
-            error=None if done or self.error is None else _one_line(self.error),
+            error=None if done or self.error is None else complaint(self.error),
         )
 
     # -- on the delivery thread ----------------------------------------------------------------
@@ -208,15 +209,6 @@ class RunRecorder:
         self._journal.close()
         self._registration.release(delivered=True)
         self._done.set()
-
-
-def _one_line(exc: BaseException) -> str:
-    """The store's complaint in a few words: MLflow's own messages run to a paragraph."""
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    if "Max retries exceeded" in first or "Connection refused" in first:
-        first = "connection refused"
-    return f"{type(exc).__name__}: {first[:120]}".rstrip(": ")
 
 
 OPEN_WAIT_SECONDS = 30.0

@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import os
 import re
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -104,10 +105,23 @@ def store_lock(uri: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+_MLFLOW_IMPORT = threading.Lock()
+
+
+def import_mlflow() -> None:
+    """Import MLflow once per process, one thread at a time: its modules import each other, and
+    two threads importing it at once (a run's delivery and its headroom read, a sweep's trials)
+    can see a partially initialised module that stays broken."""
+    with _MLFLOW_IMPORT:
+        import mlflow.entities
+        import mlflow.tracking  # noqa: F401
+
+
 def open_client(uri: str) -> MlflowClient:
     """An ``MlflowClient`` on ``uri``, creating a sqlite store's schema under the lock."""
     import logging
 
+    import_mlflow()
     from mlflow.tracking import MlflowClient
 
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
