@@ -473,7 +473,7 @@ def _log(
         metrics[f"model_{score.metric}"] = score.score
     if t.classes:
         metrics["minority_share"] = min(c.share for c in t.classes)
-    run_id, _ = log_finished_run(
+    logged = log_finished_run(
         project,
         uri,
         ON_LOCATION_EXPERIMENT,
@@ -498,7 +498,7 @@ def _log(
         },
         artifacts=paths.values(),
     )
-    return run_id
+    return logged.shown
 
 
 def _note(found: Inspection, summary: str) -> str:

@@ -142,7 +142,7 @@ def _log(
     artifacts: Sequence[Path] = (),
 ) -> tuple[str, str, str, str]:
     """One run of the session; ``(experiment id, role, run id, run name)``."""
-    run_id, experiment = log_finished_run(
+    logged = log_finished_run(
         project,
         uri,
         ON_LOCATION_EXPERIMENT,
@@ -157,4 +157,4 @@ def _log(
         },
         artifacts=artifacts,
     )
-    return experiment, contender.role, run_id, name
+    return logged.experiment_id or "?", contender.role, logged.shown, name

@@ -210,7 +210,7 @@ def _log(
         "cpu_hours": float(p.cpu_hours),
         "failed_cpu_hours": float(p.failed_cpu_hours),
     }
-    run_id, _ = log_finished_run(
+    logged = log_finished_run(
         project,
         uri,
         RETRO_EXPERIMENT,
@@ -231,4 +231,4 @@ def _log(
         metrics={k: v if math.isfinite(v) else 0.0 for k, v in figures.items()},
         artifacts=paths.values(),
     )
-    return run_id
+    return logged.shown

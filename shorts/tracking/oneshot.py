@@ -1,18 +1,24 @@
 """A run that records a finished piece of work at once: a report, a QA, a human baseline.
 
 Why its own path: these commands compute everything first and log only at the end, so a user's
-mistake (or a bug) found while computing leaves no half-created run; and a failure while logging
-closes the run as FAILED instead of leaving it RUNNING.
+mistake (or a bug) found while computing leaves no half-created run. The record goes through a
+journal like a short's run (``shorts.tracking.recorder``): a store that does not answer leaves
+it pending for ``shorts sync`` instead of losing it.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
+import time
+import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from shorts.project import Project
-from shorts.tracking.store import experiment_id, open_client
+from shorts.tracking.recorder import Recorded, RunClosing, RunRecorder
+
+DELIVER_WAIT_SECONDS = 30.0  # how long the command waits for the store before leaving it pending
 
 
 def log_finished_run(
@@ -25,37 +31,33 @@ def log_finished_run(
     metrics: Mapping[str, float] | None = None,
     tags: Mapping[str, str] | None = None,
     artifacts: Iterable[Path] = (),
-) -> tuple[str, str]:
-    """Create, fill and close (FINISHED) one run of ``experiment``; ``(run id, experiment id)``.
+) -> Recorded:
+    """Create, fill and close (FINISHED) one run of ``experiment``, through a journal.
 
-    Non-finite metrics are left out: MLflow stores NaN, but it sorts and plots as noise.
+    The artifacts are copied beside the journal, so a record delivered later has them even if
+    the originals moved. Non-finite metrics are left out: MLflow stores NaN, but it sorts and
+    plots as noise.
     """
-    from mlflow.entities import Metric, Param
-
-    client = open_client(uri)
-    exp = experiment_id(client, experiment, uri, project.default_artifact_root)
-    run = client.create_run(
-        exp, run_name=run_name, tags={k: v[:8000] for k, v in (tags or {}).items()}
+    folder = project.state / "records" / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    shipped = folder / "artifacts"
+    shipped.mkdir(parents=True)
+    for path in artifacts:
+        if path.is_dir():
+            shutil.copytree(path, shipped, dirs_exist_ok=True)
+        else:
+            shutil.copy2(path, shipped / path.name)
+    started = time.time()
+    recorder = RunRecorder(project, folder, uri, experiment)
+    recorder.open(
+        run_name, {k: str(v) for k, v in (params or {}).items()}, dict(tags or {}), started
     )
-    run_id = str(run.info.run_id)
-    try:
-        stamp = run.info.start_time
-        client.log_batch(
-            run_id,
-            metrics=[
-                Metric(key, float(value), stamp, 0)
-                for key, value in (metrics or {}).items()
-                if math.isfinite(float(value))
-            ],
-            params=[Param(key, str(value)[:6000]) for key, value in (params or {}).items()],
-        )
-        for path in artifacts:
-            if path.is_dir():
-                client.log_artifacts(run_id, str(path))
-            else:
-                client.log_artifact(run_id, str(path))
-    except BaseException:
-        client.set_terminated(run_id, "FAILED")
-        raise
-    client.set_terminated(run_id, "FINISHED")
-    return run_id, exp
+    closing = RunClosing(
+        outcome="finished",
+        reason="",
+        status="FINISHED",
+        metrics={k: float(v) for k, v in (metrics or {}).items() if math.isfinite(float(v))},
+        tags={},
+        artifact_dirs={"": shipped},
+        end_time=time.time(),
+    )
+    return recorder.close(closing, wait=DELIVER_WAIT_SECONDS)

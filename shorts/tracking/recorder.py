@@ -52,6 +52,11 @@ class Recorded:
     pending: bool  # the journal holds more than MLflow does
     error: str | None  # the store's last complaint, while pending
 
+    @property
+    def shown(self) -> str:
+        """The run id, or where the record waits for the store: for messages and links."""
+        return self.run_id if self.run_id and not self.pending else f"(pending in {self.journal})"
+
 
 class RunRecorder:
     """Journals one run and delivers the journal to MLflow on a background thread.
