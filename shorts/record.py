@@ -111,6 +111,7 @@ RETRY_OF = "shorts.retry_of"  # on a memout's retry: the memout's run id
 RETRIED_AS = "shorts.retried_as"  # on the memout: its retry's run id
 JOURNAL = "shorts.journal"  # the local journal's id: finds a run whose creation was not noted
 HEARTBEAT = "shorts.heartbeat"  # epoch seconds: a live supervisor; a stale one is repaired as lost
+SUPERVISOR_HOST = "shorts.supervisor.host"  # where the supervisor ran: names a lost run's machine
 
 # -- parent runs: a multirun's and a sweep's ---------------------------------------------------
 

@@ -130,3 +130,38 @@ def test_delivery_resumes_where_it_stopped_and_replays_to_one_run(tmp_path: Path
     assert run.data.params == {"model.alpha": "0.5"}
     history = client.get_metric_history(run_id, "loss")
     assert sorted(m.step for m in history) == list(range(2500))
+
+
+def test_a_child_named_by_its_parents_journal_waits_for_the_parent_then_nests_under_it(
+    tmp_path: Path, uri: str
+) -> None:
+    """A multirun's or sweep's parent the store never took: its children name its journal, and
+    are linked to it once it is delivered."""
+    from mlflow.tracking import MlflowClient
+
+    started = time.time() - 100
+    parent = start(tmp_path / "parent", uri, started)
+    child = Journal.start(
+        tmp_path / "child",
+        {
+            "at": started,
+            "uri": uri,
+            "experiment": "journaled",
+            "artifact_root": str(tmp_path / "artifacts"),
+            "run_name": "child",
+            "start": started + 1,
+            "params": {},
+            "tags": {},
+            "parent_journal": str(parent.path),
+        },
+    )
+    close(child, started)
+
+    with pytest.raises(LookupError, match="parent run is not in MLflow yet"):
+        Delivery(child.path).run()
+    assert Delivery(parent.path).run() is False, "open, not closed yet"
+    assert Delivery(child.path).run() is True
+
+    parent_id = delivered(parent.path).run_id
+    child_run = MlflowClient(uri).get_run(str(delivered(child.path).run_id))
+    assert child_run.data.tags[record.PARENT_RUN] == parent_id

@@ -58,7 +58,7 @@ def repair_heartbeats(
         if run.data.tags.get(record.JOURNAL) in journaled_here:
             continue
         why = (
-            f"no heartbeat from the supervisor on {run.data.tags.get('shorts.supervisor.host')} "
+            f"no heartbeat from the supervisor on {run.data.tags.get(record.SUPERVISOR_HOST)} "
             f"for over {max_age:.0f}s; closed as lost"
         )
         if close_lost(client, run.info.run_id, why):

@@ -11,6 +11,7 @@ and ``shorts sync`` or the next command that reaches the store delivers it.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -119,7 +120,7 @@ class RunRecorder:
                 "run_name": run_name,
                 "start": start_time,
                 "params": params,
-                "tags": tags,
+                "tags": {**tags, record.SUPERVISOR_HOST: socket.gethostname()},
                 "parent_run_id": parent_run_id,
                 "parent_journal": str(parent_journal) if parent_journal else None,
                 "run_id": run_id,
