@@ -111,7 +111,7 @@ def journal_of(project: ShortsProject) -> Path:
 
 
 def journal_metric_points(journal: Path) -> int:
-    return sum(1 for line in journal.read_text().splitlines() if '"t":"metric"' in line)
+    return sum(1 for line in journal.read_text().splitlines() if '"k":"tick"' in line)
 
 
 def delivered_run_id(journal: Path) -> str | None:
