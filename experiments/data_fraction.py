@@ -16,8 +16,7 @@ from omegaconf import DictConfig
 from sklearn.base import clone
 from sklearn.model_selection import KFold
 
-from shorts.context import Context
-from shorts.evaluate import METRICS, fold_metric, load_declared, quartile_slices
+from shorts import METRICS, Context, fold_metric, load_declared, quartile_slices
 
 
 def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:

@@ -47,8 +47,7 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from shorts.context import Context
-from shorts.evaluate import METRICS, fold_metric, load_declared, quartile_slices
+from shorts import METRICS, Context, fold_metric, load_declared, quartile_slices
 
 SAFETY = 1.5  # estimates are medians; leave room for the slow tail (more if fits ran slower)
 RECENT = 20  # how many of the latest fits say how far off the estimates run now

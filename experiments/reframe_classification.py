@@ -19,11 +19,18 @@ import numpy as np
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from shorts.context import Context
-from shorts.errors import UsageError
-from shorts.evaluate import CVResult, quartile_slices, quartiles_helped, run_folds, slice_metrics
-from shorts.reframe import BinnedRegressor
-from shorts.verdict import judge, parse_rule
+from shorts import (
+    BinnedRegressor,
+    Context,
+    CVResult,
+    UsageError,
+    judge,
+    parse_rule,
+    quartile_slices,
+    quartiles_helped,
+    run_folds,
+    slice_metrics,
+)
 
 
 def _binned(model: Any) -> BinnedRegressor | None:

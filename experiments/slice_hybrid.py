@@ -19,9 +19,7 @@ from __future__ import annotations
 import numpy as np
 from omegaconf import DictConfig
 
-from shorts.context import Context
-from shorts.evaluate import run_folds, slice_metrics
-from shorts.routing import SliceRouter
+from shorts import Context, SliceRouter, run_folds, slice_metrics
 
 
 def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:

@@ -162,7 +162,7 @@ def _run(project: Project, overrides: list[str]) -> int:
     not through this process's memory; jobs the basic launcher runs here also land in
     ``outcomes``/``failures``.
     """
-    _check_experiment_choice(project, overrides)
+    project.check_overrides(overrides)
     os.environ[ROOT_ENV] = str(project.root)
     os.environ["HYDRA_FULL_ERROR"] = "1"  # we turn Hydra's errors into one line ourselves
 
@@ -260,24 +260,6 @@ def _no_arguments(command: str, rest: list[str]) -> bool:
     if rest:
         raise UsageError(f"unexpected argument(s) {' '.join(rest)!r}; {usage}.")
     return False
-
-
-def _check_experiment_choice(project: Project, overrides: list[str]) -> None:
-    """An unknown short gets one line listing the known ones, before Hydra starts."""
-    informational = {"--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c"}
-    if any(arg.split("=")[0] in informational for arg in overrides):
-        return
-    chosen = [
-        arg.split("=", 1)[1]
-        for arg in overrides
-        if arg.lstrip("+~").split("=", 1)[0] == "experiment" and "=" in arg
-    ]
-    if not chosen:
-        project.check_short(None)
-    for value in chosen:
-        for name in value.split(","):
-            if name and not any(c in name for c in "*?()[]"):  # a sweep's glob or range
-                project.check_short(name)
 
 
 def _worst(outcomes: list[Outcome]) -> int:

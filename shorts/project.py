@@ -64,6 +64,24 @@ class Project:
             )
         return name
 
+    def check_overrides(self, overrides: list[str]) -> None:
+        """An unknown short in ``+experiment=...`` gets one line listing the known ones, before
+        Hydra starts (``shorts run``, ``shorts sweep``)."""
+        informational = {"--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c"}
+        if any(arg.split("=")[0] in informational for arg in overrides):
+            return
+        chosen = [
+            arg.split("=", 1)[1]
+            for arg in overrides
+            if arg.lstrip("+~").split("=", 1)[0] == "experiment" and "=" in arg
+        ]
+        if not chosen:
+            self.check_short(None)
+        for value in chosen:
+            for name in value.split(","):
+                if name and not any(c in name for c in "*?()[]"):  # a sweep's glob or range
+                    self.check_short(name)
+
 
 def find_project(start: Path | None = None) -> Project:
     """The project containing ``start`` (default: cwd), or ``$SHORTS_ROOT`` when set."""

@@ -40,8 +40,7 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from shorts.context import Context
-from shorts.evaluate import run_folds, slice_metrics
+from shorts import Context, run_folds, slice_metrics
 
 
 def run(cfg: DictConfig, ctx: Context) -> dict[str, float]:

@@ -497,3 +497,25 @@ def test_every_outcome_has_a_summary_style() -> None:
     from shorts.console import OUTCOME_STYLE
 
     assert set(OUTCOME_STYLE) == set(Outcome)
+
+
+def test_the_public_api_holds_what_the_shipped_shorts_import_and_loads_lazily() -> None:
+    """``shorts.__all__`` is what a short may use; the shipped shorts import only from it, and
+    ``import shorts`` alone does not pull in scikit-learn."""
+    import ast
+    import subprocess
+    import sys
+
+    import shorts
+
+    experiments = Path(__file__).resolve().parent.parent / "experiments"
+    for path in experiments.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("shorts"):
+                assert node.module == "shorts", f"{path.name} imports {node.module}"
+                assert {a.name for a in node.names} <= set(shorts.__all__), path.name
+    for name in shorts.__all__:
+        assert getattr(shorts, name) is not None, name
+    probe = "import sys, shorts; print('sklearn' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -131,9 +131,7 @@ def sweep(project: Project, args: list[str]) -> int:
     bad = [arg for arg in overrides if arg.startswith("-")]
     if bad:
         raise UsageError(f"unknown option {bad[0]!r}; {USAGE}.")
-    from shorts.cli import _check_experiment_choice
-
-    _check_experiment_choice(project, overrides)
+    project.check_overrides(overrides)
     os.environ[ROOT_ENV] = str(project.root)
 
     from hydra import initialize_config_dir
