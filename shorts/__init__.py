@@ -9,11 +9,11 @@ when a name that needs them is first used (PEP 562), so ``shorts --help`` stays 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from shorts.context import Context, TrialPruned
 from shorts.errors import UsageError
+from shorts.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from shorts.evaluate import (
@@ -68,14 +68,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'shorts' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
