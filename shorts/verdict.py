@@ -32,6 +32,7 @@ from enum import StrEnum
 from typing import Any
 
 from shorts.errors import UsageError
+from shorts.reports.values import format_probability
 
 DIRECTIONS = ("minimize", "maximize")
 TEST_NAME = "corrected resampled t-test (Nadeau & Bengio 2003)"
@@ -261,7 +262,7 @@ def judge(
     margin_text = f", margin {margin:+.1%}" if margin else ""
     figures = (
         f"{rule.metric} {short_mean:.4g} vs baseline {baseline_mean:.4g} "
-        f"({uplift:+.1%}{margin_text}, corrected t-test p={p_value:.2g}, {n} folds)"
+        f"({uplift:+.1%}{margin_text}, corrected t-test p {format_probability(p_value)}, {n} folds)"
     )
     if n < 2:
         why = f"fewer than 2 comparable folds: {figures}"

@@ -613,7 +613,7 @@ def test_slice_wins_show_the_slice_learner_uplift_interval_and_adjusted_p(
         "+12.5%",
         "+8.7% to +16.2%",
         "5",
-        "0.0123",
+        "0.012",  # p worded as in the lesson above it
         "diabetes",
         "miss",
     ]
@@ -621,7 +621,7 @@ def test_slice_wins_show_the_slice_learner_uplift_interval_and_adjusted_p(
     html = filled["html"].read_text()
     part = html[html.index('id="slice-wins"') : html.index('id="near-misses"')]
     assert f"<td><strong>{SLICE}</strong></td>" in part
-    assert '<td class="num">0.0123</td>' in part and "<td>+8.7% to +16.2%</td>" in part
+    assert '<td class="num">0.012</td>' in part and "<td>+8.7% to +16.2%</td>" in part
 
 
 def test_nothing_teaches_quartiles_of_the_true_target(filled: dict[str, Path]) -> None:

@@ -519,3 +519,12 @@ def test_the_public_api_holds_what_the_shipped_shorts_import_and_loads_lazily() 
     probe = "import sys, shorts; print('sklearn' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_p_value_reads_the_same_in_a_verdict_a_lesson_and_a_table() -> None:
+    from shorts.reports import format_probability
+    from shorts.retro.lessons import _p
+
+    assert format_probability(0.0007) == _p(0.0007) == "<0.001"  # once "0.001" in a table
+    assert format_probability(0.0123) == _p(0.0123) == "0.012"
+    assert format_probability(0.0) == "0.000" and format_probability(None) != "0.000"

@@ -22,10 +22,11 @@ def format_number(x: float | None) -> str:
 
 
 def format_probability(p: float | None) -> str:
-    """A probability to three decimals, ``<0.001`` below that (never a misleading ``0.000``)."""
+    """A probability (a p-value too) to three decimals, ``<0.001`` below that: never a
+    misleading ``0.000`` or ``0.001`` for 0.0007. The one wording of p in every report."""
     if p is None or not math.isfinite(p):
         return DASH
-    return "<0.001" if 0 < p < 0.0005 else f"{p:.3f}"
+    return "<0.001" if 0 < p < 0.001 else f"{p:.3f}"
 
 
 def format_score(x: float | None, digits: int = 3) -> str:

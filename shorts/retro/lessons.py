@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from shorts.caps import format_duration, format_size
+from shorts.reports.values import format_probability
 from shorts.retro.claims import Claim, Claims, fresh_seed
 from shorts.retro.model import CapLesson, Fingerprint, Lesson, SliceWin
 from shorts.retro.records import (
@@ -348,4 +349,4 @@ def _times(n: int) -> str:
 
 
 def _p(p: float) -> str:
-    return "<0.001" if p < 0.001 else f"{p:.3f}" if math.isfinite(p) else "unknown"
+    return format_probability(p) if math.isfinite(p) else "unknown"

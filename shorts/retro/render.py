@@ -42,6 +42,7 @@ from shorts.reports.document import (
 from shorts.reports.figures import agg_figure, plot, plot_label, tidy_axes
 from shorts.reports.files import jsonable
 from shorts.reports.rendering import theme, write_report
+from shorts.reports.values import format_probability
 from shorts.retro.model import (
     FAILED_DEFINITION,
     FAILED_OUTCOMES,
@@ -434,7 +435,7 @@ def _slice_wins(wins: list[SliceWin]) -> list[Block]:
                     _uplift(w.uplift),
                     f"{w.interval[0]:+.1%} to {w.interval[1]:+.1%}",
                     str(w.folds),
-                    _num(w.adjusted_p),
+                    format_probability(w.adjusted_p),
                     w.dataset,
                     Badge(w.verdict) if w.verdict else "",
                     Runs("", list(w.runs)),
