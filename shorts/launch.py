@@ -26,6 +26,7 @@ from shorts.caps import Caps, format_duration, format_size, parse_caps, parse_du
 from shorts.config import ShortDeclaration, declaration, redact, redact_overrides, run_params
 from shorts.console import RunDisplay, print_summary, stderr_console
 from shorts.errors import UsageError
+from shorts.estimators import check_estimators
 from shorts.headroom.retry import RETRIED_AS_TAG, RETRY_OF_TAG, MemoutRetry, plan_memout_retry
 from shorts.interrupts import interrupts_to
 from shorts.outcome import Outcome
@@ -320,6 +321,12 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
             supervisor.start()
             if options.on_start is not None:
                 options.on_start(supervisor)
+            try:  # while the worker starts: a bad parameter is one line, and no run
+                check_estimators(config)
+            except UsageError:
+                supervisor.request_interrupt()
+                supervisor.wait()
+                raise
             started = time.strftime("%m%d-%H%M%S", time.localtime(supervisor.started_at))
             started_ms = supervisor.started_at * 1000
             recorder.open(

@@ -118,6 +118,34 @@ def test_folds_that_cannot_be_run_are_refused_before_the_run(
     assert said in line
 
 
+@pytest.mark.parametrize(
+    ("overrides", "said"),
+    [
+        (
+            ["+experiment=reframe_classification", "model.n_bins=0"],
+            "model (shorts.reframe.BinnedRegressor): The 'n_bins' parameter of BinnedRegressor "
+            "must be an int in the range [2, inf). Got 0 instead.",
+        ),
+        (
+            ["+experiment=reframe_classification", "model.classifier.learning_rate=-1"],
+            "The 'learning_rate' parameter of HistGradientBoostingClassifier must be a float",
+        ),
+        (
+            ["+experiment=baseline_regression", "+baseline.bogus=1"],
+            "baseline (sklearn.linear_model.Ridge): Ridge.__init__() got an unexpected keyword "
+            "argument 'bogus'",
+        ),
+    ],
+)
+def test_a_model_that_cannot_be_built_is_refused_before_the_run(
+    project: ShortsProject, overrides: list[str], said: str
+) -> None:
+    # model.n_bins=0 used to create a run that crashed in its worker (InvalidParameterError)
+    line = assert_usage_error(project.run("run", *overrides, "caps.wall_time=2m"), project)
+
+    assert said in line
+
+
 def test_a_delivery_wait_that_is_not_a_duration_is_refused_before_the_run(
     quick: ShortsProject,
 ) -> None:

@@ -76,6 +76,10 @@ class RunRecorder:
         self.experiment_name = experiment_name
         self.error: BaseException | None = None
         self._journal: Journal | None = None
+        # Events the short sends before the run is opened (while its estimators are checked),
+        # journaled right after the opening.
+        self._early: list[dict[str, Any]] = []
+        self._early_lock = threading.Lock()
         self._delivery: Delivery | None = None
         self._registration: Registration | None = None
         self._wake = threading.Event()
@@ -126,7 +130,11 @@ class RunRecorder:
                 "run_id": run_id,
             },
         )
-        self._journal = journal
+        with self._early_lock:
+            for event in self._early:
+                journal.append(event)
+            self._early.clear()
+            self._journal = journal
         self._registration = Registration(self.project, journal.path, journal.id)
         self._delivery = Delivery(journal.path)
         self._thread.start()
@@ -140,21 +148,29 @@ class RunRecorder:
 
     def metric(self, event: dict[str, Any]) -> None:
         """Journal one metric point from the short (``k``, ``v``, ``s``, ``ts``)."""
-        assert self._journal is not None
-        self._journal.append({"t": "metric", **event})
+        self._append({"t": "metric", **event})
 
     def record(self, event: dict[str, Any]) -> None:
         """Journal a dataset declaration or a harvested component of the short."""
-        assert self._journal is not None
         if event.get("t") == "dataset":
-            self._journal.append({**event, "at": time.time()})
+            self._append({**event, "at": time.time()})
         elif event.get("t") == "harvest":
             import json
 
             summary = {k: event[k] for k in ("kind", "type", "path")}
             summary["evidence"] = event.get("evidence", {})
             tag = {record.HARVEST_PREFIX + str(event["name"]): json.dumps(summary)}
-            self._journal.append({"t": "tags", "at": time.time(), "tags": tag})
+            self._append({"t": "tags", "at": time.time(), "tags": tag})
+
+    def _append(self, event: dict[str, Any]) -> None:
+        journal = self._journal
+        if journal is None:
+            with self._early_lock:
+                if self._journal is None:
+                    self._early.append(event)
+                    return
+                journal = self._journal
+        journal.append(event)
 
     def close(self, closing: RunClosing, wait: float) -> Recorded:
         """Journal the outcome (durably), then wait up to ``wait`` seconds for MLflow to have
