@@ -321,36 +321,47 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
             supervisor.start()
             if options.on_start is not None:
                 options.on_start(supervisor)
-            try:  # while the worker starts: a bad parameter is one line, and no run
-                check_estimators(config)
-            except UsageError:
-                supervisor.request_interrupt()
-                supervisor.wait()
-                raise
-            started = time.strftime("%m%d-%H%M%S", time.localtime(supervisor.started_at))
-            started_ms = supervisor.started_at * 1000
-            recorder.open(
-                run_name=options.run_name
-                or f"{short.name}-{choices.get('model', 'model')}-{started}",
-                params=run_params(config),
-                tags=tags,
-                start_time=supervisor.started_at,
-                parent_run_id=options.parent_run_id,
-                parent_journal=options.parent_journal,
-            )
-            # The caps as numbers from the start, so even a run closed as lost carries them.
-            for key, value in caps.as_metrics().items():
-                recorder.metric({"k": key, "v": value, "s": 0, "ts": int(started_ms)})
-            # The headroom line reads the store (MLflow's import alone takes a second) beside
-            # the worker's own start, not before it.
-            warning = threading.Thread(
-                target=warn_about_headroom, args=(prepared,), name="shorts-headroom", daemon=True
-            )
-            if options.warn_about_headroom:
-                warning.start()
+            # Off the supervisor's loop (it samples the tree's memory from the first moment):
+            # the estimators are checked while the worker starts, and the run is opened only
+            # if they pass; a bad parameter is one line, exit 2, and no run.
+            failed: list[BaseException] = []  # the refusal (or a bug) that kept the run unopened
+            opened = threading.Event()
+
+            def open_run() -> None:
+                try:
+                    check_estimators(config)
+                    started = time.strftime("%m%d-%H%M%S", time.localtime(supervisor.started_at))
+                    recorder.open(
+                        run_name=options.run_name
+                        or f"{short.name}-{choices.get('model', 'model')}-{started}",
+                        params=run_params(config),
+                        tags=tags,
+                        start_time=supervisor.started_at,
+                        parent_run_id=options.parent_run_id,
+                        parent_journal=options.parent_journal,
+                    )
+                    # The caps as numbers from the start, so even a run closed as lost has them.
+                    started_ms = int(supervisor.started_at * 1000)
+                    for key, value in caps.as_metrics().items():
+                        recorder.metric({"k": key, "v": value, "s": 0, "ts": started_ms})
+                except BaseException as exc:
+                    failed.append(exc)
+                    supervisor.request_interrupt()
+                    return
+                finally:
+                    opened.set()
+                # The headroom line reads the store (MLflow's import alone takes a second)
+                # beside the worker's own start, not before it.
+                if options.warn_about_headroom:
+                    warn_about_headroom(prepared)
+
+            opening = threading.Thread(target=open_run, name="shorts-opening", daemon=True)
+            opening.start()
             observation = supervisor.wait()
-            if warning.is_alive():
-                warning.join(HEADROOM_WAIT_SECONDS)  # said before the summary, if at all
+            opened.wait()
+            if failed:
+                raise failed[0]
+            opening.join(HEADROOM_WAIT_SECONDS)  # the headroom line before the summary, if at all
         _write_evidence(spec, observation, config)
         judged = _judge(prepared.rule, observation, folds)
         closing = _closing(observation, judged, caps.wall_time, caps.memory, caps.cpus)
