@@ -44,7 +44,9 @@ def _estimator_nodes(config: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[s
 def _validate(estimator: Any) -> None:
     """scikit-learn's own parameter check (what ``fit`` runs first), then the same for every
     estimator among its parameters (a reframing model's classifier, a router's two models)."""
-    if hasattr(estimator, "_validate_params"):
+    # Only estimators that declare constraints: LightGBM's and XGBoost's inherit the check
+    # from scikit-learn's BaseEstimator but declare none (calling it raises AttributeError).
+    if hasattr(estimator, "_parameter_constraints") and hasattr(estimator, "_validate_params"):
         estimator._validate_params()
     if hasattr(estimator, "get_params"):
         for value in estimator.get_params(deep=False).values():
