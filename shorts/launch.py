@@ -34,7 +34,7 @@ from shorts.project import Project
 from shorts.requirements import check_requirements
 from shorts.runner import Observation, Supervisor, WorkerSpec
 from shorts.tracking.pending import settle
-from shorts.tracking.recorder import Recorded, RunClosing, RunRecorder
+from shorts.tracking.recorder import DELIVER_WAIT_SECONDS, Recorded, RunClosing, RunRecorder
 from shorts.tracking.store import (
     check_reachable,
     open_client,
@@ -104,7 +104,7 @@ class PreparedRun:
     uri: str
     config: dict[str, Any]
     project: Project
-    deliver_wait: float = 30.0  # tracking.deliver_wait: seconds to wait for the record at the end
+    deliver_wait: float = DELIVER_WAIT_SECONDS  # tracking.deliver_wait
 
 
 def run_short(cfg: DictConfig, project: Project) -> Outcome:
@@ -231,27 +231,28 @@ def execute_retrying(
             tags={
                 **options.tags,
                 RETRY_OF_TAG: first_id,
-                "mlflow.note.content": plan.retry_note(hypothesis, first_id),
+                record.NOTE: plan.retry_note(hypothesis, first_id),
             },
             note=f"retry of run {first_id} (memout at its {format_size(plan.old_memory)} cap)",
         ),
     )
-    try:
-        if first.run_id is None or second.run_id is None:
-            raise LookupError("a run is still pending in its journal")
-        client = open_client(prepared.uri)
-        client.set_tag(first.run_id, RETRIED_AS_TAG, second.run_id)
-        client.set_tag(
-            first.run_id, "mlflow.note.content", plan.first_note(hypothesis, second.run_id)
-        )
-    except Exception as exc:  # the retry is recorded; only the memout's back-link is missing
-        console.print(
-            Text(
-                f"shorts: warning: could not tag run {first.run_id} as retried as "
-                f"{second.run_id} ({type(exc).__name__}); the retry names it in {RETRY_OF_TAG}"
-            ),
-            soft_wrap=True,
-        )
+    if first.run_id is None or second.run_id is None:
+        why = "a run is still pending in its journal"
+    else:
+        try:
+            client = open_client(prepared.uri)
+            client.set_tag(first.run_id, RETRIED_AS_TAG, second.run_id)
+            client.set_tag(first.run_id, record.NOTE, plan.first_note(hypothesis, second.run_id))
+            return second
+        except Exception as exc:  # the retry is recorded; only the memout's back-link is missing
+            why = type(exc).__name__
+    console.print(
+        Text(
+            f"shorts: warning: could not tag run {first_id} as retried as {second.run_id} "
+            f"({why}); the retry names it in {RETRY_OF_TAG}"
+        ),
+        soft_wrap=True,
+    )
     return second
 
 
@@ -459,7 +460,7 @@ def _opening_tags(
         tags[record.GIT_COMMIT] = commit
         dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
         tags[record.GIT_DIRTY] = "true" if dirty else "false"
-    return {k: v[: record.TAG_CHARS] for k, v in tags.items()}
+    return tags
 
 
 def _git(root: Path, *args: str) -> str:
@@ -501,7 +502,7 @@ def _closing(
     )
     tags = {
         record.OUTCOME: observation.outcome.value,
-        record.REASON: observation.reason[: record.TAG_CHARS],
+        record.REASON: observation.reason,
     }
     if judged is not None:
         judgement = judged.model

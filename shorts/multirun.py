@@ -64,7 +64,6 @@ NOT_RUN = "not run"  # the launching process never heard from the job
 # Launchers whose jobs may land on another machine: the launching process cannot judge that
 # machine's free memory and cores, so the job's own checks (on the node) do.
 ELSEWHERE = ("hydra_ray_launcher", "SlurmLauncher")
-DELIVER_WAIT_SECONDS = 30.0  # how long the parents' closing waits for the store
 RAY_CONNECT_SECONDS = 5.0  # how long a Ray cluster's address has to accept a connection
 
 
@@ -362,7 +361,7 @@ class Multirun:
         metrics = {f"{prefix}jobs": float(sum(counts.values()))}
         metrics.update({f"{prefix}{k.replace(' ', '_')}": float(v) for k, v in counts.items()})
         record = self._records[(parent.short, parent.uri)]
-        recorded = record.close(status, metrics, tags, wait=DELIVER_WAIT_SECONDS)
+        recorded = record.close(status, metrics, tags)
         if recorded.pending:
             print(
                 f"shorts: the multirun's parent run is pending in {recorded.journal}; "

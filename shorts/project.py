@@ -2,8 +2,8 @@
 
 ``shorts`` is run from a project checkout (or any folder below it), so the root is found by
 walking up from the working directory to the folder holding ``configs/shorts.yaml``. Everything
-else (the embedded MLflow store, run outputs, leases) hangs off that root, so runs land in the
-same store wherever the command was started.
+else (the embedded MLflow store, run outputs, pending records) hangs off that root, so runs land
+in the same store wherever the command was started.
 """
 
 from __future__ import annotations
@@ -34,12 +34,8 @@ class Project:
 
     @property
     def state(self) -> Path:
-        """Local bookkeeping: run outputs and supervisor leases (git-ignored)."""
+        """Local bookkeeping: run outputs and pending records (git-ignored)."""
         return self.root / ".shorts"
-
-    @property
-    def leases(self) -> Path:
-        return self.state / "leases"
 
     @property
     def default_tracking_uri(self) -> str:

@@ -17,7 +17,8 @@ def sync(project: Project) -> int:
     """Deliver every pending journal; exit status 1 if any is still pending."""
     settled = settle(project, budget=None)
     _print(settled)
-    left = [p for p in pending_journals(project) if p not in {j for j, _ in settled.waiting}]
+    waiting = {journal for journal, _ in settled.waiting}
+    left = [p for p in pending_journals(project) if p not in waiting]
     for journal, why in settled.waiting:
         print(f"still pending: {journal} ({why})")
     for journal in left:

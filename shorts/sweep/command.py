@@ -43,7 +43,6 @@ from shorts.tracking.leases import process_start
 from shorts.tracking.recorder import ParentRecord
 from shorts.tracking.store import redact_uri
 
-DELIVER_WAIT_SECONDS = 30.0  # how long the parent's closing waits for the store
 T = TypeVar("T")
 
 
@@ -640,7 +639,6 @@ class Sweep:
             "KILLED" if self.interrupted or self.storage_away else "FINISHED",
             metrics,
             tags,
-            wait=DELIVER_WAIT_SECONDS,
             artifacts={"": shipped},
         )
         if recorded.pending:

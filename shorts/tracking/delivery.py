@@ -112,10 +112,7 @@ class Delivery:
         if kind == "open":
             self._open(event)
         elif kind == "tags":
-            from mlflow.entities import RunTag
-
-            tags = [RunTag(k, str(v)[:8000]) for k, v in event["tags"].items()]
-            self._client_for().log_batch(self._run_id(), tags=tags)
+            self._client_for().log_batch(self._run_id(), tags=_run_tags(event["tags"]))
         elif kind == "dataset":
             self._log_dataset(event)
         elif kind == "close":
@@ -146,11 +143,8 @@ class Delivery:
         exp = experiment_id(client, event["experiment"], uri, Path(event["artifact_root"]))
         run_id = self.state.run_id or event.get("run_id") or self._find(client, exp, event["id"])
         if event.get("run_id") and not self.state.run_id:  # a resumed parent, reopened
-            from mlflow.entities import RunTag
-
             client.update_run(event["run_id"], status="RUNNING")
-            reopened = [RunTag(k, str(v)[:8000]) for k, v in event["tags"].items()]
-            client.log_batch(event["run_id"], tags=reopened)
+            client.log_batch(event["run_id"], tags=_run_tags(event["tags"]))
         if run_id is None:
             tags = {
                 **event["tags"],
@@ -167,13 +161,12 @@ class Delivery:
             run = client.create_run(
                 exp,
                 start_time=int(float(event["start"]) * 1000),
-                tags={k: str(v)[:8000] for k, v in tags.items()},
+                tags={k: str(v)[: record.TAG_CHARS] for k, v in tags.items()},
                 run_name=event.get("run_name"),
             )
             run_id = run.info.run_id
-            self.state.run_id, self.state.experiment_id = run_id, exp
-            self._save()
         self.state.run_id, self.state.experiment_id = run_id, exp
+        self._save()  # before the params: a replay finds this run, never a second one
         items = [Param(k, str(v)[:6000]) for k, v in event.get("params", {}).items()]
         for i in range(0, len(items), PARAMS_PER_BATCH):
             client.log_batch(run_id, params=items[i : i + PARAMS_PER_BATCH])
@@ -224,13 +217,12 @@ class Delivery:
                 time.sleep(0.2 * (attempt + 1))
 
     def _close(self, event: dict[str, Any]) -> None:
-        from mlflow.entities import Metric, RunTag
+        from mlflow.entities import Metric
 
         client, run_id = self._client_for(), self._run_id()
         end_ms = int(float(event["end"]) * 1000)
         metrics = [Metric(k, float(v), end_ms, 0) for k, v in event.get("metrics", {}).items()]
-        tags = [RunTag(k, str(v)[:8000]) for k, v in event.get("tags", {}).items()]
-        client.log_batch(run_id, metrics=metrics, tags=tags)
+        client.log_batch(run_id, metrics=metrics, tags=_run_tags(event.get("tags", {})))
         for artifact_path, folder in event.get("artifacts", {}).items():
             local = Path(folder)
             if local.is_dir() and any(local.iterdir()):
@@ -243,6 +235,13 @@ class Delivery:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state.__dict__))
         tmp.replace(path)
+
+
+def _run_tags(tags: dict[str, Any]) -> list[Any]:
+    """MLflow tags, each value cut to what a tag holds: the one place a tag is truncated."""
+    from mlflow.entities import RunTag
+
+    return [RunTag(k, str(v)[: record.TAG_CHARS]) for k, v in tags.items()]
 
 
 def complaint(exc: BaseException) -> str:

@@ -18,8 +18,6 @@ from pathlib import Path
 from shorts.project import Project
 from shorts.tracking.recorder import Recorded, RunClosing, RunRecorder
 
-DELIVER_WAIT_SECONDS = 30.0  # how long the command waits for the store before leaving it pending
-
 
 def log_finished_run(
     project: Project,
@@ -60,4 +58,4 @@ def log_finished_run(
         artifact_dirs={"": shipped},
         end_time=time.time(),
     )
-    return recorder.close(closing, wait=DELIVER_WAIT_SECONDS)
+    return recorder.close(closing)

@@ -107,11 +107,10 @@ def _settle_all(folder: Path, settled: Settled) -> None:
             except (ValueError, KeyError):  # its writer died registering: nothing to deliver
                 path.unlink(missing_ok=True)
                 continue
-            if record.get("host") not in (None, host) or not journal.exists():
-                if not journal.exists():
-                    path.unlink(missing_ok=True)
-                continue
-            _settle_one(path, journal, record, settled)
+            if not journal.exists():  # its folder was deleted: nothing left to deliver
+                path.unlink(missing_ok=True)
+            elif record.get("host") in (None, host):  # another machine delivers its own
+                _settle_one(path, journal, record, settled)
 
 
 def _settle_one(path: Path, journal: Path, record: dict[str, object], settled: Settled) -> None:

@@ -11,6 +11,7 @@ and ``shorts sync`` or the next command that reaches the store delivers it.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -28,6 +29,9 @@ HEARTBEAT_SECONDS = 15.0
 FLUSH_SECONDS = 0.5
 RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 30.0
+# How long a finished run (or parent, or report) waits for the store before its record is left
+# pending; tracking.deliver_wait in configs/shorts.yaml sets it for a short's run.
+DELIVER_WAIT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -155,8 +159,6 @@ class RunRecorder:
         if event.get("t") == "dataset":
             self._append({**event, "at": time.time()})
         elif event.get("t") == "harvest":
-            import json
-
             summary = {k: event[k] for k in ("kind", "type", "path")}
             summary["evidence"] = event.get("evidence", {})
             tag = {record.HARVEST_PREFIX + str(event["name"]): json.dumps(summary)}
@@ -172,7 +174,7 @@ class RunRecorder:
                 journal = self._journal
         journal.append(event)
 
-    def close(self, closing: RunClosing, wait: float) -> Recorded:
+    def close(self, closing: RunClosing, wait: float = DELIVER_WAIT_SECONDS) -> Recorded:
         """Journal the outcome (durably), then wait up to ``wait`` seconds for MLflow to have
         the whole record. Never raises for the store: a record it did not take is pending."""
         assert self._journal is not None and self._delivery is not None
@@ -269,8 +271,8 @@ class ParentRecord:
         status: str,
         metrics: dict[str, float],
         tags: dict[str, str],
-        wait: float,
         artifacts: dict[str, Path] | None = None,
+        wait: float = DELIVER_WAIT_SECONDS,
     ) -> Recorded:
         """Journal the closing and wait up to ``wait`` seconds for MLflow to have it."""
         return self.recorder.close(
