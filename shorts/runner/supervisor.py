@@ -346,7 +346,10 @@ class Supervisor:
             if tree_dead_at is not None:
                 pipes_open = {self._event_r, self._out_r} & open_fds
                 exit_known = worker_exit is not None or self._status_r not in open_fds
-                if (exit_known and not pipes_open) or now - tree_dead_at > 1.0:
+                waited = now - tree_dead_at
+                # Pipes held by something outside the tree get a second; the guardian's report
+                # of the worker's exit gets longer, as a busy machine may not schedule it sooner.
+                if (exit_known and (not pipes_open or waited > 1.0)) or waited > 10.0:
                     break
 
         selector.close()
