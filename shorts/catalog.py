@@ -28,44 +28,32 @@ class CatalogEntry:
 
 
 def catalog(project: Project) -> list[CatalogEntry]:
-    """Compose every experiment config (Compose API: no runs, no output folders).
+    """Compose every experiment config (``config.compose``: no runs, no output folders).
 
     A config that does not compose (a missing option, a YAML mistake, a malformed cap) is listed
     with its error instead of hiding the others behind a traceback.
     """
-    import yaml
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from shorts.config import compose, composing
+
     entries = []
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(project.configs), version_base="1.3"):
-            for name in project.experiment_names():
-                try:
-                    cfg = compose("shorts", overrides=[f"+experiment={name}"])
-                    caps = parse_caps(cfg.caps)
-                    entry = CatalogEntry(
-                        name=name,
-                        hypothesis=str(cfg.short.get("hypothesis") or ""),
-                        techniques=tuple(str(t) for t in cfg.short.get("techniques") or ()),
-                        wall_time=caps.wall_time,
-                        memory=caps.memory,
-                        cpus=caps.cpus,
-                    )
-                except (
-                    HydraException,
-                    OmegaConfBaseException,
-                    UsageError,
-                    ValueError,
-                    yaml.YAMLError,
-                ) as exc:
-                    entry = CatalogEntry(name, "", (), 0.0, 0, 0, error=one_line(str(exc)))
-                entries.append(entry)
-    finally:
-        GlobalHydra.instance().clear()
+    with composing(project):
+        for name in project.experiment_names():
+            try:
+                cfg = compose(project, [f"+experiment={name}"]).cfg
+                caps = parse_caps(cfg.caps)
+                entry = CatalogEntry(
+                    name=name,
+                    hypothesis=str(cfg.short.get("hypothesis") or ""),
+                    techniques=tuple(str(t) for t in cfg.short.get("techniques") or ()),
+                    wall_time=caps.wall_time,
+                    memory=caps.memory,
+                    cpus=caps.cpus,
+                )
+            except (UsageError, OmegaConfBaseException, ValueError) as exc:
+                entry = CatalogEntry(name, "", (), 0.0, 0, 0, error=one_line(str(exc)))
+            entries.append(entry)
     return entries
 
 

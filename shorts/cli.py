@@ -125,11 +125,11 @@ def _command(args: list[str]) -> int:
 
             return serve_team(project, rest)
         if command == "inspect":
-            from shorts.location.inspection import inspect_command
+            from shorts.inspect.command import inspect_command
 
             return _guarded(project, inspect_command, rest)
         if command == "label":
-            from shorts.location.labelling import label_command
+            from shorts.label.command import label_command
 
             return _guarded(project, label_command, rest)
         if command == "caps":
@@ -172,8 +172,8 @@ def _run(project: Project, overrides: list[str]) -> int:
     from omegaconf import DictConfig
     from omegaconf.errors import OmegaConfBaseException
 
-    from shorts import multirun
     from shorts.launch import run_short
+    from shorts.multirun import launching as multirun
 
     is_multirun = multirun.requested(overrides)
     if is_multirun:

@@ -1,4 +1,10 @@
-"""The composed config as the runner uses it: the short's declaration, params and redaction."""
+"""The composed config: the one way from overrides to a run request, and what a run reads of it.
+
+Every command that reads a short's config composes it here (:func:`compose`): ``shorts run``'s
+multirun planning, ``shorts sweep``'s trials, ``list``, ``inspect``, ``label``, ``caps suggest``
+and ``retro``. Only ``shorts run`` itself enters Hydra through ``@hydra.main`` (for its grammar,
+output folders and launchers); its jobs' configs are the same composition, made by Hydra.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,14 @@ import importlib.util
 import itertools
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shorts.errors import UsageError, one_line
-from shorts.project import Project
+from shorts.project import PRIMARY_CONFIG, Project
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -187,25 +194,114 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
     return flat
 
 
-def compose_config(project: Project, overrides: list[str]) -> DictConfig:
-    """The project's config with ``overrides``, as ``shorts run`` would compose it (Hydra's
-    compose API: no run, no output folder), for commands that read a config without running it;
-    a config that does not compose is one ``UsageError`` line."""
-    import yaml
-    from hydra import compose, initialize_config_dir
+@dataclass(frozen=True)
+class RunRequest:
+    """One composed short to run, as Hydra (or a sweep) decided it."""
+
+    cfg: DictConfig  # without its ``hydra`` node
+    name: str | None  # the chosen experiment
+    choices: dict[str, Any]  # config group choices (experiment, model, dataset, ...)
+    overrides: list[str]  # the command-line overrides that made ``cfg``
+    staging: Path  # this run's own folder for evidence and artifacts
+
+
+@contextmanager
+def composing(project: Project) -> Iterator[None]:
+    """Hydra's compose API around the project's ``configs/``, unless a Hydra context is open.
+
+    Inside ``shorts run`` (``@hydra.main``) or an enclosing ``composing`` block, compositions
+    share that context (one start of Hydra for many configs); otherwise one is opened here and
+    cleared on the way out, so no Hydra state leaks into the next command.
+    """
+    from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
+
+    if GlobalHydra.instance().is_initialized():
+        yield
+        return
+    try:
+        with initialize_config_dir(
+            config_dir=str(project.configs), version_base="1.3", job_name=PRIMARY_CONFIG
+        ):
+            yield
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def compose(
+    project: Project,
+    overrides: Sequence[str],
+    staging: Path | None = None,
+    hydra_overrides: Sequence[str] = (),
+) -> RunRequest:
+    """The project's config with ``overrides``, as ``shorts run`` composes it.
+
+    The one path from overrides to a config: an unknown short is one line listing the known
+    ones, and whatever Hydra or OmegaConf refuses (an unknown option, a malformed override, a
+    file that is not YAML) is one ``UsageError`` line. The ``hydra`` node is taken out of
+    ``cfg`` and installed as the current ``HydraConfig``, so ``${hydra:...}`` still resolves.
+
+    Args:
+        overrides: the user's overrides (``+experiment=NAME``, ``model=ridge``, ...).
+        staging: the run's own folder; commands that only read the config leave it out.
+        hydra_overrides: ``hydra.*`` overrides of the command line that a multirun's jobs share
+            (its launcher, its sweep folder); not part of the request's ``overrides``.
+    """
+    import yaml
+    from hydra import compose as hydra_compose
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.errors import HydraException, OverrideParseException
+    from omegaconf import open_dict
     from omegaconf.errors import OmegaConfBaseException
 
     for override in overrides:
         key, _, value = override.partition("=")
         if key.lstrip("+~") == "experiment":
             project.check_short(value)
-    GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(config_dir=str(project.configs), version_base="1.3"):
-            return compose(config_name="shorts", overrides=overrides)
+        with composing(project):
+            cfg = hydra_compose(
+                PRIMARY_CONFIG, overrides=[*hydra_overrides, *overrides], return_hydra_config=True
+            )
     except (HydraException, OmegaConfBaseException, ValueError, yaml.YAMLError) as exc:
-        raise UsageError(one_line(str(exc))) from None
+        message = one_line(str(exc))
+        if isinstance(exc, OverrideParseException) and exc.override not in message:
+            message = f"override {exc.override!r}: {message}"  # say which one
+        raise UsageError(message) from None
+    HydraConfig.instance().set_config(cfg)
+    choices = dict(cfg.hydra.runtime.choices)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    name = choices.get("experiment")
+    return RunRequest(
+        cfg, name, choices, list(overrides), staging or project.state / "compose" / str(name)
+    )
+
+
+def compose_config(project: Project, overrides: list[str]) -> DictConfig:
+    """The composed config alone (:func:`compose`), for commands that read a config without
+    running it (``inspect``, ``label``, ``caps suggest``, ``retro``)."""
+    return compose(project, overrides).cfg
+
+
+def group_choices(project: Project, group: str) -> dict[str, Any]:
+    """Each option of the config group ``group`` (``model``, ``dataset``) as a composed config
+    holds it (``model=NAME``): its defaults, package and interpolations applied, which a read of
+    its YAML file would miss. An option that does not compose is left out (choosing it says
+    why); the current ``HydraConfig`` is kept (this may run inside a job's own checks)."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+
+    saved = HydraConfig.instance().cfg
+    nodes: dict[str, Any] = {}
+    try:
+        with composing(project):
+            for name in GlobalHydra.instance().config_loader().get_group_options(group):
+                try:
+                    nodes[name] = compose(project, [f"{group}={name}"]).cfg.get(group)
+                except UsageError:
+                    continue
     finally:
-        GlobalHydra.instance().clear()
+        if saved is not None:
+            HydraConfig.instance().set_config(saved)  # type: ignore[arg-type]  # holds `hydra`
+    return nodes

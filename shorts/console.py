@@ -18,23 +18,15 @@ from rich.live import Live
 from rich.text import Text
 
 from shorts.caps import Caps, format_duration, format_size
-from shorts.outcome import Outcome
+from shorts.outcome import DESCRIPTIONS
 
 if TYPE_CHECKING:
     from shorts.runner import Observation, Tick
 
 ECHO_BYTES_PER_SECOND = 64 * 1024
 VERDICT_STYLE = {"hit": "bold green", "miss": "bold red", "inconclusive": "bold yellow"}
-# One style per outcome (``shorts.outcome``): the summary of any outcome has one.
-OUTCOME_STYLE = {
-    Outcome.COMPLETED: "bold green",
-    Outcome.PRUNED: "bold green",
-    Outcome.TIMEOUT: "bold yellow",
-    Outcome.MEMOUT: "bold magenta",
-    Outcome.CRASHED: "bold red",
-    Outcome.INTERRUPTED: "bold cyan",
-    Outcome.LOST: "bold red",
-}
+# One style per outcome, from its description (``shorts.outcome.DESCRIPTIONS``).
+OUTCOME_STYLE = {outcome: described.style for outcome, described in DESCRIPTIONS.items()}
 
 
 def stderr_console() -> Console:

@@ -23,7 +23,14 @@ from rich.text import Text
 
 from shorts import record
 from shorts.caps import Caps, format_duration, format_size, parse_caps, parse_duration, preflight
-from shorts.config import ShortDeclaration, declaration, redact, redact_overrides, run_params
+from shorts.config import (
+    RunRequest,
+    ShortDeclaration,
+    declaration,
+    redact,
+    redact_overrides,
+    run_params,
+)
 from shorts.console import RunDisplay, print_summary, stderr_console
 from shorts.errors import UsageError
 from shorts.estimators import check_estimators
@@ -52,17 +59,6 @@ from shorts.verdict import (
 )
 
 HEADROOM_WAIT_SECONDS = 10.0  # how long a run's end waits for its headroom line
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    """One composed short to run, as Hydra (or a sweep) decided it."""
-
-    cfg: DictConfig
-    name: str | None  # the chosen experiment
-    choices: dict[str, Any]  # config group choices (experiment, model, dataset, ...)
-    overrides: list[str]  # the command-line overrides that made ``cfg``
-    staging: Path  # this run's own folder for evidence and artifacts
 
 
 @dataclass
@@ -116,7 +112,7 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
     """
     from hydra.core.hydra_config import HydraConfig
 
-    from shorts.multirun import MultirunJob
+    from shorts.multirun.job import MultirunJob
 
     hydra_cfg = HydraConfig.get()
     choices = dict(hydra_cfg.runtime.choices)
@@ -149,8 +145,13 @@ def run_short(cfg: DictConfig, project: Project) -> Outcome:
     return result.outcome
 
 
-def prepare(request: RunRequest, project: Project) -> PreparedRun:
-    """Every check that can refuse the run (``UsageError``), before anything is created."""
+def prepare(request: RunRequest, project: Project, here: bool = True) -> PreparedRun:
+    """Every check that can refuse the run (``UsageError``), before anything is created.
+
+    ``here`` False: a multirun's job bound for another machine (Ray, Slurm), checked by the
+    launching process; what depends on the machine (free memory and cores, installed extras,
+    a data file) is left to the job's own check there.
+    """
     cfg = request.cfg
     if not request.name:
         raise UsageError(
@@ -158,12 +159,15 @@ def prepare(request: RunRequest, project: Project) -> PreparedRun:
             + ", ".join(project.experiment_names())
         )
     short = declaration(str(request.name), cfg.short, project)
-    check_requirements(short.name, cfg, project.configs, request.choices)
+    if here:
+        check_requirements(short.name, cfg, project.configs, request.choices)
     caps = parse_caps(cfg.caps)
-    preflight(caps)
+    if here:
+        preflight(caps)
     rule = parse_rule(cfg.get("verdict"))
     parse_folds(cfg.get("cv"))
-    _check_user_file(cfg)
+    if here:
+        _check_user_file(cfg)
     tracking = cfg.get("tracking", {})
     uri = resolve_tracking_uri(tracking.get("uri"), project)
     deliver_wait = parse_duration(tracking.get("deliver_wait", "30s"), "tracking.deliver_wait")
@@ -365,7 +369,7 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
             opening.join(HEADROOM_WAIT_SECONDS)  # the headroom line before the summary, if at all
         _write_evidence(spec, observation, config)
         judged = _judge(prepared.rule, observation, folds)
-        closing = _closing(observation, judged, caps.wall_time, caps.memory, caps.cpus)
+        closing = _closing(observation, judged, caps)
         recorded = recorder.close(closing, wait=prepared.deliver_wait)
     if recorded.pending:
         _say_pending(console, recorded, uri, prepared.deliver_wait)
@@ -488,18 +492,13 @@ def _judge(
 def _closing(
     observation: Observation,
     judged: FoldsVerdict | None,
-    wall_cap: float,
-    memory_cap: int,
-    cpus: int,
+    caps: Caps,
 ) -> RunClosing:
-    """What the run closes with (``shorts.record``): its usage, its outcome and verdict."""
+    """What the run closes with (``shorts.record``): its usage and the share of each cap it
+    used, its outcome and verdict."""
     wall = observation.wall_seconds
     metrics = dict(observation.result or {})
-    metrics.update(
-        record.usage_metrics(
-            wall, observation.cpu_seconds, observation.peak_rss, wall_cap, memory_cap, cpus
-        )
-    )
+    metrics.update(caps.usage_metrics(observation.usage))
     tags = {
         record.OUTCOME: observation.outcome.value,
         record.REASON: observation.reason,

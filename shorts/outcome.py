@@ -1,11 +1,15 @@
 """Outcomes: how a run ended, their families, and the MLflow status and exit status of each.
 
-The families are defined once, here, for every writer and reader of the record
-(``shorts.record``): which outcomes a cap caused, which failed, which stopped by design.
+Everything said about an outcome is said once, here (``DESCRIPTIONS``): its family, its colour
+in the terminal and in reports, its phrase in a sentence and its glossary entry. The families
+(``CAPPED``, ``FAILED``, ...), the console, the retrospective and ``shorts caps suggest`` read
+them from here, so a new outcome (a new cap's, ``shorts.caps``) is one member and one
+description. The record's names live in ``shorts.record``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -15,6 +19,7 @@ class Outcome(StrEnum):
     COMPLETED = "completed"
     TIMEOUT = "timeout"
     MEMOUT = "memout"
+    CPUTIME = "cputime"
     CRASHED = "crashed"
     INTERRUPTED = "interrupted"
     LOST = "lost"
@@ -39,15 +44,89 @@ class Outcome(StrEnum):
             return 130
         return 1
 
+    @property
+    def description(self) -> Description:
+        return DESCRIPTIONS[self]
+
+
+@dataclass(frozen=True)
+class Description:
+    """What is said about one outcome, wherever it is shown."""
+
+    family: str  # one of FAMILIES
+    style: str  # rich style of the outcome in the terminal
+    colour: str  # its colour in reports (a team's theme.json may override it)
+    phrase: str  # what the run did, after "the run": "timed out"
+    glossary: str  # the outcome explained in a sentence
+
+
+FAMILIES = ("by design", "capped", "crashed", "cut off")
+DESCRIPTIONS = {
+    Outcome.COMPLETED: Description(
+        "by design", "bold green", "#90a4ae", "completed", "The short returned its metrics."
+    ),
+    Outcome.PRUNED: Description(
+        "by design",
+        "bold green",
+        "#b0bec5",
+        "was pruned",
+        "A sweep's pruner judged the trial unpromising and the short stopped itself.",
+    ),
+    Outcome.TIMEOUT: Description(
+        "capped",
+        "bold yellow",
+        "#ef8a17",
+        "timed out",
+        "The wall-time cap stopped it: SIGTERM at the cap, SIGKILL after the grace period.",
+    ),
+    Outcome.MEMOUT: Description(
+        "capped",
+        "bold magenta",
+        "#7b3fa0",
+        "ran out of memory",
+        "The memory cap stopped it: the resident memory of its process tree crossed the cap "
+        "and the tree was killed at once.",
+    ),
+    Outcome.CPUTIME: Description(
+        "capped",
+        "bold dark_orange3",
+        "#c75b12",
+        "ran out of CPU time",
+        "The CPU-time cap stopped it: the CPU seconds of its whole process tree (user + system, "
+        "as BenchExec's cputime) crossed the cap; SIGTERM, then SIGKILL after the grace period.",
+    ),
+    Outcome.CRASHED: Description(
+        "crashed",
+        "bold red",
+        "#b71c1c",
+        "crashed",
+        "The short raised, exited without a result, or was killed by a signal from outside.",
+    ),
+    Outcome.INTERRUPTED: Description(
+        "cut off", "bold cyan", "#00838f", "was interrupted", "A user interrupted the run."
+    ),
+    Outcome.LOST: Description(
+        "cut off",
+        "bold red",
+        "#455a64",
+        "was lost",
+        "Its supervisor went away before recording the end: the run was repaired as lost.",
+    ),
+}
+
+
+def _family(name: str) -> frozenset[Outcome]:
+    return frozenset(o for o, d in DESCRIPTIONS.items() if d.family == name)
+
 
 # The families. Every outcome is in exactly one of BY_DESIGN, FAILED and CUT_OFF.
-CAPPED = frozenset({Outcome.TIMEOUT, Outcome.MEMOUT})
-"""A cap stopped it: the wall-time cap (timeout) or the memory cap (memout)."""
-FAILED = frozenset({*CAPPED, Outcome.CRASHED})
+CAPPED = _family("capped")
+"""A cap stopped it: the wall-time cap (timeout), the memory cap (memout), the CPU-time cap."""
+FAILED = CAPPED | _family("crashed")
 """A cap or the short itself stopped it: MLflow status FAILED."""
-CUT_OFF = frozenset({Outcome.INTERRUPTED, Outcome.LOST})
+CUT_OFF = _family("cut off")
 """Stopped from outside, by a user or by losing its supervisor: MLflow status KILLED."""
-BY_DESIGN = frozenset({Outcome.COMPLETED, Outcome.PRUNED})
+BY_DESIGN = _family("by design")
 """It stopped as designed (a pruned trial stopped itself): MLflow status FINISHED, exit 0."""
 NO_RESULT = FAILED | CUT_OFF
 """The short produced no usable result: a failure whatever the verdict (retrospectives)."""

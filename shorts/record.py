@@ -1,8 +1,9 @@
 """The record of a run: every tag, metric and param name ``shorts`` writes to MLflow, and units.
 
 One module defines the record, so the writers (``shorts.launch``, ``shorts.multirun``,
-``shorts.sweep``, ``shorts.headroom.retry``, ``shorts.location``, ``shorts.retro.command``) and
-the readers (``shorts.retro``, ``shorts.headroom``) cannot disagree on a name. The outcome
+``shorts.sweep``, ``shorts.headroom.retry``, ``shorts.inspect``, ``shorts.label``,
+``shorts.retro.command``) and the readers (``shorts.retro``, ``shorts.headroom``) cannot disagree
+on a name. The outcome
 families (which outcomes are failures, which are cap hits) live beside ``Outcome`` in
 ``shorts.outcome``.
 
@@ -57,6 +58,7 @@ CAPS_WALL_TIME = "shorts.caps.wall_time"
 CAPS_MEMORY = "shorts.caps.memory"
 CAPS_CPUS = "shorts.caps.cpus"
 CAPS_GRACE = "shorts.caps.grace"
+CAPS_PREFIX = "shorts.caps."  # + a cap's config key (``caps_tag``), + ``_unit`` (``caps_metric``)
 # The same caps as numbers (``shorts.caps.Caps.as_metrics``): what every reader uses. Each is the
 # display tag's name with its unit. Runs recorded before these existed have the tags only.
 CAPS_WALL_TIME_SECONDS = "shorts.caps.wall_time_seconds"
@@ -75,6 +77,7 @@ PEAK_RSS_MIB = "shorts.peak_rss_mib"  # the same in MiB: the UI's column, and ol
 CAP_USED_WALL_TIME = "shorts.cap_used.wall_time"
 CAP_USED_MEMORY = "shorts.cap_used.memory"
 CAP_USED_CPUS = "shorts.cap_used.cpus"  # CPU seconds over (wall seconds x cores)
+CAP_USED_PREFIX = "shorts.cap_used."  # + a cap's config key (``cap_used``)
 INTERMEDIATE = "shorts.intermediate"  # what ``ctx.report`` sends a sweep's pruner, by step
 
 # -- how it ended: tags and metrics at closing --------------------------------------------------
@@ -156,6 +159,22 @@ MIB = 2**20
 
 
 # -- caps and usage as numbers -----------------------------------------------------------------
+
+
+def caps_tag(key: str) -> str:
+    """The display tag of the cap ``caps.KEY``: ``shorts.caps.cpu_time``."""
+    return f"{CAPS_PREFIX}{key}"
+
+
+def caps_metric(key: str, unit: str) -> str:
+    """The numeric metric of the cap ``caps.KEY`` in ``unit``: ``shorts.caps.cpu_time_seconds``
+    (the pattern of ``CAP_METRICS``)."""
+    return f"{CAPS_PREFIX}{key}_{unit}"
+
+
+def cap_used(key: str) -> str:
+    """The share of the cap ``caps.KEY`` a run used: ``shorts.cap_used.cpu_time``."""
+    return f"{CAP_USED_PREFIX}{key}"
 
 
 def cap_metrics(

@@ -22,8 +22,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from shorts.errors import UsageError
 
 TASKS = ("regression", "classification")  # what a data set can be (shorts.datasets uses it too)
@@ -146,9 +144,9 @@ def accepted_models(configs: Path, required: str) -> list[str]:
     their own. Configs whose library is not installed are left out.
     """
     return [
-        path.stem
-        for path in _configs(configs / "model")
-        if _is_subclass(str(_read(path).get("_target_") or ""), required)
+        name
+        for name, node in _options(configs, "model").items()
+        if _is_subclass(str((node or {}).get("_target_") or ""), required)
     ]
 
 
@@ -179,7 +177,8 @@ def _check_task(short: str, cfg: Any, required: str, configs: Path, chosen: str 
     given = task_of(dataset)
     if given == required:
         return
-    accepted = [p.stem for p in _configs(configs / "dataset") if task_of(_read(p)) == required]
+    options = _options(configs, "dataset")
+    accepted = [name for name, node in options.items() if task_of(node or {}) == required]
     name = f"dataset={chosen}" if chosen else dataset.get("name") or "the data set"
     raise UsageError(
         f"the short {short!r} needs a {required} data set, and {name} is {given}; use "
@@ -196,13 +195,10 @@ def task_of(dataset: Any) -> str:
     return "classification" if dataset.get("bins") else "regression"
 
 
-def _configs(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.yaml"))
+def _options(configs: Path, group: str) -> dict[str, Any]:
+    """The group's options as Hydra composes them (``config.group_choices``); ``configs``: the
+    project's ``configs`` folder."""
+    from shorts.config import group_choices
+    from shorts.project import Project
 
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        loaded = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError):
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
+    return group_choices(Project(configs.parent), group)

@@ -303,6 +303,7 @@ def test_bounded_log_head_only(tmp_path: Path) -> None:
         (Outcome.COMPLETED, "FINISHED", 0),
         (Outcome.TIMEOUT, "FAILED", 1),
         (Outcome.MEMOUT, "FAILED", 1),
+        (Outcome.CPUTIME, "FAILED", 1),
         (Outcome.CRASHED, "FAILED", 1),
         (Outcome.INTERRUPTED, "KILLED", 130),
         (Outcome.LOST, "KILLED", 1),
@@ -320,6 +321,7 @@ def test_every_outcome_is_mapped_and_tags_as_its_value() -> None:
         "completed",
         "timeout",
         "memout",
+        "cputime",
         "crashed",
         "interrupted",
         "lost",
@@ -362,7 +364,7 @@ def test_outcome_families_partition_the_outcomes_and_decide_status_and_exit() ->
 
     assert BY_DESIGN | FAILED | CUT_OFF == TERMINAL == set(Outcome)
     assert not (BY_DESIGN & FAILED or BY_DESIGN & CUT_OFF or FAILED & CUT_OFF)
-    assert {Outcome.TIMEOUT, Outcome.MEMOUT} == CAPPED and CAPPED < FAILED
+    assert {Outcome.TIMEOUT, Outcome.MEMOUT, Outcome.CPUTIME} == CAPPED and CAPPED < FAILED
     assert NO_RESULT == FAILED | CUT_OFF
     for outcome in Outcome:
         family = "FINISHED" if outcome in BY_DESIGN else "FAILED" if outcome in FAILED else "KILLED"
@@ -472,6 +474,7 @@ def test_peak_memory_is_read_in_bytes_and_from_the_mib_metric_of_older_runs() ->
 
 def test_a_run_closes_with_its_usage_as_numbers() -> None:
     from shorts import record
+    from shorts.caps import Caps
     from shorts.launch import _closing
     from shorts.runner import Observation
 
@@ -484,7 +487,7 @@ def test_a_run_closes_with_its_usage_as_numbers() -> None:
         peak_rss=300 * 2**20,
     )
 
-    closing = _closing(observation, None, 60.0, 256 * 2**20, 2)
+    closing = _closing(observation, None, Caps(60.0, 256 * 2**20, 2, 1.0))
 
     metrics = closing.metrics
     assert closing.status == "FAILED" and closing.tags[record.OUTCOME] == "memout"
@@ -497,6 +500,33 @@ def test_every_outcome_has_a_summary_style() -> None:
     from shorts.console import OUTCOME_STYLE
 
     assert set(OUTCOME_STYLE) == set(Outcome)
+
+
+def test_every_outcome_is_described_once_and_its_readers_take_it_from_there() -> None:
+    from shorts.console import OUTCOME_STYLE
+    from shorts.outcome import DESCRIPTIONS, FAMILIES
+    from shorts.retro.lessons import OVERALL
+
+    assert set(DESCRIPTIONS) == set(Outcome)
+    assert all(d.family in FAMILIES and d.glossary and d.phrase for d in DESCRIPTIONS.values())
+    for outcome, described in DESCRIPTIONS.items():
+        assert OUTCOME_STYLE[outcome] == described.style
+        assert OVERALL[outcome.value] == described.phrase
+
+
+def test_every_cap_kind_causes_its_own_capped_outcome_and_is_named_by_the_record() -> None:
+    from shorts import record
+    from shorts.caps import KINDS, kind_of
+    from shorts.outcome import CAPPED
+
+    assert {kind.outcome for kind in KINDS} == CAPPED
+    assert len({kind.key for kind in KINDS}) == len(KINDS)
+    for kind in KINDS:
+        assert kind_of(kind.outcome) is kind
+        assert kind.metric() == record.caps_metric(kind.key, kind.unit)
+    assert record.caps_metric("wall_time", "seconds") == record.CAPS_WALL_TIME_SECONDS
+    assert record.caps_metric("memory", "bytes") == record.CAPS_MEMORY_BYTES
+    assert record.cap_used("memory") == record.CAP_USED_MEMORY
 
 
 def test_the_public_api_holds_what_the_shipped_shorts_import_and_loads_lazily() -> None:

@@ -18,13 +18,14 @@ from __future__ import annotations
 import math
 import shlex
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shorts import record
+from shorts.caps import KINDS
 from shorts.outcome import Outcome
 from shorts.retro.cap_lessons import cap_lessons, history_ids
 from shorts.retro.load import load_histories, load_short_runs
-from shorts.retro.model import CapLesson
+from shorts.retro.model import CapLesson, CapNeed
 from shorts.retro.records import HistoryIn, RunRecord, finite, rerun_arguments, run_records
 from shorts.retro.wording import mib
 
@@ -78,6 +79,9 @@ class CapAdvice:
     wall_guess: bool
     overrides: list[str]  # the proposal as overrides: ``caps.memory=240MiB caps.wall_time=31s``
     command: str  # ``shorts run ...`` of the runs' configuration under the proposed caps
+    # The optional caps the runs ran under (``caps.cpu_time``): need, caps, proposal, basis.
+    others: list[CapNeed] = field(default_factory=list)
+    others_used: dict[str, Spread | None] = field(default_factory=dict)  # by cap key
 
 
 def advise_from_store(
@@ -121,6 +125,7 @@ def _advice(
     wall = _whole(lesson.recommended_wall_seconds)
     proposed = [f"caps.memory={memory}MiB"] if memory is not None else []
     proposed += [f"caps.wall_time={wall}s"] if wall is not None else []
+    proposed += [need.override for need in lesson.others if need.override]
     command = shlex.join(["shorts", "run", *rerun_arguments(lesson.short, lesson.rerun, proposed)])
     return CapAdvice(
         short=lesson.short,
@@ -141,6 +146,12 @@ def _advice(
         wall_guess=lesson.wall_guess,
         overrides=proposed,
         command=command,
+        others=list(lesson.others),
+        others_used={
+            need.key: Spread.of([record.number(r.metrics, kind.usage_metric) for r in members])
+            for need in lesson.others
+            if (kind := next(k for k in KINDS if k.key == need.key))
+        },
     )
 
 

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shorts.arguments import OneLineParser
-from shorts.caps import Caps, format_duration, parse_caps, parse_headroom
+from shorts.caps import KINDS, Caps, format_duration, parse_caps, parse_headroom
 from shorts.errors import UsageError
 from shorts.project import Project
 
@@ -244,6 +244,20 @@ def _print_advice(console: Console, item: CapAdvice, caps: Caps, configured: boo
         format_duration(caps.wall_time),
         Text(f"{item.wall_time_seconds}s" if item.wall_time_seconds else "-", style="bold"),
     )
+    for need in item.others:  # the optional caps (caps.cpu_time), read as wall time is
+        kind = next(k for k in KINDS if k.key == need.key)
+        used = item.others_used.get(need.key)
+        now = caps.get(need.key)
+        table.add_row(
+            f"{need.noun.replace('-', ' ')}",
+            *(
+                kind.display(v) if v is not None else "-"
+                for v in ((used.p50, used.p90, used.high) if used else (None,) * 3)
+            ),
+            need.shown["caps"] or "-",
+            kind.display(now.limit) if now else "-",
+            Text(need.override.partition("=")[2] or "-", style="bold"),
+        )
     console.print(table)
     notes = Table.grid(padding=(0, 2, 0, 0))
     notes.add_column(style="bold", no_wrap=True)
@@ -251,6 +265,7 @@ def _print_advice(console: Console, item: CapAdvice, caps: Caps, configured: boo
     for label, basis, guess in (
         ("memory", item.memory_basis, item.memory_guess),
         ("wall time", item.wall_basis, item.wall_guess),
+        *((n.noun.replace("-", " "), n.basis, n.guess) for n in item.others),
     ):
         notes.add_row(label, Text(basis, style="yellow" if guess else ""))
     console.print(notes)

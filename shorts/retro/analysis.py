@@ -23,6 +23,8 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from shorts import record
+from shorts.caps import kind_of
+from shorts.outcome import CAPPED, Outcome
 from shorts.retro.cap_lessons import CAPPED_OUTCOMES, cap_lessons, history_ids
 from shorts.retro.claims import DEFAULT_LEVEL, Claims, select_claims, settling_folds
 from shorts.retro.lessons import hybrid_command, lessons
@@ -74,8 +76,7 @@ IMPROVING_POINTS = 3  # a capped run "was still improving" over at least its las
 OUTCOME_ORDER = (
     "completed",
     "pruned",
-    "timeout",
-    "memout",
+    *(o.value for o in Outcome if o in CAPPED),  # ``shorts.outcome``: what a cap stopped
     "crashed",
     "interrupted",
     "lost",
@@ -441,7 +442,8 @@ def _near_misses(records: list[RunRecord], histories: HistoryIn, claims: Claims)
         if found is None:
             continue
         metric, values = found
-        cap = "wall-time" if r.outcome == "timeout" else "memory"
+        kind = kind_of(r.outcome)
+        cap = kind.noun if kind is not None else r.outcome
         trail = " → ".join(f"{v:.4g}" for v in values)
         capped.append(
             NearMiss(

@@ -9,7 +9,9 @@ advised for the short as configured. A lesson names what sets its configuration 
 short's others on that data set (``configuration_differences``) and reruns that configuration
 (``records.rerun_overrides``). Memory: ``headroom`` x the highest peak, where a
 memout's peak is at least its cap (``memory_floor``). Wall time: ``headroom`` x what the slowest
-run needed, a timeout's need estimated from its progress (``wall_need``).
+run needed, a timeout's need estimated from its progress (``wall_need``). Every other cap
+(``caps.cpu_time``, any kind in ``shorts.caps.KINDS`` with ``generic_advice``): ``headroom`` x
+the most a run used, a run the cap stopped needing more than its cap (``other_need``).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from shorts import record
+from shorts.caps import KINDS, Cap
 from shorts.outcome import CAPPED, Outcome
-from shorts.retro.model import CapLesson
+from shorts.retro.model import CapLesson, CapNeed
 from shorts.retro.records import (
     HistoryIn,
     RunRecord,
@@ -44,6 +47,7 @@ __all__ = [
     "configuration_differences",
     "history_ids",
     "memory_floor",
+    "other_need",
     "wall_need",
 ]
 
@@ -430,6 +434,11 @@ def cap_lesson(
         configuration=configuration,
         configuration_note=configuration_note,
         rerun=rerun_overrides(runs),
+        others=[
+            other
+            for kind in KINDS
+            if kind.generic_advice and (other := other_need(kind, runs, headroom)) is not None
+        ],
     )
     lesson.note = _cap_note(
         lesson,
@@ -438,6 +447,59 @@ def cap_lesson(
         headroom=headroom,
     )
     return lesson
+
+
+def other_need(kind: type[Cap], runs: Sequence[RunRecord], headroom: float) -> CapNeed | None:
+    """What ``runs`` needed of a cap of ``kind``; None if none ran under one or was stopped by it.
+
+    The need is the most any run used (its ``kind.usage_metric``); a run the cap stopped used
+    at least its cap and needed more, by an unknown amount: its advice is then a guess of
+    ``max(headroom, GUESS_FACTOR)`` x its cap.
+    """
+    capped = {r.run_id: record.number(r.metrics, kind.metric()) for r in runs}
+    stopped = [r for r in runs if r.outcome == kind.outcome]
+    if not stopped and not any(finite(c) for c in capped.values()):
+        return None
+    needs = {}
+    for r in runs:
+        used = record.number(r.metrics, kind.usage_metric)
+        if r.outcome == kind.outcome and finite(capped[r.run_id]):
+            used = max(used, capped[r.run_id]) if finite(used) else capped[r.run_id]
+        if finite(used):
+            needs[r.run_id] = used
+    caps = _distinct(capped.values())
+    shares = [_share(record.number(r.metrics, kind.usage_metric), capped[r.run_id]) for r in runs]
+    shown = {"caps": ", ".join(kind.display(c) for c in caps)}
+    top = max(needs, key=lambda run: needs[run]) if needs else None
+    needed = needs[top] if top is not None else None
+    guess = any(r.run_id == top for r in stopped)
+    factor = max(headroom, GUESS_FACTOR) if guess else headroom
+    recommended = float(math.ceil(factor * needed)) if needed is not None else None
+    if needed is None or recommended is None:
+        basis = f"no run recorded its {kind.noun} use"
+    elif guess:
+        basis = (
+            f"a guess: run {top} was stopped by its {kind.noun} cap after using "
+            f"{kind.display(needed)} and needed more; {factor:g}x that"
+        )
+    else:
+        basis = f"{headroom:g}x the most a run used, {kind.display(needed)} (run {top})"
+    if needed is not None and recommended is not None:
+        shown.update(needed=kind.display(needed), recommended=kind.display(recommended))
+    return CapNeed(
+        key=kind.key,
+        noun=kind.noun,
+        outcome=kind.outcome.value,
+        stopped=[r.run_id for r in stopped],
+        caps=caps,
+        needed=needed,
+        recommended=recommended,
+        peak_share=_max(shares),
+        basis=basis,
+        guess=guess,
+        override=kind.override(recommended) if recommended is not None else "",
+        shown=shown,
+    )
 
 
 def _was_cut_short(r: RunRecord, histories: HistoryIn) -> bool:
@@ -503,6 +565,11 @@ def _cap_note(
             )
             capped.append(f"try {seconds(rec_wall)} ({why})")
         parts.append("; ".join(capped))
+    for need in lesson.others:
+        if need.stopped:
+            at = f" at {need.shown['caps']}" if need.caps else ""
+            fit = f"; try {need.shown['recommended']} ({need.basis})" if need.override else ""
+            parts.append(f"{times(len(need.stopped), need.outcome)}{at}{fit}")
     if lesson.underused and rec_wall and rec_memory:
         parts.append(
             f"every run used under 10% of its caps; {seconds(rec_wall)} and {mib(rec_memory)} "
@@ -514,6 +581,7 @@ def _cap_note(
             for share, what in (
                 (lesson.peak_wall_share, "wall-time"),
                 (lesson.peak_memory_share, "memory"),
+                *((need.peak_share, need.noun) for need in lesson.others),
             )
             if share is not None
         ]

@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from shorts.caps import format_duration, format_size
+from shorts.outcome import DESCRIPTIONS
 from shorts.reports.values import format_probability
 from shorts.retro.claims import Claim, Claims, fresh_seed
 from shorts.retro.model import CapLesson, Fingerprint, Lesson, SliceWin
@@ -50,11 +51,7 @@ _Stake = Callable[[Sequence[str]], float]
 OVERALL = {
     "miss": "lost overall",
     "inconclusive": "was inconclusive overall",
-    "timeout": "timed out",
-    "memout": "ran out of memory",
-    "crashed": "crashed",
-    "lost": "was lost",
-    "interrupted": "was interrupted",
+    **{outcome.value: described.phrase for outcome, described in DESCRIPTIONS.items()},
 }
 
 
@@ -265,7 +262,7 @@ def _cap_lessons(
     cap they needed, so a need measured on one configuration is never advised for another."""
     found = []
     for c in caps:
-        stopped = [*c.timeouts, *c.memouts]
+        stopped = [*c.timeouts, *c.memouts, *(run for n in c.others for run in n.stopped)]
         if not stopped:
             continue
         where = f"{c.short} on {c.dataset}" if c.dataset else c.short
@@ -273,7 +270,9 @@ def _cap_lessons(
             where += f" ({c.configuration_note})"
         overrides, said = [], []
         if c.timeouts and c.recommended_wall_seconds and not c.anytime:
-            wall = format_duration(c.recommended_wall_seconds)
+            rec = c.recommended_wall_seconds
+            # "1m05s" is display text the parser refuses: a minute or more as plain seconds
+            wall = format_duration(rec) if rec < 60 else f"{math.ceil(rec)}s"
             overrides.append(f"caps.wall_time={wall}")
             needed = c.needed_wall_seconds
             if not needed:
@@ -294,9 +293,21 @@ def _cap_lessons(
                 f"{len(c.memouts)} of {len(c.runs)} ran out of memory"
                 + (f" (peak {format_size(peak * 2**20)})" if peak and finite(peak) else "")
             )
+        for other in c.others:
+            if other.stopped and other.override:
+                overrides.append(other.override)
+                more = "more than " if other.guess else "about "
+                said.append(
+                    f"{len(other.stopped)} of {len(c.runs)} hit the {other.noun} cap and needed "
+                    f"{more}{other.shown.get('needed', '?')}"
+                )
         if not overrides:
             continue
-        guess = c.wall_guess or (c.memouts and c.peak_memory_run in c.memouts)
+        guess = (
+            c.wall_guess
+            or (c.memouts and c.peak_memory_run in c.memouts)
+            or any(n.guess and n.stopped for n in c.others)
+        )
         rerun = c.rerun
         if not rerun:  # a lesson made without its runs' command lines: the data set at least
             first = by_id.get(stopped[0])

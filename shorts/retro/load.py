@@ -243,7 +243,7 @@ def _experiments(client: MlflowClient) -> dict[str, str]:
     (data QA and human baselines: work on the data, not shorts)."""
     from mlflow.entities import ViewType
 
-    from shorts.location import ON_LOCATION_EXPERIMENT
+    from shorts.inspect import ON_LOCATION_EXPERIMENT
 
     found: dict[str, str] = {}
     token: str | None = None

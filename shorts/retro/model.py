@@ -14,20 +14,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shorts.outcome import NO_RESULT, Outcome
+from shorts.outcome import CAPPED, NO_RESULT, Outcome
 
 # Outcomes that are failures whatever the verdict: the short produced no usable result
-# (``shorts.outcome.NO_RESULT``), in the order reports list them.
+# (``shorts.outcome.NO_RESULT``), in the order reports list them: what a cap stopped first.
 FAILED_OUTCOMES = tuple(
     o.value
-    for o in (Outcome.TIMEOUT, Outcome.MEMOUT, Outcome.CRASHED, Outcome.LOST, Outcome.INTERRUPTED)
+    for o in (
+        *(o for o in Outcome if o in CAPPED),
+        Outcome.CRASHED,
+        Outcome.LOST,
+        Outcome.INTERRUPTED,
+    )
     if o in NO_RESULT
 )
 # Verdicts of a completed short that are failures: it did not show what it set out to show.
 FAILED_VERDICTS = ("miss", "inconclusive")
+_FAILED_PHRASES = [Outcome(o).description.phrase for o in FAILED_OUTCOMES]
 FAILED_DEFINITION = (
     "A failed short, here and throughout this report, is a run that did not end as a hit: it "
-    "timed out, ran out of memory, crashed, was lost or interrupted, or it completed with the "
+    f"{', '.join(_FAILED_PHRASES[:-1])} or {_FAILED_PHRASES[-1]}, or it completed with the "
     "verdict miss or inconclusive. Runs without a verdict, pruned sweep trials and runs still "
     "going are not counted as failed."
 )
@@ -171,6 +177,29 @@ class Fingerprint:
 
 
 @dataclass
+class CapNeed:
+    """What a group of runs needed of one optional cap (``caps.cpu_time``), and the cap to set.
+
+    Every cap but wall time and memory is advised by one rule (``shorts.retro.cap_lessons``):
+    ``headroom`` x the most any run used; a run the cap stopped needed more than its cap, by an
+    unknown amount, so its advice is a guess.
+    """
+
+    key: str  # the config key: ``caps.cpu_time``
+    noun: str  # "CPU-time"
+    outcome: str  # the outcome its breach ends a run as
+    stopped: list[str]  # runs the cap stopped
+    caps: list[float]  # the distinct caps the runs ran under, in its unit, ascending
+    needed: float | None  # the most a run used (a stopped run: at least its cap)
+    recommended: float | None
+    peak_share: float | None  # the highest use / that run's own cap
+    basis: str
+    guess: bool
+    override: str  # the recommendation as an override: ``caps.cpu_time=8s``; "" if none
+    shown: dict[str, str] = field(default_factory=dict)  # needed, caps, recommended as text
+
+
+@dataclass
 class CapLesson:
     """Observed use against the caps of one short on one data set, and caps that would have fit.
 
@@ -213,6 +242,8 @@ class CapLesson:
     # The overrides that rerun this configuration on this data set (after ``shorts run
     # +experiment=SHORT``), from a run's recorded command line: ``dataset=diabetes ~variants``.
     rerun: list[str] = field(default_factory=list)
+    # The optional caps the runs ran under or were stopped by (``caps.cpu_time``), one each.
+    others: list[CapNeed] = field(default_factory=list)
 
 
 @dataclass

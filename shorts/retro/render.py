@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from shorts.caps import format_duration, format_size
+from shorts.outcome import CAPPED, Outcome
 from shorts.reports.document import (
     Badge,
     Block,
@@ -65,18 +66,7 @@ VERDICTS = ("hit", "miss", "inconclusive")
 # Categories (verdicts of completed runs, else outcomes) that are failed shorts, in report order.
 FAILED_CATEGORIES = (*FAILED_OUTCOMES, *FAILED_VERDICTS)
 # Stacking order of the outcome plot and the tables: successes first, then failures.
-CATEGORIES = (
-    "hit",
-    "inconclusive",
-    "miss",
-    "completed",
-    "pruned",
-    "timeout",
-    "memout",
-    "crashed",
-    "lost",
-    "interrupted",
-)
+CATEGORIES = ("hit", "inconclusive", "miss", "completed", "pruned", *FAILED_OUTCOMES)
 NONE = "\N{EN DASH}"  # a figure that does not apply
 ROW_LIMIT = 50  # rows of a per-run table (best first, as the analysis orders them)
 FILES = {"html": "report.html", "md": "report.md", "json": "report.json"}
@@ -116,6 +106,19 @@ GLOSSARY = {
 }
 
 
+# What each outcome a cap causes means (``shorts.outcome.DESCRIPTIONS``).
+GLOSSARY.update({o.value: o.description.glossary for o in Outcome if o in CAPPED})
+
+
+def _colour(category: str) -> str:
+    """A verdict's or outcome's colour: the theme's (a team may set its own), else the
+    outcome's own (``shorts.outcome.DESCRIPTIONS``)."""
+    own = theme()["outcomes"].get(category)
+    if own is None and category in {o.value for o in Outcome}:
+        own = Outcome(category).description.colour
+    return str(own or "#bdbdbd")
+
+
 def _cap_glossary(headroom: float) -> str:
     return (
         f"The recommended cap is {headroom:g}x what the runs needed. A completed run needed its "
@@ -123,7 +126,9 @@ def _cap_glossary(headroom: float) -> str:
         "short) needed its elapsed time plus its remaining folds at its own pace (elapsed / "
         "share of folds done when no fold times were logged); a timeout with no progress logged "
         f"gets a guess of {max(headroom, 2.0):g}x what it ran. A memout's peak is at least its "
-        "cap. Shorts that run until their cap by design (anytime) get no wall-time advice. Each "
+        "cap. Shorts that run until their cap by design (anytime) get no wall-time advice. Any "
+        f"other cap (CPU time) is {headroom:g}x the most a run used; a run that cap stopped "
+        f"needed more than it, a guess of {max(headroom, 2.0):g}x its use. Each "
         "cap cell reads: the cap (a range when the runs had different caps), the highest use by "
         "any run, the highest share of its own cap a run used, then the recommended cap."
     )
@@ -520,9 +525,13 @@ def _cap_lessons(lessons: list[CapLesson]) -> list[Block]:
     cap_plot = _cap_plot(lessons)
     if cap_plot is not None:
         blocks.append(cap_plot)
+    # One column per optional cap some lesson ran under (``caps.cpu_time``), read as wall time.
+    others = list(dict.fromkeys(n.noun for c in lessons for n in c.others))
     blocks.append(
         Table(
-            ["short", "data set", "runs", "timeouts", "memouts", "wall time", "memory", "note"],
+            ["short", "data set", "runs", "timeouts", "memouts", "wall time", "memory"]
+            + [f"{noun} (stopped)" for noun in others]
+            + ["note"],
             [
                 [
                     c.short,
@@ -546,6 +555,7 @@ def _cap_lessons(lessons: list[CapLesson]) -> list[Block]:
                         _mib(c.observed_peak_memory_mib),
                         _mib(c.recommended_memory_mib),
                     ),
+                    *(_other_cell(c, noun) for noun in others),
                     c.note,
                 ]
                 for c in lessons
@@ -573,6 +583,21 @@ def _cap_range(caps: list[str]) -> str:
     if not caps:
         return NONE
     return caps[0] if len(caps) == 1 else f"{caps[0]}\N{EN DASH}{caps[-1]}"
+
+
+def _other_cell(lesson: CapLesson, noun: str) -> list[Inline]:
+    """An optional cap's cell (``_cap_cell``), with how many runs it stopped; NONE if none ran
+    under it."""
+    need = next((n for n in lesson.others if n.noun == noun), None)
+    if need is None:
+        return [NONE]
+    cell = _cap_cell(
+        need.shown["caps"] or NONE,
+        need.peak_share,
+        need.shown.get("needed", NONE),
+        need.shown.get("recommended", NONE),
+    )
+    return [f"{len(need.stopped)} · ", *cell]
 
 
 def _cap_cell(cap: str, share: float | None, peak: str, recommended: str) -> list[Inline]:
@@ -749,7 +774,7 @@ def _outcome_plot(counts: list[OutcomeCount]) -> Plot | None:
             ys,
             values,
             left=left,
-            color=theme()["outcomes"].get(cat, "#bdbdbd"),
+            color=_colour(cat),
             label=cat,
             height=0.7,
         )

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shorts.caps import Caps, format_duration, format_size
+from shorts.caps import Cap, Caps, Usage
 from shorts.outcome import Outcome
 from shorts.runner import _guardian
 from shorts.runner.cores import CoreClaim
@@ -93,7 +93,13 @@ class Observation:
     tree_dead_after_deadline: float | None = None
     output_log: Path | None = None
     traceback: Path | None = None
+    breach: dict[str, Any] | None = None  # the cap that stopped it: key, unit, limit, used
     events: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def usage(self) -> Usage:
+        """What the tree used over the whole run (the peak for memory)."""
+        return Usage(self.wall_seconds, self.cpu_seconds, self.peak_rss)
 
     def evidence(self) -> dict[str, Any]:
         """A JSON-ready record of what the supervisor saw."""
@@ -105,6 +111,7 @@ class Observation:
             "peak_rss_bytes": self.peak_rss,
             "exit_code": self.exit_code,
             "exit_signal": _signal_name(self.exit_signal),
+            "breach": self.breach,
             "leftover_processes_killed": self.leftovers_killed,
             "tree_dead_seconds_after_deadline": self.tree_dead_after_deadline,
             "error": self.error,
@@ -231,11 +238,15 @@ class Supervisor:
         open_fds = {self._event_r, self._out_r, self._status_r}
         event_buffer = b""
         status_buffer = b""
-        deadline = self._t0 + caps.wall_time
+        limits = caps.limits
         kill_at: float | None = None
         next_sample = self._t0
         fired: Outcome | None = None
         fired_detail = ""
+        breach: Cap | None = None  # the cap that stopped the tree, when one did
+        breach_usage: Usage | None = None
+        breach_due = 0.0  # when the breach was due: its deadline, else when a sample found it
+        dues = [due for cap in limits if (due := cap.due(self._t0)) is not None]
         worker_exit: dict[str, Any] | None = None
         worker_exited_at: float | None = None
         result_event: dict[str, Any] | None = None
@@ -244,7 +255,6 @@ class Supervisor:
         leftover_pids: set[int] = set()
         tree_dead_at: float | None = None
         handled_interrupts = 0
-        memout_rss = 0
 
         def begin_stop(outcome: Outcome, detail: str, now: float) -> None:
             nonlocal fired, fired_detail, kill_at
@@ -256,7 +266,7 @@ class Supervisor:
             now = time.monotonic()
             wake_times = [next_sample] + ([kill_at] if kill_at else [])
             if fired is None:
-                wake_times.append(deadline)
+                wake_times += dues
             timeout = max(0.0, min(wake_times) - now)
             for key, _ in selector.select(timeout):
                 fd = key.fd
@@ -308,21 +318,30 @@ class Supervisor:
                 else:
                     kill_at = now  # a second interrupt: no more grace
 
-            if now >= next_sample:
+            due_passed = fired is None and worker_exit is None and any(now >= d for d in dues)
+            if now >= next_sample or due_passed:
                 sample = self.tree.sample()
                 if self.on_tick:
                     self.on_tick(Tick(now - self._t0, sample.rss, len(sample.pids)))
-                if sample.rss > caps.memory and fired is not Outcome.MEMOUT:
-                    memout_rss = sample.rss
-                    fired = Outcome.MEMOUT
-                    fired_detail = (
-                        f"the worker tree's resident memory reached {format_size(sample.rss)} "
-                        f"({len(sample.pids)} process{'es' if len(sample.pids) != 1 else ''}), "
-                        f"over the {format_size(caps.memory)} cap, "
-                        f"after {format_duration(now - self._t0)}"
-                    )
-                    self.tree.kill_all()
-                    kill_at = now
+                usage = Usage(now - self._t0, self.tree.cpu_seconds, sample.rss, len(sample.pids))
+                for cap in limits:
+                    # A cap that kills at once still acts during another's grace period; the
+                    # others only while nothing has fired and the worker is still running.
+                    if cap.immediate:
+                        if breach is not None and breach.immediate:
+                            continue
+                    elif fired is not None or worker_exit is not None:
+                        continue
+                    if cap.breached(usage):
+                        breach, breach_usage = cap, usage
+                        breach_due = min(cap.due(self._t0) or now, now)
+                        if cap.immediate:
+                            fired, fired_detail = cap.outcome, cap.reason(usage)
+                            self.tree.kill_all()
+                            kill_at = now
+                        else:
+                            begin_stop(cap.outcome, cap.reason(usage), now)
+                        break
                 terminating = fired is not None or worker_exit is not None
                 next_sample = now + (0.002 if terminating else self.sample_interval)
                 if worker_exit is not None and sample.pids:
@@ -333,12 +352,6 @@ class Supervisor:
                 if (fired or worker_exit or guardian_gone) and not sample.pids:
                     tree_dead_at = tree_dead_at or now
 
-            if fired is None and worker_exit is None and now >= deadline:
-                begin_stop(
-                    Outcome.TIMEOUT,
-                    f"still running at the {format_duration(caps.wall_time)} wall-time cap",
-                    now,
-                )
             if kill_at is not None and now >= kill_at and self.tree.live_pids():
                 self.tree.kill_all()
                 kill_at = now + 0.05
@@ -361,7 +374,9 @@ class Supervisor:
         if worker_exit:
             cpu = max(cpu, float(worker_exit.get("utime", 0)) + float(worker_exit.get("stime", 0)))
             peak = max(peak, int(worker_exit.get("maxrss_kb", 0)) * 1024)
-        peak = max(peak, memout_rss)
+        if breach_usage is not None:
+            peak = max(peak, breach_usage.rss)
+            cpu = max(cpu, breach_usage.cpu_seconds)
         output_log = self.spec.evidence_dir / "output.log"
         log.write(output_log)
         traceback_path = self.spec.evidence_dir / "traceback.txt"
@@ -379,18 +394,24 @@ class Supervisor:
             output_log=output_log,
             traceback=traceback_path if traceback_path.exists() else None,
         )
-        if fired is Outcome.TIMEOUT and tree_dead_at is not None:
-            # Only a timeout has a deadline to measure from; for a memout or an interrupt the
-            # figure would compare with a deadline that never came.
-            observation.tree_dead_after_deadline = round(tree_dead_at - (deadline + caps.grace), 4)
-        finished_in_time = result_at is not None and result_at <= deadline
+        stopping = breach is not None and fired is breach.outcome and not breach.immediate
+        if stopping and tree_dead_at is not None:
+            # Only a cap that sends SIGTERM has a stop deadline to measure from; for a memout or
+            # an interrupt the figure would compare with a deadline that never came.
+            observation.tree_dead_after_deadline = round(
+                tree_dead_at - (breach_due + caps.grace), 4
+            )
+        # A short that returned its result before the cap was due finished within its caps.
+        finished_in_time = stopping and result_at is not None and result_at <= breach_due
+        if breach is not None and breach_usage is not None and fired is breach.outcome:
+            observation.breach = breach.evidence(breach_usage)
         observation.outcome, observation.reason = _decide(
-            fired if not (fired is Outcome.TIMEOUT and finished_in_time) else None,
+            fired if not finished_in_time else None,
             fired_detail,
             worker_exit,
             result_event,
             error_event,
-            caps,
+            immediate=breach is not None and breach.immediate and fired is breach.outcome,
         )
         if result_event and result_event.get("t") == "result":
             observation.result = result_event["metrics"]
@@ -423,14 +444,19 @@ def _decide(
     worker_exit: dict[str, Any] | None,
     result: dict[str, Any] | None,
     error: dict[str, Any] | None,
-    caps: Caps,
+    immediate: bool = False,
 ) -> tuple[Outcome, str]:
-    """Outcome and one-sentence reason from what was observed, most decisive evidence first."""
+    """Outcome and one-sentence reason from what was observed, most decisive evidence first.
+
+    ``fired`` is what stopped the tree, if anything did (a cap's outcome, or an interrupt), with
+    ``fired_detail`` its cause in words (``Cap.reason``); ``immediate`` if it killed the tree
+    at once rather than sending SIGTERM first.
+    """
     if fired is Outcome.INTERRUPTED:
         return fired, "interrupted by the user; the worker tree was stopped"
-    if fired is Outcome.MEMOUT:
+    if fired is not None and immediate:
         return fired, fired_detail + "; the tree was killed"
-    if fired is Outcome.TIMEOUT:
+    if fired is not None:
         how = _how_it_ended(worker_exit)
         return fired, f"{fired_detail}; SIGTERM sent, {how}"
     if worker_exit is None:

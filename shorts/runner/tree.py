@@ -1,9 +1,11 @@
-"""Accounting and signalling for a worker process tree, read straight from /proc.
+"""Accounting and signalling for a worker process tree: its members, memory and CPU time.
 
-The supervisor samples the tree every few tens of milliseconds, so each sample must be cheap:
-reading ``/proc/<pid>/task/<tid>/children``, ``statm`` and ``stat`` of the tree's own processes
-costs far less than psutil's scan of every process on the machine. Memory is the resident set of
-the whole tree (a conservative sum: shared pages count once per process), never virtual memory.
+The supervisor samples the tree every few tens of milliseconds, so each sample must be cheap.
+The members come from the kernel's ``/proc/<pid>/task/<tid>/children`` lists below the guardian
+(``_guardian.descendants``, standard library only since the guardian runs with ``python -I -S``),
+not from psutil's ``children()``, which scans every process on the machine; each member's
+facts come from psutil, one ``oneshot`` read per process. Memory is the resident set of the
+whole tree (a conservative sum: shared pages count once per process), never virtual memory.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import os
 import signal
 from dataclasses import dataclass, field
 
+import psutil
+
 from shorts.runner._guardian import descendants
 
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-_TICK = os.sysconf("SC_CLK_TCK")
+_GONE = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)  # exited, awaiting (or past) the reap
 
 
 @dataclass
@@ -34,22 +37,51 @@ class ProcessTree:
     worker_pgid: int | None = None
     cpu_by_pid: dict[int, float] = field(default_factory=dict)
     peak_rss: int = 0
+    _processes: dict[int, psutil.Process] = field(default_factory=dict, repr=False)
+
+    def _members(self) -> list[psutil.Process]:
+        """The guardian's descendants, as psutil processes kept from one sample to the next."""
+        found = {}
+        for pid in descendants(self.guardian_pid):
+            process = self._processes.get(pid)
+            if process is None:
+                try:
+                    process = psutil.Process(pid)
+                except psutil.Error:
+                    continue
+            found[pid] = process
+        self._processes = found
+        return list(found.values())
 
     def live_pids(self) -> list[int]:
         """Descendants that have not exited (zombies awaiting the guardian's reap excluded)."""
-        return [
-            pid for pid in descendants(self.guardian_pid) if _state(pid) not in ("Z", "X", None)
-        ]
+        live = []
+        for process in self._members():
+            try:
+                if process.status() not in _GONE:
+                    live.append(process.pid)
+            except psutil.Error:
+                pass
+        return live
 
     def sample(self) -> TreeSample:
         """Sum resident memory and note CPU time of every live process in the tree."""
         total = 0
-        pids = self.live_pids()
-        for pid in pids:
-            total += _rss(pid)
-            cpu = _cpu_seconds(pid)
-            if cpu is not None:
-                self.cpu_by_pid[pid] = cpu
+        pids = []
+        for process in self._members():
+            try:
+                with process.oneshot():
+                    rss = process.memory_info().rss
+                    # Only an exited process has no resident pages: ask its state (a further
+                    # read) only then.
+                    if rss == 0 and process.status() in _GONE:
+                        continue
+                    cpu = process.cpu_times()
+            except psutil.Error:
+                continue
+            total += rss
+            pids.append(process.pid)
+            self.cpu_by_pid[process.pid] = cpu.user + cpu.system
         self.peak_rss = max(self.peak_rss, total)
         return TreeSample(total, pids)
 
@@ -76,31 +108,3 @@ class ProcessTree:
     def kill_all(self) -> int:
         """SIGKILL the whole tree; returns how many processes were signalled."""
         return self.signal_all(signal.SIGKILL)
-
-
-def _state(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return None
-    return data[data.rfind(b")") + 2 : data.rfind(b")") + 3].decode()
-
-
-def _rss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm", "rb") as handle:
-            return int(handle.read().split()[1]) * _PAGE
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return None
-    fields = data[data.rfind(b")") + 2 :].split()
-    # fields[0] is the state (field 3 of stat); utime and stime are fields 14 and 15.
-    return (int(fields[11]) + int(fields[12])) / _TICK

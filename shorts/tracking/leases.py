@@ -7,8 +7,11 @@ elsewhere has only its heartbeat tag, refreshed every 15 s while the supervisor 
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TYPE_CHECKING
+
+import psutil
 
 from shorts import record
 from shorts.outcome import Outcome
@@ -67,13 +70,13 @@ def repair_heartbeats(
 
 
 def process_start(pid: int) -> str:
-    """The kernel's start time of ``pid`` (clock ticks since boot), or '' if it is gone."""
+    """The kernel's start time of ``pid`` (clock ticks since boot, as ``/proc/PID/stat`` has
+    it and as studies record it), or '' if it is gone."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            data = handle.read()
-    except OSError:
+        process = psutil.Process(pid)
+        if process.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            return ""
+        since_boot = process.create_time() - psutil.boot_time()
+    except psutil.Error:
         return ""
-    fields = data[data.rfind(b")") + 2 :].split()
-    if fields[0] in (b"Z", b"X"):
-        return ""
-    return fields[19].decode()
+    return str(round(since_boot * os.sysconf("SC_CLK_TCK")))

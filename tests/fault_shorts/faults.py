@@ -88,6 +88,23 @@ def grow_memory(cfg: Any, ctx: Any) -> dict[str, float]:
         time.sleep(0.1)
 
 
+def burn_cpu(cfg: Any, ctx: Any) -> dict[str, float]:
+    """Spins on the CPU forever: it cannot finish, only a cap stops it."""
+    _record(os.getpid())
+    n = 0
+    while True:
+        n += 1
+
+
+def burn_cpu_in_child(cfg: Any, ctx: Any) -> dict[str, float]:
+    """A child spins on the CPU forever while the worker itself sleeps: the CPU time is the
+    tree's, not the worker's."""
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    _record(os.getpid(), child.pid)
+    time.sleep(3600)
+    return {"score": 1.0}
+
+
 def children_memory(cfg: Any, ctx: Any) -> dict[str, float]:
     """Three children each hold ~280 MB: each is under a ~700 MiB cap alone, the sum is over."""
     _record(os.getpid())
