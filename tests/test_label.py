@@ -396,7 +396,7 @@ def test_the_browser_builds_the_report(hostile: tuple[Path, str, str], tmp_path:
 def sheet_rows(n: int = 4, seed: int = 0) -> list[int]:
     """The rows ``shorts label dataset=diabetes n=N seed=S`` asks, as the command picks them."""
     from shorts.datasets import load_dataset
-    from shorts.location.label_rows import pick
+    from shorts.label.rows import pick
 
     data = load_dataset({"source": "sklearn", "name": "diabetes"})
     return [int(r) for r in pick(data, n, seed, 3).rows]
@@ -406,7 +406,7 @@ def test_whom_a_person_sided_with_is_counted_row_by_row() -> None:
     """Classes: the label, the model (where the two differ), both (where they agree), neither.
     Numbers: whichever is closer. (The whole loop, from shorts inspect's suspects to the runs, is
     in test_inspect.py.)"""
-    from shorts.location.label_scoring import compare, sides
+    from shorts.label.scoring import compare, sides
 
     truth = np.array([1.0, 1.0, 0.0, 2.0, 0.0])
     model = np.array([0.0, 0.0, 0.0, 1.0, 1.0])
@@ -448,8 +448,8 @@ def test_rows_by_hand_that_do_not_fit_are_one_line_and_no_run(
 def test_row_ids_count_the_table_rows_and_skip_rows_without_a_target() -> None:
     from shorts.datasets import Dataset, Table
     from shorts.errors import UsageError
-    from shorts.location.label_rows import by_hand
-    from shorts.location.row_ids import row_ids
+    from shorts.inspect.row_ids import row_ids
+    from shorts.label.rows import by_hand
 
     frame = pd.DataFrame({"x": np.arange(12.0), "y": [0, 1, None, 3, 4, None, 6, 7, 8, 9, 10, 11]})
     kept = frame.dropna()
@@ -512,7 +512,7 @@ def test_an_answers_file_names_the_line_and_what_is_accepted(
     tmp_path: Path, content: str, message: str
 ) -> None:
     from shorts.errors import UsageError
-    from shorts.location.label_answers import Answers, read_answers
+    from shorts.label.answers import Answers, read_answers
 
     rows = sheet_rows()
     other = next(r for r in range(442) if r not in rows)
@@ -531,7 +531,7 @@ def test_an_answers_file_from_a_spreadsheet_is_read() -> None:
     columns, classes given as 3.0."""
     import tempfile
 
-    from shorts.location.label_answers import Answers, read_answers
+    from shorts.label.answers import Answers, read_answers
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "filled.csv"
@@ -574,7 +574,7 @@ def test_help_prints_the_usage(project: ShortsProject) -> None:
 
 def test_the_same_n_and_seed_pick_the_same_stratified_rows() -> None:
     from shorts.datasets import Dataset
-    from shorts.location.label_rows import pick
+    from shorts.label.rows import pick
 
     y = np.repeat([0.0, 1.0, 2.0, 3.0], [50, 30, 15, 5])
     data = Dataset("toy", np.arange(len(y), dtype=np.float64)[:, None], y, ["x"], "t",
@@ -589,7 +589,7 @@ def test_the_same_n_and_seed_pick_the_same_stratified_rows() -> None:
 
 
 def test_the_reading_of_error_rankings_is_honest_about_n() -> None:
-    from shorts.location.label_scoring import compare
+    from shorts.label.scoring import compare
 
     truth = np.arange(30, dtype=np.float64)
     noise = np.linspace(1, 30, 30)
@@ -633,7 +633,7 @@ def test_a_users_file_gives_a_sheet_a_person_can_read(
 
 
 def test_a_feature_is_shown_with_where_it_sits_among_all_rows() -> None:
-    from shorts.location.feature_context import FeatureContext
+    from shorts.label.feature_context import FeatureContext
 
     X = np.column_stack(
         [

@@ -9,6 +9,7 @@ fresh project, ``shorts retro``, then the recommended cap put to the test.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import re
@@ -19,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import ShortsProject, chromium, markdown_tokens, pixels_near, screenshot
+from rich.console import Console
 
 from shorts.retro.model import (
     CapLesson,
@@ -857,12 +859,11 @@ def test_a_new_users_trial_gives_lessons_that_let_capped_runs_finish(
     failed = [c for c in data["portfolio"]["counts"] if c["outcome"] != "completed"]
     failed += [c for c in data["portfolio"]["counts"] if c["verdict"] in ("miss", "inconclusive")]
     n_failed = sum(len(c["runs"]) for c in failed)
-    assert f"; {n_failed} failed (" in done.stdout
-    assert "1 failure fingerprint," in done.stdout
-    printed = [line for line in done.stdout.splitlines() if line.startswith("lesson ")]
-    assert [line.split()[1] for line in printed] == [
-        str(n) for n in range(1, len(data["lessons"]) + 1)
-    ]
+    # The terminal shows the report's own summary and lessons (one renderer, the same model).
+    assert f" · {n_failed} failed (" in done.stdout
+    assert "Harvest from failed shorts" in done.stdout  # the sections, named
+    printed = re.findall(r"^ *(\d+)\. ", done.stdout, re.M)
+    assert printed == [str(n) for n in range(1, len(data["lessons"]) + 1)]
     run = project.only_run("retrospectives")
     assert run.info.status == "FINISHED" and run.data.metrics["total_runs"] == 6
     artifacts = {a.path for a in project.client().list_artifacts(run.info.run_id)}
@@ -889,20 +890,17 @@ def test_a_new_users_trial_gives_lessons_that_let_capped_runs_finish(
     screenshot(tmp_path, folder / "report.html", "retro-new-user-trial.png")
 
 
-def test_summary_lines_count_as_the_report_does() -> None:
-    from shorts.retro.command import summary_lines
+def test_the_runs_note_is_the_reports_summary_counted_as_the_report_does() -> None:
+    from shorts.retro.command import note
+    from shorts.retro.render import build_report
 
-    first, second, third = summary_lines(_filled())
+    text = note(build_report(_filled()))
 
-    assert first == (
-        "2026Q4: 8 runs, 1 hit, 1 miss, 1 inconclusive; 7 failed "
-        "(1 timeout, 1 memout, 3 crashed, 1 miss, 1 inconclusive)"
-    )
-    assert "86% spent on failed shorts" in second
-    assert third == (
-        "harvest: 1 component/note, 1 slice win, 2 near misses, 1 failure fingerprint, "
-        "1 thing to try next"
-    )
+    assert text.startswith("**Retrospective 2026Q4**")
+    assert "**8 runs · 1 hit (reframe-hit) · 1 miss (reframe-miss) · " in text
+    assert "7 failed (1 timeout, 1 memout, 3 crashed, 1 miss, 1 inconclusive)" in text
+    assert "86% of it on failed shorts" in text and "http" not in text  # names, no links
+    assert "4 claims tested" in text
 
 
 def test_retro_command_refuses_a_bad_quarter_in_one_line(project: ShortsProject) -> None:
@@ -925,3 +923,20 @@ def test_retro_command_refuses_a_false_discovery_rate_outside_0_1_in_one_line(
         f"shorts: error: --fdr={level!r} must be a number in (0, 1), e.g. 0.05."
     )
     assert not (project.root / "reports").exists()
+
+
+def test_the_terminal_shows_the_reports_lessons_summary_and_sections_by_name() -> None:
+    from shorts.reports.terminal import print_report
+    from shorts.retro.render import build_report
+
+    out = io.StringIO()
+    print_report(build_report(_filled()), Console(file=out, width=100), brief=True)
+    text = out.getvalue()
+
+    assert text.startswith("Retrospective 2026Q4")
+    assert "8 runs · 1 hit · 1 miss · 1 inconclusive · 7 failed (" in text
+    assert re.findall(r"^ *(\d+)\. ", text, re.M) == ["1", "2"]
+    command = next(line.strip() for line in text.splitlines() if "slice_hybrid" in line)
+    assert command.startswith("shorts run +experiment=slice_hybrid") and "cv.seed=1" in command
+    assert "In the report: Portfolio · Technique ledger · Harvest from failed shorts" in text
+    assert '<script>alert("x")</script>' in text  # text from runs, as typed

@@ -2,10 +2,11 @@
 
 ``shorts retro``, ``shorts inspect`` and ``shorts label`` build a ``Report`` (sections, tables,
 plots, lessons) and ``write_report`` renders it through ``templates/`` as a self-contained HTML
-page and GitHub-flavoured Markdown; each command writes its own JSON twin.
+page and GitHub-flavoured Markdown, ``terminal.print_report`` on the terminal (rich); each
+command writes its own JSON twin.
 """
 
-from shorts.reports.files import jsonable, write_text_atomically
+from shorts.reports.files import jsonable
 from shorts.reports.values import format_number, format_probability, format_score, format_value
 
 __all__ = [
@@ -14,5 +15,4 @@ __all__ = [
     "format_score",
     "format_value",
     "jsonable",
-    "write_text_atomically",
 ]

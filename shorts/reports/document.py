@@ -229,10 +229,12 @@ class Report:
         meta: one line under the title (period, store, data set...).
         summary: what comes before everything else: the headline, notes.
         lessons: what the runs taught, most important first (the retrospective's first screen).
-        sections: by id, in computed order; each template chooses the order it shows them in.
+        sections: by id, in the order every rendering shows them: the order the code computed
+            (a team's own template may set ``order`` to show others, see ``rendering``).
         glossary: terms the sections use, each defined once.
         footer: who made it and where the same content is for machines.
         runs: names and links of the runs the report cites.
+        lessons_title: the heading of the lessons.
     """
 
     name: str
@@ -244,3 +246,4 @@ class Report:
     glossary: list[Term] = field(default_factory=list)
     footer: str = ""
     runs: RunIndex = field(default_factory=RunIndex)
+    lessons_title: str = "What this taught"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-__all__ = ["jsonable", "write_text_atomically"]
+__all__ = ["jsonable"]
 
 
 def jsonable(value: Any) -> Any:
@@ -30,11 +29,3 @@ def jsonable(value: Any) -> Any:
         except (TypeError, ValueError):
             pass
     return str(value)
-
-
-def write_text_atomically(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a hidden partial file, so a reader never sees half."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-    return path

@@ -1,12 +1,14 @@
-"""Reports through Jinja2 templates: ``templates/<report>.html.j2`` and ``<report>.md.j2``.
+"""Reports through Jinja2 templates: ``templates/base.html.j2`` and ``base.md.j2``.
 
-The templates share a base layout, one stylesheet and one set of macros per format (tables,
-badges, run links, plots), so every report looks alike and its look (colours, section order,
-wording around the figures) changes with a template edit. HTML is autoescaped; the Markdown
-templates escape through the ``md`` filter, the Markdown way (a backslash, never an HTML entity,
-which some viewers show literally). Colours live in ``templates/theme.json``, which the stylesheet
-and the plots both read. ``$SHORTS_REPORT_TEMPLATES`` names a folder of a team's own templates,
-looked up before the package's: restyling or reordering a report needs no Python.
+Every report renders through one base layout, one stylesheet and one set of macros per format
+(tables, badges, run links, plots), so every report looks alike and its look (colours, wording
+around the figures) changes with a template edit; a ``<report>.html.j2`` (``retro.html.j2``...)
+is used instead of the base when there is one, e.g. to show sections in another ``order``. HTML
+is autoescaped; the Markdown templates escape through the ``md`` filter, the Markdown way (a
+backslash, never an HTML entity, which some viewers show literally). Colours live in
+``templates/theme.json``, which the stylesheet and the plots both read.
+``$SHORTS_REPORT_TEMPLATES`` names a folder of a team's own templates, looked up before the
+package's: restyling or reordering a report needs no Python.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from jinja2 import (
     select_autoescape,
 )
 
+from shorts.files import write_atomic
+from shorts.outcome import Outcome
 from shorts.reports.document import Report
-from shorts.reports.files import write_text_atomically
 
 __all__ = ["render_html", "render_markdown", "theme", "write_report"]
 
@@ -84,22 +87,28 @@ def _environment(own_folder: str | None) -> Environment:
     )
     env.filters.update(md=_md, mdcode=_md_code, mdurl=_md_url, b64=_b64)
     source, _, _ = env.loader.get_source(env, "theme.json")  # type: ignore[union-attr]
-    env.globals["theme"] = json.loads(source)
+    loaded = json.loads(source)
+    # An outcome's colour is said once, in shorts.outcome; theme.json may override it.
+    defaults = {outcome.value: outcome.description.colour for outcome in Outcome}
+    loaded["outcomes"] = defaults | loaded.get("outcomes", {})
+    env.globals["theme"] = loaded
     return env
 
 
-def _template(name: str) -> Template:
-    return _environment(os.environ.get(TEMPLATES_VARIABLE)).get_template(name)
+def _template(report: str, kind: str) -> Template:
+    """``<report>.<kind>.j2`` if there is one (a team's own, say), else ``base.<kind>.j2``."""
+    names = [f"{report}.{kind}.j2", f"base.{kind}.j2"]
+    return _environment(os.environ.get(TEMPLATES_VARIABLE)).select_template(names)
 
 
 def render_html(report: Report) -> str:
     """The report as one self-contained HTML page (CSS inline, plots as base64, no script)."""
-    return _template(f"{report.name}.html.j2").render(report=report)
+    return _template(report.name, "html").render(report=report)
 
 
 def render_markdown(report: Report) -> str:
     """The report as GitHub-flavoured Markdown without raw HTML (plots stay in the HTML)."""
-    text = _template(f"{report.name}.md.j2").render(report=report)
+    text = _template(report.name, "md").render(report=report)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
@@ -107,6 +116,4 @@ def write_report(report: Report, folder: Path, **extra: str) -> dict[str, Path]:
     """Write ``report.html`` and ``report.md`` (and ``extra``: kind to text, e.g. ``json``)."""
     folder.mkdir(parents=True, exist_ok=True)
     texts = {"html": render_html(report), "md": render_markdown(report), **extra}
-    return {
-        kind: write_text_atomically(folder / f"report.{kind}", text) for kind, text in texts.items()
-    }
+    return {kind: write_atomic(folder / f"report.{kind}", text) for kind, text in texts.items()}

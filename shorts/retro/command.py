@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ from shorts.errors import UsageError
 from shorts.project import Project
 
 if TYPE_CHECKING:
+    from shorts.reports.document import Report
     from shorts.retro.model import Retrospective
 
 USAGE = (
@@ -81,9 +82,11 @@ def retro(project: Project, args: list[str]) -> int:
         raise UsageError(f"--out {out_root} is a file; pass a folder for the reports.")
 
     from shorts.console import stderr_console
+    from shorts.reports.rendering import write_report
+    from shorts.reports.terminal import print_report, report_console
     from shorts.retro.analysis import harvest, history_runs
     from shorts.retro.load import load_histories, load_runs
-    from shorts.retro.render import render
+    from shorts.retro.render import build_report, to_json
     from shorts.tracking.pending import settle
 
     settle(project)  # pending records first; runs of dead supervisors count as lost
@@ -96,20 +99,17 @@ def retro(project: Project, args: list[str]) -> int:
         runs, period, uri, histories=histories, headroom=headroom, ui_url=ui_url, level=level
     )
     folder = out_root / f"retro-{folder_name(period.label)}"
-    paths = render(retrospective, folder)
-    run_id = _log(project, uri, retrospective, headroom, paths)
+    report = build_report(retrospective)
+    paths = write_report(report, folder, json=to_json(retrospective))
+    run_id = _log(project, uri, retrospective, report, headroom, paths)
 
-    print("report   " + str(paths["html"]))
-    for kind in ("md", "json"):
-        print("         " + str(paths[kind]))
-    for line in summary_lines(retrospective):
-        print(line)
-    print("claims   " + retrospective.claims_summary)
-    for number, lesson in enumerate(retrospective.lessons, 1):
-        step = f"{lesson.next_step} {lesson.command}".strip()
-        print(f"lesson {number} {lesson.text} → {step}")
-    print(f"logged   run {run_id} in the MLflow experiment 'retrospectives'")
-    sys.stdout.flush()
+    out = report_console()
+    print_report(report, out, brief=True)
+    out.print()
+    # Paths and ids are never wrapped: a terminal or a script must be able to copy them whole.
+    for label, kind in (("report", "html"), ("", "md"), ("", "json")):
+        out.print(f"{label:<9}{paths[kind]}", soft_wrap=True)
+    out.print(f"logged   run {run_id} in the MLflow experiment 'retrospectives'", soft_wrap=True)
     return 0
 
 
@@ -118,49 +118,15 @@ def folder_name(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "_", label).strip("_") or "period"
 
 
-def summary_lines(retro: Retrospective) -> list[str]:
-    """Three lines for the terminal: the runs and outcomes, the compute, the harvest.
+def note(report: Report) -> str:
+    """The run's note in the MLflow UI: the report's title and summary, in its Markdown (runs by
+    name, without links), so the note, the terminal and the report count runs alike."""
+    from shorts.reports.document import Paragraph, Strong
+    from shorts.reports.rendering import render_markdown
 
-    Failed runs are counted as everywhere else (``shorts.retro.model.is_failed``), so the count
-    here, the report's headline and its failed share of compute agree.
-    """
-    from shorts.retro.model import FAILED_OUTCOMES, FAILED_VERDICTS, is_failed
-    from shorts.retro.wording import times
-
-    p = retro.portfolio
-    rows = [c for c in p.counts if c.short != "*"] or list(p.counts)
-    by: dict[str, int] = {}
-    failed = 0
-    for c in rows:
-        key = c.verdict if c.outcome == "completed" and c.verdict else c.outcome
-        by[key] = by.get(key, 0) + len(c.runs)
-        if is_failed(c.outcome, c.verdict):
-            failed += len(c.runs)
-    kinds = ", ".join(f"{by[o]} {o}" for o in (*FAILED_OUTCOMES, *FAILED_VERDICTS) if by.get(o))
-    label = retro.period.label
-    if p.total_runs == 0:
-        first = f"{label}: no runs in this period"
-    else:
-        first = (
-            f"{label}: {times(p.total_runs, 'run')}, {by.get('hit', 0)} hit, "
-            f"{by.get('miss', 0)} miss, {by.get('inconclusive', 0)} inconclusive; "
-            f"{failed} failed" + (f" ({kinds})" if kinds else "")
-        )
-    from shorts.retro.render import format_hours
-
-    second = (
-        f"compute: {format_hours(p.cpu_hours)} CPU-hours, {format_hours(p.wall_hours)} "
-        "wall-hours; "
-        f"{p.failed_share:.0%} spent on failed shorts (the price of exploration)"
-    )
-    third = (
-        f"harvest: {times(len(retro.harvested), 'component/note', 'components/notes')}, "
-        f"{times(len(retro.slice_wins), 'slice win')}, "
-        f"{times(len(retro.near_misses), 'near miss', 'near misses')}, "
-        f"{times(len(retro.fingerprints), 'failure fingerprint')}, "
-        f"{times(len(retro.suggestions), 'thing', 'things')} to try next"
-    )
-    return [first, second, third]
+    summary = [Paragraph.of(Strong(report.title)), *report.summary]
+    runs = replace(report.runs, ui_url=None)
+    return render_markdown(replace(report, name="note", summary=summary, runs=runs))
 
 
 def _fdr(text: str | None, project: Project) -> float:
@@ -190,7 +156,12 @@ def _ui_url(text: str | None) -> str | None:
 
 
 def _log(
-    project: Project, uri: str, retro: Retrospective, headroom: float, paths: dict[str, Path]
+    project: Project,
+    uri: str,
+    retro: Retrospective,
+    report: Report,
+    headroom: float,
+    paths: dict[str, Path],
 ) -> str:
     """One FINISHED run ``retro-<label>`` in ``retrospectives`` with the figures and the files."""
     from shorts.retro.load import RETRO_EXPERIMENT
@@ -218,8 +189,7 @@ def _log(
         tags={
             record.KIND: record.KIND_RETROSPECTIVE,
             record.RETRO_PERIOD: retro.period.label,
-            record.NOTE: f"Retrospective of {retro.period.label}: "
-            + " ".join(summary_lines(retro)),
+            record.NOTE: note(report),
         },
         params={
             "period_start": retro.period.start.isoformat(),

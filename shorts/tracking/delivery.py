@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shorts import record
+from shorts.files import write_atomic
 from shorts.tracking.journal import read_journal
 from shorts.tracking.store import experiment_id, import_mlflow, open_client
 
@@ -231,10 +232,7 @@ class Delivery:
         self.state.closed = True
 
     def _save(self) -> None:
-        path = state_path(self.journal)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state.__dict__))
-        tmp.replace(path)
+        write_atomic(state_path(self.journal), json.dumps(self.state.__dict__))
 
 
 def _run_tags(tags: dict[str, Any]) -> list[Any]:

@@ -1,14 +1,14 @@
 """The report of a labelling session: in the terminal, as Markdown and HTML, and as a run note.
 
 All forms come from one ``shorts.reports.document.Report``, so they say the same thing: the
-files through the templates ``label.{html,md}.j2`` (which escape every text), the run note through
-``label_note.md.j2``, the terminal through ``print_report``. What it holds: the three scores side
-by side (the person, the model on the same rows, the trivial baseline), a plain reading of them
-that is honest about few rows, the rows hardest for the person (with their features, the true
-label, and how the model did on them), the rows hardest for the model (and how the person did),
-and whether the two found the same rows hard. When the rows were chosen by hand (``rows=``,
-typically the suspects ``shorts inspect`` lists), it also says how often the person sided with the
-recorded label and how often with the model.
+files through the report templates (which escape every text), the run note
+through ``note.md.j2``, the terminal through ``shorts.reports.terminal``. What it holds:
+the three scores side by side (the person, the model on the same rows, the trivial baseline), a
+plain reading of them that is honest about few rows, the rows hardest for the person (with their
+features, the true label, and how the model did on them), the rows hardest for the model (and how
+the person did), and whether the two found the same rows hard. When the rows were chosen by hand
+(``rows=``, typically the suspects ``shorts inspect`` lists), it also says how often the person
+sided with the recorded label and how often with the model.
 """
 
 from __future__ import annotations
@@ -19,23 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich import box
-from rich.console import Console
-from rich.table import Table as RichTable
-from rich.text import Text
+from scipy.stats import rankdata
 
 from shorts import record
-from shorts.location.feature_context import FeatureContext, format_value, ordinal
-from shorts.location.label_answers import prediction_text, write_table
-from shorts.location.label_scoring import Comparison, Contender, format_metric, sides
+from shorts.label.answers import prediction_text, write_table
+from shorts.label.feature_context import FeatureContext, format_value, ordinal
+from shorts.label.scoring import Comparison, Contender, format_metric, sides
 from shorts.reports.document import (
     Block,
     Cell,
     Code,
-    Inline,
     Paragraph,
     Report,
-    Runs,
     Section,
     Strong,
     Table,
@@ -192,13 +187,13 @@ def _hardest_section(
     you, model = c.errors(c.human), c.errors(c.model)
     footer: list[list[Cell]] = [
         [f"true {c.target}", *(format_value(c.truth[p]) for p in positions)],
-        ["you", *(_prediction(c.human.predictions[p]) for p in positions)],
-        ["model", *(_prediction(c.model.predictions[p]) for p in positions)],
+        ["you", *(format_value(c.human.predictions[p]) for p in positions)],
+        ["model", *(format_value(c.model.predictions[p]) for p in positions)],
         ["your error", *(_error(you[p]) for p in positions)],
         ["model's error", *(_error(model[p]) for p in positions)],
     ]
     sizes = np.abs(c.errors(other))
-    ranks = _ranks(sizes)
+    ranks = rankdata(-sizes, method="min")  # 1: the largest error; ties share the best
     other_name = "the model" if other.role == "model" else "you"
     placed = ", ".join(
         f"row {row}: "
@@ -218,11 +213,6 @@ def _hardest_section(
     return Section(key, title, [table, reading])
 
 
-def _ranks(sizes: FloatArray) -> FloatArray:
-    """1 for the largest error, n for the smallest (ties share the best rank)."""
-    return np.asarray([1 + int(np.sum(sizes > s)) for s in sizes], dtype=np.float64)
-
-
 def _rank_words(rank: int, n: int) -> str:
     if rank == 1:
         return "the hardest"
@@ -233,17 +223,13 @@ def _rank_words(rank: int, n: int) -> str:
     return f"{ordinal(rank)} of {n}"
 
 
-def _prediction(value: float) -> str:
-    return format_value(float(value))
-
-
 def _error(value: float) -> str:
     return "0" if value == 0 else f"{value:+.4g}"
 
 
 def note_text(comparison: Comparison, facts: SessionFacts) -> str:
     """The human run's ``mlflow.note.content``: the result in a few honest lines, in the
-    Markdown of the report (``label_note.md.j2``)."""
+    Markdown of the report (``note.md.j2``)."""
     c = comparison
     lines = [
         *c.headline(),
@@ -259,7 +245,7 @@ def note_text(comparison: Comparison, facts: SessionFacts) -> str:
            Code(f"{record.LABEL_SESSION} = {facts.session}"),
            "); report.html and results.csv are in the artifacts."),
     ]  # fmt: skip
-    return render_markdown(Report("label_note", "Human baseline", [], {}, summary=blocks))
+    return render_markdown(Report("note", "Human baseline", [], {}, summary=blocks))
 
 
 # -- the results table (an artifact, and itself a valid answers file) -------------------------
@@ -303,55 +289,3 @@ def write_results(
 
 def _cell(value: float) -> str:
     return "" if np.isnan(value) else f"{float(value):.10g}"
-
-
-# -- the terminal ----------------------------------------------------------------------------
-
-
-def print_report(console: Console, report: Report) -> None:
-    """The report in the terminal: the same blocks as the files, in the same order."""
-    console.print()
-    console.rule(Text(report.title, style="bold"))
-    console.print(_text(report.meta, "dim"))
-    for block in [*report.summary, *report.sections.values()]:
-        _print(console, block)
-    for term in report.glossary:
-        console.print(Text(f"{term.name}: {term.definition}", style="dim"))
-
-
-def _print(console: Console, block: Block) -> None:
-    if isinstance(block, Section):
-        console.print()
-        console.print(Text(block.title, style="bold underline"))
-        for inner in block.blocks:
-            _print(console, inner)
-    elif isinstance(block, Paragraph):
-        console.print(_text(block.parts, "dim" if block.style == "dim" else ""))
-    elif isinstance(block, Table):
-        table = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-        for index, column in enumerate(block.headers):
-            right = index in block.numeric
-            table.add_column(column, justify="right" if right else "left", no_wrap=index == 0)
-        for index, row in enumerate(block.rows):
-            if index == block.footer_from:
-                table.add_section()
-            cells = [_text(cell if isinstance(cell, list) else [cell]) for cell in row]
-            table.add_row(*cells, style="bold" if index == block.emphasis else "")
-        console.print(table)
-        for note in block.notes:
-            console.print(Text(note, style="dim"))
-
-
-def _text(parts: Sequence[Inline], style: str = "") -> Text:
-    """Inline parts as rich text (never markup: names from the data stay as typed)."""
-    text = Text(style=style)
-    for part in parts:
-        if isinstance(part, str):
-            text.append(part)
-        elif isinstance(part, Strong):
-            text.append(part.text, style="bold")
-        elif isinstance(part, Runs):
-            text.append(part.label)
-        else:  # a Code or a Badge
-            text.append(part.text, style="cyan" if isinstance(part, Code) else "")
-    return text

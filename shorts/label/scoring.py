@@ -1,6 +1,6 @@
 """Scoring a labelling session: the person, the model and a trivial baseline on the same rows.
 
-- The model's predictions are out of fold (``shorts.location.predictions``): each labelled row
+- The model's predictions are out of fold (``shorts.inspect.predictions``): each labelled row
   is predicted by a model fitted on folds without it, so the model is scored, like the person,
   on rows it never saw with their label.
 - The trivial baseline predicts, for every labelled row, the mean (regression) or the most common
@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from shorts.location.feature_context import format_value
+from shorts.label.feature_context import format_value
+from shorts.stats import paired_bootstrap
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -250,16 +251,16 @@ def _gap(task: str, truth: FloatArray, human: Contender, model: Contender, seed:
             f"With {n} row{'s' if n != 1 else ''}, no difference can be told from chance; "
             f"label {MIN_ROWS_FOR_CHANCE} or more for a first reading, 20 or more for a fair one.",
         )
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n, size=(BOOTSTRAP_SAMPLES, n))
-    t, y, m = truth[draws], human.predictions[draws], model.predictions[draws]
-    if task == "classification":
-        differences = np.mean(y == t, axis=1) - np.mean(m == t, axis=1)
-    else:
-        differences = np.sqrt(np.mean((y - t) ** 2, axis=1)) - np.sqrt(
-            np.mean((m - t) ** 2, axis=1)
-        )
-    low, high = (float(v) for v in np.quantile(differences, [0.025, 0.975]))
+
+    def difference(t: FloatArray, y: FloatArray, m: FloatArray, axis: int = -1) -> Any:
+        """The person's main metric minus the model's, for every draw at once."""
+        if task == "classification":
+            return np.mean(y == t, axis=axis) - np.mean(m == t, axis=axis)
+        return np.sqrt(np.mean((y - t) ** 2, axis=axis)) - np.sqrt(np.mean((m - t) ** 2, axis=axis))
+
+    low, high = paired_bootstrap(
+        difference, truth, human.predictions, model.predictions, draws=BOOTSTRAP_SAMPLES, seed=seed
+    )
     interval = (
         f"95% bootstrap interval of your {key} minus the model's: "
         f"{_signed(key, low)} to {_signed(key, high)}"

@@ -5,7 +5,7 @@ Format (one format for every way in and out):
 - a CSV with a header; the columns ``row`` and ``prediction`` are read, any other column is
   ignored (so a filled-in sheet, or a finished session's ``results.csv``, is an answers file);
 - ``row``: the row id shown in the session and in the sheet: the row's number in the table as
-  its source holds it, from 0, rows without a target included (``shorts.location.row_ids``; the
+  its source holds it, from 0, rows without a target included (``shorts.inspect.row_ids``; the
   same numbers ``shorts inspect`` lists);
 - ``prediction``: a number (regression) or one of the classes (classification, e.g. ``3``); an
   empty cell means "not answered yet";
@@ -20,13 +20,14 @@ the file, the line and what is accepted, found before anything is scored or logg
 from __future__ import annotations
 
 import csv
+import io
 import math
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from shorts.errors import UsageError
-from shorts.location.feature_context import format_value
+from shorts.files import write_atomic
+from shorts.label.feature_context import format_value
 
 ROW = "row"
 PREDICTION = "prediction"
@@ -207,16 +208,13 @@ class AnswerLog:
         """Make the file hold exactly ``answers`` (and the session's other rows, empty), on disk
         before this returns."""
         listed = [*self.rows, *(r for r in answers if r not in self.rows)]
-        partial = self.path.with_name(self.path.name + ".partial")
-        with partial.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow([ROW, PREDICTION])
-            writer.writerows(
-                [row, prediction_text(answers[row]) if row in answers else ""] for row in listed
-            )
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, self.path)
+        sheet = io.StringIO(newline="")
+        writer = csv.writer(sheet)
+        writer.writerow([ROW, PREDICTION])
+        writer.writerows(
+            [row, prediction_text(answers[row]) if row in answers else ""] for row in listed
+        )
+        write_atomic(self.path, sheet.getvalue(), durable=True)
         self.count = len(answers)
 
     def discard_if_empty(self) -> None:

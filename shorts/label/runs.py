@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shorts import record
-from shorts.location import ON_LOCATION_EXPERIMENT
-from shorts.location.label_report import SessionFacts, note_text
-from shorts.location.label_scoring import Comparison, Contender, sides
+from shorts.inspect import ON_LOCATION_EXPERIMENT
+from shorts.label.report import SessionFacts, note_text
+from shorts.label.scoring import Comparison, Contender, sides
 from shorts.project import Project
 from shorts.tracking.oneshot import log_finished_run
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from shorts.errors import UsageError
 from shorts.project import Project
@@ -65,9 +65,28 @@ def model_config(project: Project, cfg: DictConfig, task: str, chosen: bool) -> 
     """The ``model`` node to fit: the one chosen, else the default for the data set's task."""
     if chosen:
         return cfg.model
-    from omegaconf import OmegaConf
-
     return OmegaConf.load(project.configs / "model" / f"{DEFAULT_MODELS[task]}.yaml")
+
+
+def model_name(project: Project, overrides: list[str], task: str) -> str:
+    """The model's config name: ``model=NAME``, the short's ``override /model``, or the default."""
+    chosen = [o.split("=", 1) for o in overrides if "=" in o]
+    models = [value for key, value in chosen if key.lstrip("+~") == "model"]
+    if models:
+        return models[-1]
+    shorts = [value for key, value in chosen if key.lstrip("+~") == "experiment"]
+    if shorts:
+        spec = OmegaConf.to_container(
+            OmegaConf.load(project.experiment_configs / f"{shorts[-1]}.yaml")
+        )
+        defaults = spec.get("defaults") if isinstance(spec, dict) else None
+        for entry in defaults or []:
+            if isinstance(entry, Mapping):
+                for key, value in entry.items():
+                    if str(key).replace(" ", "") == "override/model":
+                        return str(value)
+        return f"{shorts[-1]}'s model"
+    return DEFAULT_MODELS[task]
 
 
 def whole_number(

@@ -1,11 +1,11 @@
 """``shorts inspect``: go on location before modelling: look at the data the way a model will.
 
 The command reads its data set the way ``shorts run`` does (``dataset=NAME`` and its keys, a
-short's with ``+experiment=NAME``), checks the raw table and the encoded data set
-(``table_checks``), fits small models to find leaks and doubtful labels (``model_checks``),
-turns the evidence into a checklist (``checklist``), then writes ``report.html``, ``report.md``
-and ``report.json`` (``inspection_report``), prints the findings (``inspection_terminal``) and
-records one run in the MLflow experiment ``on_location``.
+short's with ``+experiment=NAME``), runs every check of the registry (``checks``) on the raw
+table and the encoded data set, turns their evidence into a checklist, then writes
+``report.html``, ``report.md`` and ``report.json`` (``report``), prints the same report on the
+terminal (``shorts.reports.terminal``) and records one run in the MLflow experiment
+``on_location``.
 
 Everything is computed before the run is created, so a mistake of the user's (an unknown data
 set, a missing file or column, a model that does not build) is one line, exit 2, and no run.
@@ -18,7 +18,7 @@ import re
 import shlex
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,13 +26,8 @@ from typing import TYPE_CHECKING, Any
 from shorts import record
 from shorts.config import compose_config
 from shorts.errors import UsageError
-from shorts.location import ON_LOCATION_EXPERIMENT
-from shorts.location.setup import (
-    DEFAULT_MODELS,
-    model_config,
-    split_arguments,
-    whole_number,
-)
+from shorts.inspect import ON_LOCATION_EXPERIMENT
+from shorts.inspect.setup import model_config, model_name, split_arguments, whole_number
 from shorts.project import Project
 
 if TYPE_CHECKING:
@@ -40,7 +35,7 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from shorts.datasets import Dataset, Table
-    from shorts.location.findings import Inspection
+    from shorts.inspect.findings import Inspection
 
 USAGE = (
     "usage: shorts inspect dataset=NAME [dataset.KEY=VALUE ...] [+experiment=NAME] "
@@ -121,7 +116,7 @@ def inspect_command(project: Project, args: list[str]) -> int:
         model_cfg = model_config(project, cfg, data.task, arguments.model_chosen)
         source = str(cfg.dataset.get("source"))
         setting = Setting(
-            model_name=_model_name(arguments.overrides, cfg, data.task, model_cfg),
+            model_name=model_name(project, arguments.overrides, data.task),
             drop_key=_drop_key(cfg, source),
             label_command=_label_command(arguments.overrides),
             folds=_cv_number(cfg, "folds", 5, minimum=2),
@@ -133,11 +128,11 @@ def inspect_command(project: Project, args: list[str]) -> int:
             table, data, model_cfg, setting, progress=lambda text: status.update(text)
         )
         status.update("inspecting: writing the report")
-        from shorts.location.inspection_report import write_report
+        from shorts.inspect.report import write_report
 
         folder = out or _default_folder(project, found)
         try:
-            paths = write_report(found, folder)
+            report, paths = write_report(found, folder)
         except OSError as exc:
             raise UsageError(
                 f"the report could not be written to {folder}: {exc.strerror or exc}; "
@@ -146,9 +141,19 @@ def inspect_command(project: Project, args: list[str]) -> int:
         status.update("inspecting: recording the run")
         run_id = _log(project, uri, found, setting, paths)
 
-    from shorts.location.inspection_terminal import print_report
+    from shorts.reports.terminal import print_report, report_console
 
-    print_report(found, paths, run_id, ON_LOCATION_EXPERIMENT)
+    console = report_console()
+    print_report(report, console)
+    console.print()
+    # Paths and ids are never wrapped: a terminal or a script must be able to copy them whole.
+    for label, kind in (("report", "html"), ("", "md"), ("", "json")):
+        console.print(f"{label:<8}{paths[kind]}", soft_wrap=True)
+    console.print(
+        f"run     {run_id}  (experiment {ON_LOCATION_EXPERIMENT})  ·  checks took "
+        f"{found.seconds:.1f} s",
+        soft_wrap=True,
+    )
     return 0
 
 
@@ -157,7 +162,7 @@ class Setting:
     """How to inspect: the model, the folds, and what the advice may point to.
 
     Attributes:
-        model_name: the model's config name (``hist_gbm``) or class, for params and advice.
+        model_name: the model's config name (``hist_gbm``), for params and advice.
         drop_key: the override that drops columns (``None``: the source cannot).
         label_command: ``shorts label`` with the data set's arguments.
         folds, seed: cross-validation of the model checks (``cv.folds``, ``cv.seed``).
@@ -195,11 +200,12 @@ def inspect_dataset(
     """
     import numpy as np
 
-    from shorts.location import model_checks as mc
-    from shorts.location import table_checks as tc
-    from shorts.location.checklist import Remedies, build_checklist
-    from shorts.location.findings import Inspection
-    from shorts.location.row_ids import row_ids
+    from shorts.inspect import fitting
+    from shorts.inspect.checks import CHECKS, Context
+    from shorts.inspect.checks.columns import column_roles
+    from shorts.inspect.checks.noisy import of as noisy_of
+    from shorts.inspect.findings import Inspection, Remedies
+    from shorts.inspect.row_ids import row_ids
 
     started = time.perf_counter()
     if len(np.unique(data.y)) < 2:
@@ -214,76 +220,46 @@ def inspect_dataset(
             f"row{'s' if infinite > 1 else ''}; no model can fit it: replace those values or "
             "leave the rows out."
         )
+    model = fitting.build_model(model_cfg)  # a model that does not build is refused first
     frame = table.frame
     columns = [str(c) for c in frame.columns]
     named = table.target if table.target in columns else data.target
     target = named if named in columns else None
     drop = _dropped_by_user(columns, data, target)
-    roles = tc.column_roles(data, columns, drop, target)
-    progress("inspecting: columns, duplicates and the target")
-    profiles = tc.profile_columns(frame, roles, target)
-    ids = [p.name for p in profiles if p.id_like]
-    duplicates = tc.find_duplicates(frame, target, ids, drop)
     numbered = row_ids(table, data)
     positions = numbered.ids if numbered.of_table else None
-    missing_target = len(frame) - len(data.y) if positions is not None else 0
-    target_profile = tc.profile_target(data, missing_target)
-    cells = frame.size
-    missing_cells = float(frame.isna().to_numpy().sum()) / cells if cells else 0.0
-
-    notes: list[str] = []
-    rows = mc.sample_rows(len(data.y), setting.sample, setting.seed)
-    checked = mc.subset(data, rows)
+    rows = fitting.sample_rows(len(data.y), setting.sample, setting.seed)
+    ctx = Context(
+        frame=frame,
+        data=data,
+        target=target,
+        drop=drop,
+        roles=column_roles(data, columns, drop, target),
+        setting=setting,
+        model_cfg=model_cfg,
+        checked=fitting.subset(data, rows),
+        table_rows=rows if positions is None else positions[rows],
+        values=_row_values(frame, data, positions),
+        missing_target=len(frame) - len(data.y) if positions is not None else 0,
+        progress=progress,
+    )
     if len(rows) < len(data.y):
-        notes.append(
+        ctx.notes.append(
             f"The model-based checks (single-column power, the model's score, noisy labels) used "
             f"a random {len(rows):,} of the {len(data.y):,} rows (sample={setting.sample:,}, "
             f"seed {setting.seed}); the table checks used every row."
         )
-    groups = mc.feature_groups(data, columns)
-    power: list[Any] = []
-    model_score = None
-    noisy = None
-    model = mc.build_model(model_cfg)
-    fitted_name = type(model).__name__
-    if len(rows) >= mc.MIN_MODEL_ROWS:
-        progress(f"inspecting: each of {len(groups)} columns alone ({len(rows):,} rows)")
-        with mc.one_thread():
-            power = mc.single_feature_power(checked, groups, setting.folds, setting.seed)
-            power, fits = mc.rivalled(
-                checked, model_cfg, groups, power, ids, setting.folds, setting.seed
-            )
-        leaks = {p.column for p in power if p.leak}
-        left_out = [c for c in groups if c in leaks or c in ids]
-        keep = [i for column, idx in groups.items() if column not in left_out for i in idx]
-        if keep:
-            fitted = fits.get(tuple(keep))  # the comparison that found a leak fitted it already
-            if fitted is None:
-                progress(f"inspecting: {fitted_name} out of fold ({setting.folds} folds)")
-                with mc.one_thread():
-                    fitted = mc.fit_out_of_fold(
-                        checked, model_cfg, keep, left_out, setting.folds, setting.seed
-                    )
-            model_score = replace(fitted.score, left_out=left_out)
-            table_rows = rows if positions is None else positions[rows]
-            noisy = mc.noisy_labels(
-                checked, fitted, table_rows, _row_values(frame, data, positions), setting.top
-            )
-        else:
-            notes.append(
-                "Every feature is a suspected leak or an id: no model was fitted without them, "
-                "so no noisy-label suspects."
-            )
-    else:
-        notes.append(
+    if len(rows) < fitting.MIN_MODEL_ROWS:
+        ctx.notes.append(
             f"Only {len(rows)} rows: too few for the model-based checks (leaks, noisy labels), "
-            f"which need {mc.MIN_MODEL_ROWS}."
+            f"which need {fitting.MIN_MODEL_ROWS}."
         )
     if positions is None:
-        notes.append(
+        ctx.notes.append(
             "The data set's rows could not be matched to the table's, so suspects show the "
             "model's features and row numbers count the data set's rows."
         )
+    cells = frame.size
     found = Inspection(
         dataset=data.name,
         source=data.source,
@@ -293,27 +269,24 @@ def inspect_dataset(
         rows=len(frame),
         columns=len(columns),
         features=len(data.feature_names),
-        missing_cells=missing_cells,
-        column_profiles=profiles,
-        duplicates=duplicates,
-        target_profile=target_profile,
+        missing_cells=float(frame.isna().to_numpy().sum()) / cells if cells else 0.0,
         model_rows=len(rows),
-        power_metric="r2" if data.task == "regression" else "auc",
-        power=power,
-        model_score=model_score,
-        noisy=noisy,
-        notes=notes,
+        notes=ctx.notes,
     )
+    for check in CHECKS:
+        found.findings[check.finding_key] = check.compute(ctx, found)
     remedies = Remedies(
         drop_key=setting.drop_key,
-        model=fitted_name,
-        model_takes_nan=mc.accepts_nan(model),
+        model=type(model).__name__,
+        model_takes_nan=fitting.accepts_nan(model),
         label_command=setting.label_command,
         folds=setting.folds,
     )
+    noisy = noisy_of(found)
     if noisy is not None and noisy.top:
         found.relabel_command = remedies.relabel([s.row for s in noisy.top])
-    found.checklist = build_checklist(found, remedies)
+    items = [item for check in CHECKS for item in check.checklist(found, remedies) if item]
+    found.checklist = sorted(items, key=lambda item: item.rank)
     found.seconds = time.perf_counter() - started
     return found
 
@@ -411,18 +384,6 @@ def _check_keys(project: Project, overrides: list[str]) -> None:
             )
 
 
-def _model_name(overrides: list[str], cfg: DictConfig, task: str, model_cfg: Any) -> str:
-    """``hist_gbm`` when named on the command line or by default; a short's model by class."""
-    for override in reversed(overrides):
-        key, _, value = override.partition("=")
-        if key.lstrip("+") == "model":
-            return value
-    if any(o.partition("=")[0].lstrip("+") == "experiment" for o in overrides):
-        target = str(model_cfg.get("_target_", "model"))
-        return target.rsplit(".", 1)[-1]
-    return DEFAULT_MODELS[task]
-
-
 def _drop_key(cfg: DictConfig, source: str) -> str | None:
     if source not in TABLE_SOURCES:
         return None
@@ -444,35 +405,20 @@ def _log(
     project: Project, uri: str, found: Inspection, setting: Setting, paths: dict[str, Path]
 ) -> str:
     """One FINISHED run ``inspect-<dataset>`` in ``on_location`` with the figures and files."""
+    from shorts.inspect.checks import CHECKS
+    from shorts.inspect.checks.leakage import of as leakage_of
     from shorts.tracking.oneshot import log_finished_run
 
-    t = found.target_profile
-    score = found.model_score
     metrics: dict[str, float] = {
         "rows": found.rows,
         "columns": found.columns,
         "features": found.features,
-        "missing_share": found.missing_cells,
-        "missing_columns": sum(1 for c in found.column_profiles if c.missing),
-        "duplicate_rows": found.duplicates.duplicate_rows,
-        "exact_duplicate_rows": found.duplicates.exact_rows,
-        "conflicting_rows": found.duplicates.conflicting_rows,
-        "constant_columns": sum(1 for c in found.column_profiles if c.constant),
-        "id_like_columns": len(found.id_like),
-        "leak_suspects": len(found.leaks),
-        "noisy_suspects": found.noisy.count if found.noisy else 0,
         "checklist_items": len(found.checklist),
         "model_rows": found.model_rows,
-        "target_skew": t.skew,
-        "target_outliers": t.low_outliers + t.high_outliers,
         "seconds": found.seconds,
     }
-    if found.power:
-        metrics[f"best_single_column_{found.power_metric}"] = found.power[0].score
-    if score is not None:
-        metrics[f"model_{score.metric}"] = score.score
-    if t.classes:
-        metrics["minority_share"] = min(c.share for c in t.classes)
+    for check in CHECKS:
+        metrics |= check.metrics(found)
     logged = log_finished_run(
         project,
         uri,
@@ -493,17 +439,19 @@ def _log(
         tags={
             record.KIND: record.KIND_INSPECT,
             record.DATASET: found.dataset,
-            record.INSPECT_LEAKS: ",".join(found.leaks),
-            record.NOTE: _note(found, found.summary()),
+            record.INSPECT_LEAKS: ",".join(leakage_of(found).leaks),
+            record.NOTE: _note(found),
         },
         artifacts=paths.values(),
     )
     return logged.shown
 
 
-def _note(found: Inspection, summary: str) -> str:
+def _note(found: Inspection) -> str:
     """The run's description in the MLflow UI: the summary and the checklist (Markdown)."""
-    lines = [f"**shorts inspect {found.dataset}**: {summary}", ""]
+    from shorts.inspect.report import summary
+
+    lines = [f"**shorts inspect {found.dataset}**: {summary(found)}", ""]
     if found.checklist:
         lines.append("What to watch:")
         lines += [f"- **{item.title}**: {item.evidence}" for item in found.checklist]

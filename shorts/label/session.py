@@ -5,7 +5,7 @@ What the person sees, in order:
 1. The task and the target's scale (range, quartiles and a histogram; or the classes with their
    shares), then a few labelled examples from rows they will not be asked about, then Enter.
 2. One row per screen, features only (never the target): each feature's value and where it sits
-   among all rows (``shorts.location.feature_context``), with the progress (``3/20``) and a
+   among all rows (``shorts.label.feature_context``), with the progress (``3/20``) and a
    one-line reminder of the scale.
 3. A prompt: a number (regression) or a class. Anything else re-prompts with what is accepted;
    a number far outside the data's range must be typed twice (a typo guard). ``b`` goes back
@@ -26,9 +26,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from shorts.location.feature_context import FeatureContext, format_value
-from shorts.location.label_answers import AnswerLog, Answers
-from shorts.location.label_rows import TargetScale
+from shorts.label.answers import AnswerLog, Answers
+from shorts.label.feature_context import FeatureContext, format_value
+from shorts.label.rows import TargetScale
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 SPARK = " ▁▂▃▄▅▆▇█"

@@ -8,17 +8,17 @@ about.
 The flow, and where each part lives:
 
 - arguments: this command's keys (``n``, ``seed``, ``rows``, ``examples``, ``answers``, ``sheet``,
-  ``who``)
-  and the rest as config overrides (``shorts.location.setup``), so any catalog data set, the
-  user's file, ``model=`` and ``+experiment=`` work as they do for ``shorts run``;
+  ``who``) and the rest as config overrides (``shorts.inspect.setup``, shared with ``shorts
+  inspect``), so any catalog data set, the user's file, ``model=`` and ``+experiment=`` work as
+  they do for ``shorts run``;
 - which rows (drawn by ``n`` and ``seed``, or chosen by hand with ``rows=``), which examples, the
-  target's scale: ``label_rows``; what a row id means (the table's row number, as ``shorts
-  inspect`` lists rows): ``row_ids``. Inside, rows are positions in the ``Dataset``; they become
-  ids wherever a person sees or writes them (questions, sheet, answers, report, runs);
-- the answers: from the terminal (``label_session``), from a CSV, or a sheet to fill in
-  (``label_answers``), saved as they come under ``.shorts/labels/<session>/answers.csv``;
+  target's scale: ``rows``; what a row id means (the table's row number, as ``shorts inspect``
+  lists rows): ``shorts.inspect.row_ids``. Inside, rows are positions in the ``Dataset``; they
+  become ids wherever a person sees or writes them (questions, sheet, answers, report, runs);
+- the answers: from the terminal (``session``), from a CSV, or a sheet to fill in
+  (``answers``), saved as they come under ``.shorts/labels/<session>/answers.csv``;
 - scoring against the model's out-of-fold predictions and the trivial baseline:
-  ``label_scoring``; the report: ``label_report``; the three runs: ``label_runs``.
+  ``scoring``; the report: ``report``; the three runs: ``runs``.
 
 Every mistake of the user's (keys, data set, model, answers file) is found before the first
 question or, for an answers file, before anything is scored; nothing is logged to MLflow until
@@ -40,14 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shorts.config import compose_config
-from shorts.errors import UsageError, one_line
-from shorts.location.setup import (
-    DEFAULT_MODELS,
-    Arguments,
-    model_config,
-    split_arguments,
-    whole_number,
-)
+from shorts.errors import UsageError
+from shorts.inspect.setup import Arguments, model_config, model_name, split_arguments, whole_number
 from shorts.outcome import Outcome
 from shorts.project import Project
 from shorts.tracking.store import ui_hint
@@ -58,10 +52,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from shorts.datasets import Dataset
-    from shorts.location.feature_context import FeatureContext
-    from shorts.location.label_answers import AnswerLog, Answers
-    from shorts.location.label_rows import Picked, TargetScale
-    from shorts.location.row_ids import FloatArray, RowIds
+    from shorts.inspect.row_ids import FloatArray, RowIds
+    from shorts.label.answers import AnswerLog, Answers
+    from shorts.label.feature_context import FeatureContext
+    from shorts.label.rows import Picked, TargetScale
 
 USAGE = (
     "usage: shorts label dataset=NAME [n=20 | rows=ID,ID,...] [seed=0] [examples=3] "
@@ -203,7 +197,7 @@ def label_command(project: Project, args: list[str]) -> int:
     if plan.options.sheet is not None:
         return _write_sheet(console, plan, plan.options.sheet)
 
-    from shorts.location.label_answers import AnswerLog, read_answers
+    from shorts.label.answers import AnswerLog, read_answers
 
     rows, data = plan.rows, plan.data
     given: dict[int, float] = {}
@@ -261,15 +255,15 @@ def _plan(project: Project, args: list[str]) -> Plan:
     import numpy as np
 
     from shorts.datasets import load_dataset, load_table
-    from shorts.location.feature_context import FeatureContext
-    from shorts.location.label_answers import Answers
-    from shorts.location.label_rows import by_hand, pick, scale_of
-    from shorts.location.row_ids import row_ids
+    from shorts.inspect.row_ids import row_ids
+    from shorts.label.answers import Answers
+    from shorts.label.feature_context import FeatureContext
+    from shorts.label.rows import by_hand, pick, scale_of
 
     data = load_dataset(cfg.dataset)
     ids = row_ids(load_table(cfg.dataset, data), data)
     model_cfg = model_config(project, cfg, data.task, arguments.model_chosen)
-    name = _model_name(project, arguments, data.task)
+    name = model_name(project, arguments.overrides, data.task)
     _check_model(model_cfg, name, data)
     if options.chosen is not None:
         picked = by_hand(data, ids, options.chosen, options.seed, options.examples)
@@ -327,7 +321,7 @@ def _options(own: Mapping[str, str]) -> Options:
 
 def _chosen_rows(own: Mapping[str, str]) -> tuple[int, ...] | None:
     """``rows=ID,ID,...`` as whole numbers, in the order given (checked against the data set,
-    for range, targets and repeats, once it is loaded: ``label_rows.by_hand``)."""
+    for range, targets and repeats, once it is loaded: ``rows.by_hand``)."""
     text = own.get("rows")
     if text is None:
         return None
@@ -366,45 +360,16 @@ def _login() -> str:
 # -- the model ------------------------------------------------------------------------------
 
 
-def _model_name(project: Project, arguments: Arguments, task: str) -> str:
-    """The model's config name: ``model=NAME``, the short's ``override /model``, or the default."""
-    chosen = [o.split("=", 1) for o in arguments.overrides if "=" in o]
-    models = [value for key, value in chosen if key.lstrip("+~") == "model"]
-    if models:
-        return models[-1]
-    shorts = [value for key, value in chosen if key.lstrip("+~") == "experiment"]
-    if shorts:
-        from omegaconf import OmegaConf
-
-        spec = OmegaConf.to_container(
-            OmegaConf.load(project.experiment_configs / f"{shorts[-1]}.yaml")
-        )
-        defaults = spec.get("defaults") if isinstance(spec, dict) else None
-        for entry in defaults or []:
-            if isinstance(entry, Mapping):
-                for key, value in entry.items():
-                    if str(key).replace(" ", "") == "override/model":
-                        return str(value)
-        return f"{shorts[-1]}'s model"
-    return DEFAULT_MODELS[task]
-
-
 def _check_model(model_cfg: Any, name: str, data: Dataset) -> None:
     """Build the model, and refuse a classifier for a continuous target, so the mistakes that
     would only show when the model is fitted are found before the first question (fitting here
     too would double the wait)."""
     import numpy as np
-    from hydra.utils import instantiate
     from sklearn.base import is_classifier
 
-    try:
-        model = instantiate(model_cfg)
-    except Exception as exc:
-        raise UsageError(
-            f"model {name} cannot be built: {one_line(str(exc)) or type(exc).__name__}; choose "
-            "another model= (configs/model/)."
-        ) from None
-    if is_classifier(model) and not np.array_equal(data.y, np.round(data.y)):
+    from shorts.inspect.fitting import build_model
+
+    if is_classifier(build_model(model_cfg)) and not np.array_equal(data.y, np.round(data.y)):
         raise UsageError(
             f"model {name} is a classifier but {data.name}'s target {data.target!r} is "
             f"continuous; choose a regressor (model=hist_gbm) or a data set with classes."
@@ -421,7 +386,7 @@ def _ask(
     import readline  # noqa: F401  (line editing and history for input())
 
     from shorts.interrupts import interrupts_to
-    from shorts.location.label_session import LabellingSession, Stopped
+    from shorts.label.session import LabellingSession, Stopped
 
     data, picked = plan.data, plan.picked
     session = LabellingSession(
@@ -490,10 +455,11 @@ def _say_saved(
         Text.assemble(
             (f"{what} at {count}/{total}. ", "bold"),
             f"Your {count} answer{'s are' if count != 1 else ' is'} saved in {_shown_path(path)}; "
-            "nothing is logged until every row is answered. To finish later:\n  ",
-            (finish, "bold"),
+            "nothing is logged until every row is answered. To finish later:",
         )
     )
+    # One line however long, left to the terminal to wrap, so it copies as one command.
+    console.print(Text(f"  {finish}", style="bold"), soft_wrap=True)
 
 
 # -- the sheet ------------------------------------------------------------------------------
@@ -501,8 +467,8 @@ def _say_saved(
 
 def _write_sheet(console: Console, plan: Plan, sheet: Path) -> int:
     """Write the rows to label (no target) to fill in offline; print the scale and examples."""
-    from shorts.location.label_answers import PREDICTION, ROW, write_table
-    from shorts.location.label_session import scale_lines, show_examples
+    from shorts.label.answers import PREDICTION, ROW, write_table
+    from shorts.label.session import scale_lines, show_examples
 
     data, picked, X = plan.data, plan.picked, plan.X
     try:
@@ -548,16 +514,12 @@ def _score_and_log(
     """Score the answers against the model and the trivial baseline; report; log the runs."""
     import numpy as np
 
-    from shorts.location.label_report import (
-        SessionFacts,
-        build_report,
-        print_report,
-        write_results,
-    )
-    from shorts.location.label_runs import log_session
-    from shorts.location.label_scoring import compare, trivial_baseline
-    from shorts.location.predictions import out_of_fold
+    from shorts.inspect.predictions import out_of_fold
+    from shorts.label.report import SessionFacts, build_report, write_results
+    from shorts.label.runs import log_session
+    from shorts.label.scoring import compare, trivial_baseline
     from shorts.reports.rendering import write_report
+    from shorts.reports.terminal import print_report
 
     data, picked, options, name = plan.data, plan.picked, plan.options, plan.model_name
     rows = picked.rows  # positions in the data set; their ids are plan.rows
@@ -599,7 +561,7 @@ def _score_and_log(
         project, plan.uri, comparison, facts, name, [answers_path, results, *written.values()]
     )
 
-    print_report(console, report)
+    print_report(report, console)
     console.print()
     console.print(
         f"logged   {len(logged.runs)} runs side by side in the MLflow experiment 'on_location':",

@@ -24,7 +24,7 @@ import numpy as np
 
 from shorts.datasets import Dataset
 from shorts.errors import UsageError
-from shorts.location.row_ids import RowIds
+from shorts.inspect.row_ids import RowIds
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -36,7 +36,7 @@ HISTOGRAM_BINS = 16
 @dataclass(frozen=True)
 class Picked:
     """The rows of one labelling session, as positions in the ``Dataset`` (the ids a person
-    sees are ``shorts.location.row_ids``'s: the table's row numbers).
+    sees are ``shorts.inspect.row_ids``'s: the table's row numbers).
 
     Attributes:
         rows: positions of the rows to label, in the order they are asked.
