@@ -16,6 +16,7 @@ import numpy as np
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from sklearn.base import clone
+from sklearn.metrics import accuracy_score, mean_absolute_error, root_mean_squared_error
 from sklearn.model_selection import RepeatedKFold
 
 from shorts.context import Context, TrialPruned
@@ -39,23 +40,11 @@ MIN_SLICE_SHARE = 0.1  # a half with fewer rows than this (a near-constant featu
 
 Scorer = Callable[[np.ndarray[Any, Any], np.ndarray[Any, Any]], float]
 
-
-def _rmse(y_true: np.ndarray[Any, Any], y_pred: np.ndarray[Any, Any]) -> float:
-    return float(np.sqrt(np.mean((np.asarray(y_true) - np.asarray(y_pred)) ** 2)))
-
-
-def _mae(y_true: np.ndarray[Any, Any], y_pred: np.ndarray[Any, Any]) -> float:
-    return float(np.mean(np.abs(np.asarray(y_true) - np.asarray(y_pred))))
-
-
-def _accuracy(y_true: np.ndarray[Any, Any], y_pred: np.ndarray[Any, Any]) -> float:
-    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
-
-
+# scikit-learn's metrics, with the direction the verdict reads them in
 METRICS: dict[str, tuple[Scorer, str]] = {
-    "rmse": (_rmse, "minimize"),
-    "mae": (_mae, "minimize"),
-    "accuracy": (_accuracy, "maximize"),
+    "rmse": (root_mean_squared_error, "minimize"),
+    "mae": (mean_absolute_error, "minimize"),
+    "accuracy": (accuracy_score, "maximize"),
 }
 
 

@@ -13,6 +13,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_diabetes, make_regression
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import root_mean_squared_error
 from sklearn.model_selection import (
     GridSearchCV,
     KFold,
@@ -269,11 +270,7 @@ def test_soft_labels_beat_hard_labels_on_real_data(diabetes: Data) -> None:
     splits = list(folds.split(X, quartile))
     hard = cross_val_predict(BinnedRegressor(classifier), X, y, cv=splits)
     soft = cross_val_predict(BinnedRegressor(classifier, soft_labels=1.0), X, y, cv=splits)
-    assert _rmse(y, soft) < 0.97 * _rmse(y, hard)
-
-
-def _rmse(y: np.ndarray, prediction: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((y - prediction) ** 2)))
+    assert root_mean_squared_error(y, soft) < 0.97 * root_mean_squared_error(y, hard)
 
 
 # BinnedStackRegressor ----------------------------------------------------------------------------
@@ -319,7 +316,7 @@ def test_stack_corrects_the_binned_model_it_stacks_on_real_data(dataset: str) ->
     folds = KFold(5, shuffle=True, random_state=0)
     alone = cross_val_predict(binned, X, y, cv=folds)
     stacked = cross_val_predict(stack.set_params(random_state=0), X, y, cv=folds)
-    assert _rmse(y, stacked) < 0.97 * _rmse(y, alone)
+    assert root_mean_squared_error(y, stacked) < 0.97 * root_mean_squared_error(y, alone)
 
 
 def _real_regression(name: str) -> Data:

@@ -455,6 +455,8 @@ def test_since_alone_runs_until_now() -> None:
         {"quarter": "2026Q5"},
         {"quarter": "Q4"},
         {"quarter": "last quarter"},
+        {"quarter": "2026"},  # pandas would read these two as quarters: not accepted forms
+        {"quarter": "2026-12"},
         {"since": "2026-13-01"},
         {"since": "01/10/2026"},
         {"until": "yesterday"},

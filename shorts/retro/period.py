@@ -1,13 +1,18 @@
 """The period a retrospective covers: a calendar quarter, or the days between two ISO dates.
 
 Periods are half-open windows ``[start, end)`` in UTC, so consecutive quarters never share a run.
-Weeks start on Monday at 00:00 UTC (ISO weeks), the same for every store and every reader.
+Weeks start on Monday at 00:00 UTC (ISO weeks), the same for every store and every reader. The
+calendar arithmetic is pandas' (``pd.Period`` with ``freq="Q"`` and ``freq="W-SUN"``, the week
+that ends on Sunday); only the accepted spellings are checked here, because ``pd.Period`` also
+reads ``2026`` or ``2026-12`` as a quarter.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+
+import pandas as pd
 
 from shorts.errors import UsageError
 from shorts.retro.model import Period
@@ -20,7 +25,6 @@ ACCEPTED_FORMS = (
 )
 _QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([1-4])\s*$")
 _OPEN_START = datetime(1970, 1, 1, tzinfo=UTC)
-_WEEK = timedelta(days=7)
 
 
 def period_from(
@@ -63,14 +67,12 @@ def period_from(
 def current_quarter(now: datetime | None = None) -> str:
     """The quarter ``now`` falls in (UTC), as ``YYYYQn``."""
     now = _as_utc(now) if now is not None else datetime.now(UTC)
-    return f"{now.year}Q{(now.month - 1) // 3 + 1}"
+    return str(pd.Period(now.replace(tzinfo=None), freq="Q"))
 
 
 def week_start(moment: datetime) -> datetime:
     """Monday 00:00 UTC of the ISO week ``moment`` falls in."""
-    moment = _as_utc(moment)
-    day = moment.date() - timedelta(days=moment.weekday())
-    return datetime.combine(day, time(), tzinfo=UTC)
+    return _utc(pd.Period(_as_utc(moment).replace(tzinfo=None), freq="W-SUN").start_time)
 
 
 def weeks_of(period: Period, not_after: datetime | None = None) -> list[datetime]:
@@ -80,12 +82,8 @@ def weeks_of(period: Period, not_after: datetime | None = None) -> list[datetime
     started yet; an open-ended period yields its weeks from 1970, so callers clip those first.
     """
     end = period.end if not_after is None else min(period.end, _as_utc(not_after))
-    weeks = []
-    week = week_start(period.start)
-    while week < end:
-        weeks.append(week)
-        week += _WEEK
-    return weeks
+    mondays = pd.date_range(week_start(period.start), end, freq="W-MON", inclusive="left")
+    return [monday.to_pydatetime() for monday in mondays]
 
 
 def _quarter(text: str) -> Period:
@@ -95,11 +93,10 @@ def _quarter(text: str) -> Period:
     year, q = int(match.group(1)), int(match.group(2))
     if year < 1970:
         raise UsageError(f"--quarter={text!r} is before MLflow's epoch (1970); {ACCEPTED_FORMS}.")
-    start = datetime(year, 3 * q - 2, 1, tzinfo=UTC)
-    end = (
-        datetime(year + 1, 1, 1, tzinfo=UTC) if q == 4 else datetime(year, 3 * q + 1, 1, tzinfo=UTC)
+    quarter = pd.Period(year=year, quarter=q, freq="Q")
+    return Period(
+        start=_utc(quarter.start_time), end=_utc((quarter + 1).start_time), label=str(quarter)
     )
-    return Period(start=start, end=end, label=f"{year}Q{q}")
 
 
 def _parse_bound(text: str, flag: str, inclusive_day: bool) -> datetime:
@@ -124,6 +121,12 @@ def _label(start: datetime, end: datetime, open_start: bool) -> str:
     if open_start:
         return f"until {last:{shape}}"
     return f"{start:{shape}} to {last:{shape}}"
+
+
+def _utc(moment: pd.Timestamp) -> datetime:
+    """A naive pandas timestamp (a period's edge) as a UTC ``datetime``."""
+    edge: datetime = moment.tz_localize(UTC).to_pydatetime()
+    return edge
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -47,7 +47,8 @@ class Registration:
             "registered_at": time.time(),
         }
         # Locked and written before it appears under its name (a rename keeps the inode and the
-        # lock): a reader never finds a registration it could take for a dead one.
+        # lock): a reader never finds a registration it could take for a dead one. Hence not
+        # ``shorts.files.write_atomic``, which closes its file before the rename.
         draft = folder / f".{journal_id}.draft"
         self._handle: IO[str] | None = open(draft, "w")  # noqa: SIM115 - held while alive
         fcntl.flock(self._handle, fcntl.LOCK_EX)
