@@ -42,8 +42,9 @@ class Context:
         cpus: the CPU cap (cores); already applied to this process's affinity and thread pools.
         memory: the memory cap in bytes, for the whole worker process tree.
         event_fd: pipe to the supervisor, or ``None`` to keep events in memory (in-process use).
-        trial: when the run is a sweep's trial, where its Optuna study lives (``storage``,
-            ``study``, ``trial_id``, ``pruner``); ``None`` for a plain run.
+        trial: when the run is a sweep's trial, where its Optuna study lives: ``storage`` and
+            ``pruner`` (``_target_`` dicts), ``study`` (its name) and ``number`` (the trial's);
+            ``None`` for a plain run.
     """
 
     def __init__(
@@ -148,12 +149,22 @@ class Context:
         )
 
     def _study_trial(self) -> Any:
-        """The Optuna trial this run is, opened on the sweep's storage (the worker's side)."""
+        """The Optuna trial this run is, reopened in the worker with Optuna's public API: the
+        sweep sends its storage and pruner as ``_target_`` dicts, which Hydra builds here."""
         if self._optuna_trial is None:
-            from shorts.sweep.study import open_trial
+            import optuna
+            from hydra.utils import instantiate
 
             assert self.trial is not None
-            self._optuna_trial = open_trial(self.trial)
+            name = str(self.trial["study"])
+            storage = instantiate(self.trial["storage"])
+            pruner = instantiate(self.trial["pruner"], _convert_="all")
+            study = optuna.load_study(study_name=name, storage=storage, pruner=pruner)
+            number = int(self.trial["number"])
+            found = storage.get_trial_id_from_study_id_trial_number(
+                storage.get_study_id_from_name(name), number
+            )
+            self._optuna_trial = optuna.trial.Trial(study, found)
         return self._optuna_trial
 
     def report_folds(

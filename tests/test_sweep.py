@@ -63,7 +63,7 @@ BOWL_SHORTS = textwrap.dedent(
         if mode == "ranked":
             # Reports its call number: the first trial sets the median, later ones are worse.
             value = float(_call_number())
-            ctx.report(value, 0)
+            ctx.report(value, int(cfg.report_step))
             if ctx.should_prune():
                 raise shorts.TrialPruned(f"intermediate {value} is worse than the median")
             return {"rmse": value}
@@ -83,6 +83,7 @@ BOWL_YAML = textwrap.dedent(
       techniques: [fault-injection]
     mode: ok
     nap: 0
+    report_step: 0
     x: 0.0
     depth: 1
     sweep:
@@ -101,6 +102,12 @@ def bowl(project: ShortsProject) -> ShortsProject:
     (project.root / "configs" / "experiment" / f"{SHORT}.yaml").write_text(BOWL_YAML)
     project.add_short("fault_quick", "quick")
     return project
+
+
+def declare_sweep(project: ShortsProject, sweep: str) -> None:
+    """Replace the ``sweep:`` section of ``sw_bowl``'s YAML with ``sweep``."""
+    path = project.root / "configs" / "experiment" / f"{SHORT}.yaml"
+    path.write_text(path.read_text().split("sweep:\n")[0] + textwrap.dedent(sweep))
 
 
 def journal(project: ShortsProject) -> Any:
@@ -222,6 +229,151 @@ def test_pruner_stops_trials_worse_than_the_median(bowl: ShortsProject) -> None:
     assert parent.data.tags["shorts.outcomes"] == "completed:1, pruned:2"
 
 
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_any_optuna_sampler_pruner_and_distribution_is_declared_by_target(
+    bowl: ShortsProject,
+) -> None:
+    """``_target_`` dicts beside the presets: Hydra builds them, the sweep samples with the QMC
+    sampler and each trial's worker prunes with successive halving."""
+    import optuna
+    from optuna.trial import TrialState
+
+    declare_sweep(
+        bowl,
+        """\
+        sweep:
+          params:
+            x: {_target_: optuna.distributions.FloatDistribution, low: -2, high: 2}
+            depth: {type: int, low: 1, high: 5}
+          sampler: {_target_: optuna.samplers.QMCSampler, seed: 0}
+          pruner:
+            _target_: optuna.pruners.SuccessiveHalvingPruner
+            min_resource: 1
+            reduction_factor: 2
+        """,
+    )
+
+    done = bowl.run("sweep", EXPERIMENT, "mode=ranked", "report_step=1", "--trials", "3")
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    study = only_study(bowl)
+    assert states(study) == ["COMPLETE", "PRUNED", "PRUNED"], "halving keeps the best half"
+    assert [t.system_attrs["completed_rung_0"] for t in study.trials] == [0.0, 1.0, 2.0]
+    parent, _ = split(bowl)
+    assert parent.data.params["sweep.sampler"] == "QMCSampler"
+    assert parent.data.params["sweep.pruner"] == "SuccessiveHalvingPruner"
+    # The same sampler, seeded alike, asked the same space, proposes the sweep's points.
+    alone = optuna.create_study(sampler=optuna.samplers.QMCSampler(seed=0))
+    for trial in study.trials:
+        proposed = alone.ask(trial.distributions)
+        assert proposed.params == pytest.approx(trial.params)
+        told = trial.value if trial.state == TrialState.COMPLETE else None
+        alone.tell(proposed, told, state=trial.state)
+
+
+def test_a_target_of_the_wrong_kind_costs_one_line_and_starts_nothing(
+    bowl: ShortsProject,
+) -> None:
+    declare_sweep(
+        bowl,
+        """\
+        sweep:
+          params:
+            x: {type: float, low: -2, high: 2}
+          sampler: {_target_: optuna.pruners.MedianPruner}
+        """,
+    )
+
+    line = assert_usage_error(bowl.run("sweep", EXPERIMENT, "--trials", "2"), bowl)
+
+    assert "_target_ 'optuna.pruners.MedianPruner' is not an Optuna sampler" in line
+    assert "name: tpe | random, or _target_: a subclass of optuna.samplers.BaseSampler" in line
+    assert bowl.recorded_pids() == [], "no trial started"
+    assert not (bowl.root / "optuna-journal.log").exists(), "no study was created"
+
+
+def test_presets_are_target_dicts_and_parallel_tpe_is_a_constant_liar() -> None:
+    from optuna.pruners import MedianPruner
+    from optuna.samplers import RandomSampler
+
+    from shorts.sweep.study import make_pruner, make_sampler, pruner_config, sampler_config
+
+    assert sampler_config(None, jobs=2) == {
+        "_target_": "optuna.samplers.TPESampler",
+        "constant_liar": True,
+    }
+    assert sampler_config({"name": "tpe", "constant_liar": False}, jobs=2)["constant_liar"] is False
+    assert (
+        sampler_config({"_target_": "optuna.samplers.TPESampler"}, jobs=1)["constant_liar"] is False
+    )
+    assert isinstance(make_sampler(sampler_config({"name": "random", "seed": 0}, 1)), RandomSampler)
+    median = pruner_config({"name": "median", "n_startup_trials": 1})
+    assert median == {
+        "_target_": "optuna.pruners.MedianPruner",
+        "n_startup_trials": 1,
+        "n_warmup_steps": 1,
+    }
+    assert isinstance(make_pruner(median), MedianPruner)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"sampler": {"name": "cmaes"}}, "sweep.sampler: name 'cmaes' is unknown; use name: tpe"),
+        (
+            {"sampler": {"name": "tpe", "nonsense": 1}},
+            "unexpected keyword argument 'nonsense'; TPESampler takes consider_prior,",
+        ),
+        (
+            {"sampler": {"_target_": "optuna.samplers.GridSampler", "search_space": {"y": [0]}}},
+            "sweep.sampler: GridSampler cannot sample this space (ValueError: The parameter name",
+        ),
+        ({"pruner": {"name": "medain"}}, "name 'medain' is unknown; use name: median | percentile"),
+        ({"pruner": {"_target_": "optuna.samplers.RandomSampler"}}, "is not an Optuna pruner"),
+        ({"pruner": {"_target_": "no.such.Pruner"}}, "_target_ 'no.such.Pruner' is not an Optuna"),
+        ({"pruner": {"name": "none", "_target_": "x"}}, "give name (a preset) or _target_, not"),
+        ({"x": {"type": "floot"}}, "sweep.params.x in configs/experiment/sw.yaml: type 'floot'"),
+        ({"x": {"type": "float", "low": 1}}, "missing 1 required positional argument: 'high'"),
+        ({"x": {"_target_": "optuna.samplers.RandomSampler"}}, "is not an Optuna distribution"),
+        ({"x": {"type": "categorical", "choices": []}}, "CategoricalDistribution takes choices"),
+    ],
+)
+def test_bad_sampler_pruner_or_distribution_names_what_is_accepted(
+    spec: dict[str, Any], expected: str
+) -> None:
+    from shorts.errors import UsageError
+    from shorts.sweep.space import parse_space
+    from shorts.sweep.study import probe_sampler, pruner_config, sampler_config
+
+    with pytest.raises(UsageError) as refused:
+        if "x" in spec:
+            parse_space({"params": spec}, "sw")
+        elif "sampler" in spec:
+            space = parse_space({"params": {"x": {"type": "float", "low": 0, "high": 1}}}, "sw")
+            probe_sampler(sampler_config(spec["sampler"], jobs=1), space.distributions)
+        else:
+            pruner_config(spec["pruner"])
+    assert expected in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_sampler_whose_extra_is_missing_is_refused_before_the_sweep_starts() -> None:
+    """CmaEs imports ``cmaes`` only once it samples: the probe finds out before any trial."""
+    import importlib.util
+
+    from shorts.errors import UsageError
+    from shorts.sweep.space import parse_space
+    from shorts.sweep.study import probe_sampler, sampler_config
+
+    if importlib.util.find_spec("cmaes") is not None:
+        pytest.skip("cmaes is installed here")
+    space = parse_space({"params": {"x": {"type": "float", "low": 0, "high": 1}}}, "sw")
+    config = sampler_config({"_target_": "optuna.samplers.CmaEsSampler", "seed": 0}, jobs=1)
+
+    with pytest.raises(UsageError, match="CmaEsSampler needs the module 'cmaes', which is not"):
+        probe_sampler(config, space.distributions)
+
+
 # -- the budget ----------------------------------------------------------------------------------
 
 
@@ -310,6 +462,31 @@ def test_ctrl_c_closes_every_trial_and_resume_finishes_the_study(bowl: ShortsPro
     assert resumed_parent.data.tags["shorts.outcomes"] == "completed:2, interrupted:2"
     assert [c.info.status for c in children] == ["KILLED", "KILLED", "FINISHED", "FINISHED"]
     assert running_runs(bowl) == []
+
+
+def test_resume_closes_the_trials_of_a_sweeper_that_died_as_lost(bowl: ShortsProject) -> None:
+    """What a killed sweep leaves: a RUNNING trial, and a sweeper process that is gone."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    from shorts.tracking.leases import process_start
+
+    gone = subprocess.Popen(["true"])
+    sweeper = {"pid": gone.pid, "pid_start": process_start(gone.pid), "host": socket.gethostname()}
+    gone.wait()
+    storage = JournalStorage(JournalFileBackend(str(bowl.root / "optuna-journal.log")))
+    study = optuna.create_study(study_name="died", storage=storage)
+    for key, value in {"short": SHORT, "sessions": 1, "sweeper": sweeper}.items():
+        study.set_user_attr(key, value)
+    study.ask({"x": optuna.distributions.FloatDistribution(-2, 2)})
+
+    done = bowl.run("sweep", EXPERIMENT, "--resume", "--study", "died", "--trials", "1")
+
+    assert "already has 1 finished trials" in done.stderr, done.stderr[-3000:]
+    assert done.returncode == 1, "no trial completed"
+    (trial,) = only_study(bowl).trials
+    assert trial.state.name == "FAIL"
+    assert trial.user_attrs["outcome"] == "lost"
 
 
 def test_a_sweeper_pid_now_held_by_a_younger_process_does_not_block_resume() -> None:

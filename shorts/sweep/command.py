@@ -38,7 +38,17 @@ from shorts.interrupts import interrupts_to
 from shorts.outcome import Outcome
 from shorts.project import ROOT_ENV, Project
 from shorts.sweep.space import SearchSpace, parse_space
-from shorts.sweep.study import make_pruner, make_sampler, make_storage, storage_url
+from shorts.sweep.study import (
+    make_pruner,
+    make_sampler,
+    make_storage,
+    probe_sampler,
+    pruner_config,
+    sampler_config,
+    storage_config,
+    storage_url,
+    trial_id,
+)
 from shorts.tracking.leases import process_start
 from shorts.tracking.recorder import ParentRecord
 from shorts.tracking.store import redact_uri
@@ -59,8 +69,11 @@ def optuna_storage_errors() -> type[Exception]:
 
 if TYPE_CHECKING:
     import optuna
+    from optuna.pruners import BasePruner
+    from optuna.samplers import BaseSampler
 
-    from shorts.launch import PreparedRun, RunRequest, RunResult
+    from shorts.config import RunRequest
+    from shorts.launch import PreparedRun, RunResult
     from shorts.runner import Supervisor
 
 USAGE = (
@@ -133,11 +146,9 @@ def sweep(project: Project, args: list[str]) -> int:
     project.check_overrides(overrides)
     os.environ[ROOT_ENV] = str(project.root)
 
-    from hydra import initialize_config_dir
+    from shorts.config import composing
 
-    with initialize_config_dir(
-        config_dir=str(project.configs), version_base="1.3", job_name="shorts"
-    ):
+    with composing(project):
         return Sweep(project, overrides, options, budget).run()
 
 
@@ -168,19 +179,23 @@ class Sweep:
 
         base = self._compose([], self.project.state / "sweeps" / "check")
         name = str(base.name)
-        space = parse_space(base.cfg.get("sweep"), name)
+        settings = base.cfg.get("sweep") or {}
+        space = parse_space(settings, name)
+        sampling = sampler_config(settings.get("sampler"), self.options.jobs)
+        probe_sampler(sampling, space.distributions)
+        sampler = make_sampler(sampling)
+        self.pruner_config = pruner_config(settings.get("pruner"))
+        pruner = make_pruner(self.pruner_config)
         prepared = prepare(base, self.project)
         warn_about_headroom(prepared)  # once for the sweep: its trials share the short's caps
-        settings = base.cfg.get("sweep") or {}
         metric = str(settings.get("metric") or prepared.rule.metric)
         direction = str(settings.get("direction") or prepared.rule.direction)
         if direction not in ("minimize", "maximize"):
             raise UsageError(f"sweep.direction={direction!r}; use minimize or maximize.")
-        storage_location = storage_url(self.project, prepared.uri, self.options.storage)
-        study = self._study(name, storage_location, direction, settings)
+        self.storage_location = storage_url(self.project, prepared.uri, self.options.storage)
+        self.storage = make_storage(self.storage_location)
+        study = self._study(name, direction, sampler, pruner)
         self.name, self.metric, self.space, self.study = name, metric, space, study
-        self.storage_location = storage_location
-        self.pruner_spec = dict(settings.get("pruner") or {})
         self.uri = prepared.uri
         self.grace = prepared.caps.grace
         self.folder = self.project.state / "sweeps" / study.study_name
@@ -200,34 +215,18 @@ class Sweep:
         return 0 if any(t.state == "COMPLETE" for t in self._trials()) else 1
 
     def _compose(self, extra: list[str], staging: Path) -> RunRequest:
-        """The trial's config, composed by Hydra from the base and the trial's overrides."""
-        from hydra import compose
-        from hydra.core.hydra_config import HydraConfig
-        from hydra.errors import HydraException
-        from omegaconf import open_dict
-        from omegaconf.errors import OmegaConfBaseException
+        """The trial's config: the one composition path, with the trial's overrides."""
+        from shorts.config import compose
 
-        from shorts.errors import one_line
-        from shorts.launch import RunRequest
+        return compose(self.project, [*self.overrides, *extra], staging)
 
-        all_overrides = [*self.overrides, *extra]
-        try:
-            cfg = compose("shorts", overrides=all_overrides, return_hydra_config=True)
-        except (HydraException, OmegaConfBaseException, ValueError) as exc:
-            raise UsageError(one_line(str(exc))) from None
-        HydraConfig.instance().set_config(cfg)  # ${hydra:runtime.cwd} and friends resolve
-        choices = dict(cfg.hydra.runtime.choices)
-        with open_dict(cfg):
-            del cfg["hydra"]
-        return RunRequest(cfg, choices.get("experiment"), choices, all_overrides, staging)
-
-    def _study(self, name: str, location: str, direction: str, settings: Any) -> optuna.study.Study:
+    def _study(
+        self, name: str, direction: str, sampler: BaseSampler, pruner: BasePruner
+    ) -> optuna.study.Study:
         """Create this sweep's study, or load the one ``--resume`` continues."""
         import optuna
 
-        storage = make_storage(location)
-        sampler = make_sampler(settings.get("sampler"), self.options.jobs)
-        pruner = make_pruner(settings.get("pruner"))
+        storage, location = self.storage, self.storage_location
         studies = {s.study_name: s for s in optuna.get_all_study_summaries(storage)}
         if self.options.resume:
             study_name = self.options.study or _latest(studies, name)
@@ -290,8 +289,9 @@ class Sweep:
                 "wait for it or stop it first."
             )
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            study._storage.set_trial_user_attr(trial._trial_id, "outcome", "lost")
-            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            found = trial_id(self.storage, study.study_name, trial.number)
+            self.storage.set_trial_user_attr(found, "outcome", "lost")
+            study.tell(trial.number, state=TrialState.FAIL)
 
     @property
     def parent_id(self) -> str | None:
@@ -424,10 +424,10 @@ class Sweep:
                 **budget_tags,
             },
             trial={
-                "storage": self.storage_location,
+                "storage": storage_config(self.storage_location),
                 "study": self.study.study_name,
-                "trial_id": trial._trial_id,
-                "pruner": self.pruner_spec,
+                "number": trial.number,
+                "pruner": self.pruner_config,
             },
             quiet=True,
             on_start=partial(self._started, trial.number),
@@ -555,8 +555,9 @@ class Sweep:
             attrs = {"outcome": kept.outcome, "reason": kept.reason[:500]}
             if kept.run_id:
                 attrs["mlflow_run_id"] = kept.run_id
+            found = trial_id(self.storage, study.study_name, trial.number)
             for key, value in attrs.items():
-                study._storage.set_trial_user_attr(trial._trial_id, key, value)
+                self.storage.set_trial_user_attr(found, key, value)
             study.tell(
                 kept.number,
                 values=kept.value if kept.state == "COMPLETE" else None,

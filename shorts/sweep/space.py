@@ -10,6 +10,10 @@ string that ``shorts run`` would accept::
         model.max_depth: {type: int, low: 2, high: 8}
         model.strategy: {type: categorical, choices: [quantile, uniform, kmeans]}
         model: {type: categorical, choices: [ridge, hist_gbm]}   # a config group works too
+        model.alpha: {_target_: optuna.distributions.FloatDistribution, low: 0.1, high: 10}
+
+``type`` names a preset, itself a ``_target_`` dict (``shorts.sweep.targets``), so the short forms
+and any Optuna distribution are built the same way.
 """
 
 from __future__ import annotations
@@ -19,11 +23,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shorts.errors import UsageError
+from shorts.sweep.targets import Kind
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
 
-KINDS = ("float", "int", "categorical")
+DISTRIBUTION = Kind(
+    "distribution",
+    "optuna.distributions.BaseDistribution",
+    {
+        "float": {"_target_": "optuna.distributions.FloatDistribution"},
+        "int": {"_target_": "optuna.distributions.IntDistribution"},
+        "categorical": {"_target_": "optuna.distributions.CategoricalDistribution"},
+    },
+    key="type",
+)
 
 
 @dataclass(frozen=True)
@@ -39,12 +53,6 @@ class SearchSpace:
 
 def parse_space(declared: Any, experiment: str) -> SearchSpace:
     """The ``sweep.params`` block of the composed config; ``UsageError`` naming what is wrong."""
-    from optuna.distributions import (
-        CategoricalDistribution,
-        FloatDistribution,
-        IntDistribution,
-    )
-
     where = f"configs/experiment/{experiment}.yaml"
     params = (declared or {}).get("params") if isinstance(declared, Mapping) else None
     if not params:
@@ -54,41 +62,8 @@ def parse_space(declared: Any, experiment: str) -> SearchSpace:
         )
     distributions: dict[str, BaseDistribution] = {}
     for key, spec in params.items():
-        if not isinstance(spec, Mapping):
-            raise UsageError(f"sweep.params.{key} in {where} must be a mapping with a 'type'.")
-        kind = spec.get("type")
-        try:
-            if kind == "float":
-                distributions[str(key)] = FloatDistribution(
-                    float(spec["low"]),
-                    float(spec["high"]),
-                    log=bool(spec.get("log", False)),
-                    step=float(spec["step"]) if spec.get("step") is not None else None,
-                )
-            elif kind == "int":
-                distributions[str(key)] = IntDistribution(
-                    int(spec["low"]),
-                    int(spec["high"]),
-                    log=bool(spec.get("log", False)),
-                    step=int(spec.get("step") or 1),
-                )
-            elif kind == "categorical":
-                choices = list(spec["choices"])
-                if not choices:
-                    raise ValueError("choices is empty")
-                distributions[str(key)] = CategoricalDistribution(choices)
-            else:
-                raise UsageError(
-                    f"sweep.params.{key} in {where} has type {kind!r}; use one of: "
-                    f"{', '.join(KINDS)}."
-                )
-        except KeyError as missing:
-            raise UsageError(
-                f"sweep.params.{key} in {where} lacks {missing}; float/int need low and high, "
-                "categorical needs choices."
-            ) from None
-        except (TypeError, ValueError) as exc:
-            raise UsageError(f"sweep.params.{key} in {where} is not valid: {exc}.") from None
+        at = f"sweep.params.{key} in {where}"
+        distributions[str(key)] = DISTRIBUTION.build(DISTRIBUTION.config(spec, at), at)
     return SearchSpace(distributions)
 
 
