@@ -778,6 +778,9 @@ pace: 1.0
 PACED_DATA = ("dataset=friedman1", "dataset.n_samples=20000")
 
 
+ROOM = "caps.wall_time=5m"
+
+
 def test_a_new_users_trial_gives_lessons_that_let_capped_runs_finish(
     project: ShortsProject, tmp_path: Path
 ) -> None:
@@ -792,10 +795,11 @@ def test_a_new_users_trial_gives_lessons_that_let_capped_runs_finish(
     project.add_short("fault_memory", "grow_memory", caps={"memory": "300MiB"})
     project.add_short("fault_raise", "raise_error")
     runs = [
-        ("+experiment=reframe_classification", "cv.folds=3"),  # deterministic: inconclusive
+        # Room on the clock for the three that must complete: a busy machine must not decide.
+        ("+experiment=reframe_classification", "cv.folds=3", ROOM),  # deterministic: inconclusive
         # boosting against ridge on two more data sets: a hit on friedman1's nonlinear signal
-        ("+experiment=baseline_regression", "dataset=friedman1", "dataset.n_samples=1000"),
-        ("+experiment=baseline_regression", "dataset=fair", "cv.folds=3"),
+        ("+experiment=baseline_regression", "dataset=friedman1", "dataset.n_samples=1000", ROOM),
+        ("+experiment=baseline_regression", "dataset=fair", "cv.folds=3", ROOM),
         ("+experiment=fault_raise",),
         ("+experiment=fault_memory",),
         ("+experiment=paced", *PACED_DATA, "caps.wall_time=4s"),
