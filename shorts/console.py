@@ -154,15 +154,12 @@ def print_summary(
     if observation.result:
         shown = "  ".join(f"{k}={v:.4g}" for k, v in observation.result.items())
         console.print(Text(f"  metrics  {shown}"), soft_wrap=True)
-    if verdict:
-        line = Text("  verdict  ")
-        line.append(verdict, style=VERDICT_STYLE.get(verdict, "bold"))
-        line.append(f"  {verdict_reason or ''}")
-        console.print(line, soft_wrap=True)
-    for variant, (variant_verdict, reason) in (variants or {}).items():
-        line = Text(f"  variant  {variant}: ")
-        line.append(variant_verdict, style=VERDICT_STYLE.get(variant_verdict, "bold"))
-        line.append(f"  {reason}")
+    judged = [("  verdict  ", verdict, verdict_reason or "")] if verdict else []
+    judged += [(f"  variant  {name}: ", v, why) for name, (v, why) in (variants or {}).items()]
+    for label, said, why in judged:
+        line = Text(label)
+        line.append(said, style=VERDICT_STYLE.get(said, "bold"))
+        line.append(f"  {why}")
         console.print(line, soft_wrap=True)
     console.print(
         Text(f"  run      {run_id}  (experiment {name}, id {experiment_id})"), soft_wrap=True

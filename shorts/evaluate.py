@@ -1,9 +1,7 @@
 """Comparing a model with its baseline on the same folds: the evaluation most shorts share.
 
-Why one loop: a short's verdict is a comparison, and a comparison is only fair when both sides see
-the same folds, the same data and the same stopping rule. Keeping that in one place keeps it fair.
-It logs each fold's score for both sides, declares the data set, and reports the fold scores for
-the runner's verdict (``cfg.verdict.metric``: ``rmse``, ``mae`` or ``accuracy``).
+Why one loop: a comparison is only fair when both sides see the same folds, the same data and
+the same stopping rule, and keeping that in one place keeps it fair.
 """
 
 from __future__ import annotations
@@ -123,21 +121,13 @@ def load_declared(cfg: DictConfig, ctx: Context) -> Dataset:
 
 
 def run_folds(cfg: DictConfig, ctx: Context, variants: Mapping[str, Any] | None = None) -> CVResult:
-    """Fit ``cfg.model`` and ``cfg.baseline`` fold by fold, logging both fold scores as it goes.
+    """Fit ``cfg.model``, ``cfg.baseline`` and ``variants`` fold by fold, logging fold scores.
 
-    The folds are ``cv.folds``-fold, repeated ``cv.repeats`` times with fresh shuffles (default
-    once): repeats tighten the verdict where a short can afford them. ``variants`` (name to
-    estimator) are fitted on the same folds too, their fold scores logged as
-    ``variant.NAME.fold_<metric>``; the short's verdict stays the model's, and each variant is
-    judged by the runner against the same baseline folds.
-
-    Each fold also scores every learner on slices a model can know at prediction time (quartiles
-    of the baseline's prediction, halves of each feature: ``feature_slices``), so that a
-    retrospective can test, across folds and replicates, where a short helped.
-
-    The soft deadline is checked before each fold after the first, so a short that runs out of
-    time still reports a verdict over the folds it finished. The running mean is reported after
-    each fold (``ctx.report``), so in a sweep a hopeless trial is pruned instead of finished.
+    The folds are ``cv.folds``-fold, repeated ``cv.repeats`` times. Variants' fold scores are
+    logged as ``variant.NAME.fold_<metric>`` and judged by the runner against the same baseline
+    folds. Each fold also scores every learner on ``feature_slices``, for the retrospective.
+    The soft deadline is checked before each fold after the first (a short out of time still
+    gets a verdict), and the running mean is reported after each so a sweep can prune.
     """
     metric = fold_metric(cfg)
     scorer = METRICS[metric][0]
@@ -232,11 +222,9 @@ def run_folds(cfg: DictConfig, ctx: Context, variants: Mapping[str, Any] | None 
 def feature_slices(data: Dataset) -> dict[str, dict[str, Any]]:
     """Slices known at prediction time: quartiles of the baseline's prediction, halves of features.
 
-    A prediction quartile's edges are learned on each fold's training rows (what a router could
-    use); a feature's halves split at its median over all rows (no target is looked at). At most
-    ``MAX_FEATURE_SLICES`` features are cut, and a half holding under ``MIN_SLICE_SHARE`` of the
-    rows is left out: every slice is a claim the retrospective must pay for in its error budget.
-    Definitions follow ``shorts.routing.SliceRouter``: a row is in when low <= value < high.
+    Quartile edges are learned on each fold's training rows; a feature splits at its median over
+    all rows (no target is looked at). Few features and no tiny halves: every slice is a claim
+    the retrospective pays for in its error budget. Bounds follow ``shorts.routing.SliceRouter``.
     """
     slices: dict[str, dict[str, Any]] = {
         f"baseline prediction q{q}": {"by": "prediction", "quartile": q} for q in range(1, 5)
@@ -298,8 +286,7 @@ def slice_metrics(result: CVResult) -> dict[str, float]:
     """The metric for model and baseline within each quartile of the true target (out-of-fold).
 
     A description of where errors fall, not a claim: no model knows the true target when it
-    predicts, and conditioning on it favours whichever model shrinks less towards the mean. The
-    retrospective's slice lessons come from ``feature_slices``, tested across folds.
+    predicts (the retrospective's slice lessons come from ``feature_slices``).
     """
     rows = result.predicted
     return quartile_slices(

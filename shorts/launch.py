@@ -18,7 +18,6 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from rich.console import Console
 from rich.text import Text
 
 from shorts import record
@@ -41,7 +40,7 @@ from shorts.project import Project
 from shorts.requirements import check_requirements
 from shorts.runner import Observation, Supervisor, WorkerSpec
 from shorts.tracking.pending import settle
-from shorts.tracking.recorder import DELIVER_WAIT_SECONDS, Recorded, RunClosing, RunRecorder
+from shorts.tracking.recorder import DELIVER_WAIT_SECONDS, RunClosing, RunRecorder
 from shorts.tracking.store import (
     check_reachable,
     open_client,
@@ -166,8 +165,13 @@ def prepare(request: RunRequest, project: Project, here: bool = True) -> Prepare
         preflight(caps)
     rule = parse_rule(cfg.get("verdict"))
     parse_folds(cfg.get("cv"))
-    if here:
-        _check_user_file(cfg)
+    dataset = cfg.get("dataset")
+    if here and dataset is not None and str(dataset.get("source", "")) == "file":
+        # A user's own file is loaded once here, so a bad one is refused before any run (its
+        # load is cached, so the worker's costs nothing more); shipped data sets load there only.
+        from shorts.datasets import load_dataset
+
+        load_dataset(dataset)
     tracking = cfg.get("tracking", {})
     uri = resolve_tracking_uri(tracking.get("uri"), project)
     deliver_wait = parse_duration(tracking.get("deliver_wait", "30s"), "tracking.deliver_wait")
@@ -180,13 +184,8 @@ def prepare(request: RunRequest, project: Project, here: bool = True) -> Prepare
 
 
 def warn_about_headroom(prepared: PreparedRun) -> None:
-    """Before the run starts: one line on stderr if its memory cap is under ``caps.headroom`` x
-    the last observed peak of the short on this data set in this configuration
-    (``shorts.headroom.warning``).
-
-    It costs one read of the store, and a store that cannot be read gives no warning: it never
-    stops a run.
-    """
+    """One line on stderr if the memory cap is under ``caps.headroom`` x the short's last peak
+    here (``shorts.headroom.warning``); a store that cannot be read gives no warning."""
     from shorts.headroom.warning import warn_before_start
 
     warn_before_start(
@@ -371,8 +370,18 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
         judged = _judge(prepared.rule, observation, folds)
         closing = _closing(observation, judged, caps)
         recorded = recorder.close(closing, wait=prepared.deliver_wait)
-    if recorded.pending:
-        _say_pending(console, recorded, uri, prepared.deliver_wait)
+    if recorded.pending:  # the record is safe locally: where it is, how it will reach the store
+        console.print(
+            Text(
+                f"shorts: record pending: {redact_uri(uri)} did not take it within "
+                f"{format_duration(prepared.deliver_wait)} "
+                f"({recorded.error or 'still delivering'}); it is safe in {recorded.journal}; "
+                "`shorts sync` delivers it, as does any later shorts command that reaches the "
+                "store.",
+                style="yellow",
+            ),
+            soft_wrap=True,
+        )
     verdict = closing.tags.get(record.VERDICT)
     if not options.quiet:
         experiment_id = recorded.experiment_id or "?"
@@ -401,34 +410,6 @@ def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
         wall_seconds=observation.wall_seconds,
         pending=recorded.journal if recorded.pending else None,
     )
-
-
-def _say_pending(console: Console, recorded: Recorded, uri: str, waited: float) -> None:
-    """One line: the record is safe locally, where it is, and how it will reach the store."""
-    console.print(
-        Text(
-            f"shorts: record pending: {redact_uri(uri)} did not take it within "
-            f"{format_duration(waited)} ({recorded.error or 'still delivering'}); it is safe in "
-            f"{recorded.journal}; `shorts sync` delivers it, as does any later shorts command "
-            "that reaches the store.",
-            style="yellow",
-        ),
-        soft_wrap=True,
-    )
-
-
-def _check_user_file(cfg: DictConfig) -> None:
-    """A user's own data file is loaded once here, so a bad one is refused before any run.
-
-    Shipped data sets cannot be wrong in the same way and load in the worker only; a user file's
-    load is cached (joblib), so the worker's load costs nothing more.
-    """
-    dataset = cfg.get("dataset")
-    if dataset is None or str(dataset.get("source", "")) != "file":
-        return
-    from shorts.datasets import load_dataset
-
-    load_dataset(dataset)
 
 
 def _opening_tags(
@@ -489,20 +470,13 @@ def _judge(
     return judge_folds(rule, reported[-1])
 
 
-def _closing(
-    observation: Observation,
-    judged: FoldsVerdict | None,
-    caps: Caps,
-) -> RunClosing:
+def _closing(observation: Observation, judged: FoldsVerdict | None, caps: Caps) -> RunClosing:
     """What the run closes with (``shorts.record``): its usage and the share of each cap it
     used, its outcome and verdict."""
     wall = observation.wall_seconds
     metrics = dict(observation.result or {})
     metrics.update(caps.usage_metrics(observation.usage))
-    tags = {
-        record.OUTCOME: observation.outcome.value,
-        record.REASON: observation.reason,
-    }
+    tags = {record.OUTCOME: observation.outcome.value, record.REASON: observation.reason}
     if judged is not None:
         judgement = judged.model
         tags[record.VERDICT] = judgement.verdict.value

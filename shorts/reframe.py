@@ -1,20 +1,11 @@
 """Reframing a learning problem as its neighbour: regression as classification and back.
 
-Scikit-learn meta-estimators, each wrapping any learner of the *other* kind:
-
-- ``BinnedRegressor`` regresses by binning the target, classifying the bin and decoding the
-  predicted bin distribution into a number (Weka's ``RegressionByDiscretization``; with soft
-  labels, the histogram-loss idea of Imani & White 2018). The distribution also gives intervals.
-- ``BinnedStackRegressor``, the hybrid: a regressor on the features plus a ``BinnedRegressor``'s
-  out-of-fold bin probabilities.
-- ``OrdinalRegressor`` classifies ordered classes by regressing their rank and cutting the
-  continuous score back into classes.
-
-Why meta-estimators: the reframing is a property of the *target*, not of the learner, so any
-classifier (or regressor) can be tried on the other kind of problem without writing a new model.
-All pass ``sklearn.utils.estimator_checks.parametrize_with_checks``, with one exception that
-does not apply: wrapping a linear regressor, ``OrdinalRegressor`` cannot reach the training
-accuracy ``check_classifiers_train`` asks on three unordered blobs (no line orders them).
+Meta-estimators, because the reframing is a property of the *target*, not of the learner: any
+classifier (or regressor) can be tried on the other kind of problem. ``BinnedRegressor``
+classifies the target's bin (Weka's ``RegressionByDiscretization``; soft labels after Imani &
+White 2018), ``BinnedStackRegressor`` adds a regressor on its out-of-fold bin probabilities, and
+``OrdinalRegressor`` regresses the rank of ordered classes. All pass ``parametrize_with_checks``
+except where it does not apply: a linear ``OrdinalRegressor`` cannot order three unordered blobs.
 """
 
 from __future__ import annotations
@@ -353,11 +344,8 @@ def _bin_features(binned: BinnedRegressor, features: Any) -> FloatArray:
 class OrdinalRegressor(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Classify ordered classes by regressing their rank, then cutting the score into classes.
 
-    Why the name: "ordinal regression" is the established name of the *task* (predicting an
-    ordered category, e.g. a 1-5 rating), so the name says what the estimator is for, even though
-    it is a classifier (``predict`` returns class labels, ``score`` is accuracy). It is the
-    mirror of ``BinnedRegressor``: there a classifier answers a regression question, here a
-    regressor answers a classification one, and it uses the order that plain classifiers ignore.
+    Why the name: "ordinal regression" is the established name of the *task* (an ordered
+    category, e.g. a 1-5 rating), though the estimator is a classifier (``score`` is accuracy).
 
     The class order is the sorted order of the labels (``classes_``, as ``numpy.unique`` sorts
     them): integers or numbers order naturally, but strings sort alphabetically ("high" <
@@ -535,10 +523,10 @@ def _kmeans_edges(y: FloatArray, centers: FloatArray) -> FloatArray:
         # an empty cluster keeps its centre; the merge step removes its bin afterwards
         updated = np.where(counts > 0, sums / np.maximum(counts, 1), centers)
         updated.sort()
-        if np.allclose(updated, centers):
-            centers = updated
-            break
+        converged = np.allclose(updated, centers)
         centers = updated
+        if converged:
+            break
     return np.concatenate([[lo], (centers[:-1] + centers[1:]) / 2.0, [hi]])
 
 

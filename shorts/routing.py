@@ -23,7 +23,9 @@ from sklearn.linear_model import Ridge
 from sklearn.utils import Tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import get_tags
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
+
+from shorts.reframe import _validate_X_y
 
 __all__ = ["SliceRouter"]
 
@@ -38,8 +40,6 @@ class SliceRouter(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     the model that won on a slice had seen the whole data, and so does its routed copy. Only
     prediction is routed. A row is in the slice when its value ``v`` satisfies
     ``low <= v < high`` (``None`` leaves that side open); a NaN value is outside any bounded slice.
-
-    Mixins come before ``BaseEstimator``, as scikit-learn (>= 1.6) requires for its tags.
 
     Args:
         estimator: the regressor used on the slice; ``None`` means
@@ -98,17 +98,6 @@ class SliceRouter(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         tags.input_tags.sparse = all(t.input_tags.sparse for t in inner)
         return tags
 
-    def _validate(self, X: ArrayLike, y: ArrayLike | None = None, *, fitting: bool = False) -> Any:
-        """Validate as strictly as the learners need, no stricter (they validate again)."""
-        input_tags = self.__sklearn_tags__().input_tags
-        kwargs: dict[str, Any] = {
-            "accept_sparse": ["csr", "csc"] if input_tags.sparse else False,
-            "ensure_all_finite": "allow-nan" if input_tags.allow_nan else True,
-        }
-        if not fitting:
-            return validate_data(self, X, reset=False, **kwargs)
-        return validate_data(self, X, y, y_numeric=True, **kwargs)
-
     @_fit_context(  # type: ignore[untyped-decorator]
         # the learners are unvalidated user objects: let their own fit validate their params
         prefer_skip_nested_validation=False
@@ -123,7 +112,7 @@ class SliceRouter(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         Returns:
             self, fitted.
         """
-        features, target = self._validate(X, y, fitting=True)
+        features, target = _validate_X_y(self, X, y, fitting=True, y_numeric=True)
         if self.by == "feature" and self.column is None:
             raise ValueError(
                 'by="feature" needs column, the index of the feature that defines the slice; '
@@ -147,7 +136,7 @@ class SliceRouter(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def predict(self, X: ArrayLike) -> FloatArray:
         """The baseline's prediction, replaced by the estimator's on the slice's rows."""
         check_is_fitted(self)
-        features = self._validate(X)
+        features = _validate_X_y(self, X, None, fitting=False)
         prediction = np.array(self.baseline_.predict(features), dtype=np.float64)
         rows = self._mask(features, prediction)
         if rows.any():  # some learners refuse to predict zero rows
@@ -157,7 +146,7 @@ class SliceRouter(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def in_slice(self, X: ArrayLike) -> BoolArray:
         """Which rows of ``X`` the fitted router sends to ``estimator_`` (the others: baseline)."""
         check_is_fitted(self)
-        return self._mask(self._validate(X))
+        return self._mask(_validate_X_y(self, X, None, fitting=False))
 
     def _mask(self, features: Any, baseline_prediction: FloatArray | None = None) -> BoolArray:
         """Rows whose value lies in ``[low, high)``; ``features`` are already validated."""

@@ -1,28 +1,27 @@
 """``shorts server``: a team MLflow tracking server on PostgreSQL that also serves the artifacts.
 
-The embedded sqlite store suits one person on one machine; a team shares one server instead:
-runs (and their metrics, params and tags) go to a PostgreSQL database, which takes concurrent
-writers without sqlite's file locking, and artifacts go through the server (``--serve-artifacts``)
-to one folder or bucket, so clients need no shared filesystem or cloud credentials. Users point
-``shorts run``, ``shorts retro`` and ``shorts ui`` at it with ``MLFLOW_TRACKING_URI``.
-
-Before anything starts, the database must answer and the port must be free; either mistake is one
-line and exit status 2. The URI's password never reaches a terminal or the process table: it is
-masked in messages and handed to ``mlflow server`` through its environment, not its arguments.
+PostgreSQL takes concurrent writers without sqlite's file locking, and served artifacts need no
+shared filesystem or cloud credentials on the clients. The URI's password never reaches a
+terminal or the process table: it is masked in messages and passed through the environment.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sys
 import urllib.parse
 from pathlib import Path
 
 from shorts.arguments import OneLineParser
 from shorts.errors import UsageError
 from shorts.project import Project
-from shorts.tracking.serving import WILDCARD_HOSTS, check_port, local_url, serve_until_stopped
+from shorts.tracking.serving import (
+    WILDCARD_HOSTS,
+    check_port,
+    local_url,
+    serve_until_stopped,
+    server_command,
+)
 from shorts.tracking.store import redact_uri
 
 USAGE = (
@@ -96,22 +95,8 @@ def serve_team(project: Project, args: list[str]) -> int:
     check_port(options.host, options.port)
     check_database(uri)
     destination = artifacts_destination(project, options.artifacts_destination)
-
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "server",
-        "--serve-artifacts",
-        "--artifacts-destination",
-        destination,
-        "--host",
-        options.host,
-        "--port",
-        str(options.port),
-        "--workers",
-        str(options.workers),
-    ]
+    store = ["--serve-artifacts", "--artifacts-destination", destination]
+    command = server_command(*store, host=options.host, port=options.port, workers=options.workers)
     if options.allowed_hosts:
         command += ["--allowed-hosts", options.allowed_hosts]
     url = local_url(options.host, options.port)

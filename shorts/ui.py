@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 from shorts.arguments import OneLineParser
 from shorts.project import Project
 from shorts.tracking.pending import settle
-from shorts.tracking.serving import check_port, local_url, serve_until_stopped
+from shorts.tracking.serving import check_port, local_url, serve_until_stopped, server_command
 from shorts.tracking.store import check_reachable, open_client, resolve_tracking_uri
 
 USAGE = "usage: shorts ui [--port N] [--host ADDRESS] [--tracking-uri URI]"
@@ -37,21 +35,8 @@ def serve(project: Project, args: list[str]) -> int:
     settle(project)
     open_client(uri)  # creates a fresh store's schema before the server races for it
     project.default_artifact_root.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "server",
-        "--backend-store-uri",
-        uri,
-        "--default-artifact-root",
-        project.default_artifact_root.as_uri(),
-        "--host",
-        options.host,
-        "--port",
-        str(options.port),
-        "--workers",
-        "1",
-    ]
+    root = project.default_artifact_root.as_uri()
+    store = ["--backend-store-uri", uri, "--default-artifact-root", root]
+    command = server_command(*store, host=options.host, port=options.port)
     url = local_url(options.host, options.port)
     return serve_until_stopped(command, url, f"MLflow UI for {uri}\n  {url}\n(Ctrl-C to stop)")

@@ -1,25 +1,15 @@
 """Verdicts: did a short beat its baseline by a margin worth acting on, or is it fold noise?
 
-The short and its baseline are scored on the same cross-validation folds, so the comparison is
-paired: each fold gives a relative gain (the baseline's score minus the short's, over the
-baseline's mean, signed so that positive is better). Folds share training rows, so their gains
-are correlated and a plain paired t-test over them is over-confident. The test here is the
-*corrected resampled t-test* (Nadeau & Bengio, 2003; over repeated k-fold, Bouckaert & Frank,
-2004): the variance of the mean gain is ``(1/J + n_test/n_train) * s^2`` instead of ``s^2 / J``
-for ``J`` folds. Extra repeats (``cv.repeats``) shrink the first term, never the second: only
-more data settles a difference the folds' overlap hides.
+Both sides are scored on the same folds; each fold gives a relative gain (positive: better).
+Folds share training rows, so a plain paired t-test over them is over-confident: the test is
+the *corrected resampled t-test* (Nadeau & Bengio 2003; Bouckaert & Frank 2004), with the mean
+gain's variance ``(1/J + n_test/n_train) * s^2`` for ``J`` folds. More repeats shrink only the
+first term: only more data settles a difference the folds' overlap hides.
 
-A short is a ``hit`` when its gain is beyond the margin (``verdict.min_uplift``) and that is
-unlikely to be noise, a ``miss`` when it is surely short of the margin, and ``inconclusive``
-when the folds cannot tell it from the margin. The shipped margin is 1%: a tiny deterministic
-difference (``Ridge(alpha=0.999)`` against ``alpha=1.0``) is consistent across folds, and so
-"significant", but not worth carrying into a feature. A short may lower it knowingly (0 asks
-"better at all?") or make it negative for a non-inferiority claim ("within 5% of the full
-model": ``min_uplift: -0.05``).
-
-``Evidence`` (folds, mean and variance of the gains) is what the runner records for every
-comparison, so a retrospective can pool replicates of the same configuration and test them
-together (``pooled``) instead of picking the best run.
+A ``hit`` is surely beyond the margin (``verdict.min_uplift``, 1% shipped: a tiny but consistent
+difference is "significant" yet not worth a feature; negative for non-inferiority), a ``miss``
+surely short of it, else ``inconclusive``. ``Evidence`` (folds, mean and variance of the gains)
+is recorded for every comparison, so a retrospective can pool replicates (``pooled``).
 """
 
 from __future__ import annotations
@@ -324,11 +314,9 @@ def evidence_record(
     variants: Mapping[str, Judgement],
     reported: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The ``shorts.evidence`` tag: the test, and ``[folds, mean, variance]`` of relative gains
-    for the model, each variant and each slice of each, so that replicates can be pooled.
-
-    Feature slices are dropped from the end when the record would not fit in a tag, and the
-    record says how many (``slices_left_out``).
+    """The ``shorts.evidence`` tag: ``[folds, mean, variance]`` of the gains of the model, each
+    variant and each slice of each, so replicates can be pooled; slices that would not fit in a
+    tag are dropped from the end and counted (``slices_left_out``).
     """
     ratio = model.evidence.test_train if model.evidence else math.nan
     record: dict[str, Any] = {

@@ -23,10 +23,11 @@ import pytest
 
 from shorts import record
 from shorts.caps import Caps
-from shorts.retro.analysis import dataset_label, harvest, history_runs, own_frame
+from shorts.retro.analysis import harvest, history_runs, own_frame
 from shorts.retro.load import TRACEBACK_ARTIFACT, load_runs
 from shorts.retro.model import CapLesson, Retrospective
 from shorts.retro.period import period_from
+from shorts.retro.records import dataset_label
 from shorts.retro.synthetic import DATASET_PARAMS
 
 Q4 = datetime(2026, 10, 1, tzinfo=UTC)

@@ -1,11 +1,5 @@
-"""``shorts inspect``: go on location before modelling: look at the data the way a model will.
-
-The command reads its data set the way ``shorts run`` does (``dataset=NAME`` and its keys, a
-short's with ``+experiment=NAME``), runs every check of the registry (``checks``) on the raw
-table and the encoded data set, turns their evidence into a checklist, then writes
-``report.html``, ``report.md`` and ``report.json`` (``report``), prints the same report on the
-terminal (``shorts.reports.terminal``) and records one run in the MLflow experiment
-``on_location``.
+"""``shorts inspect``: run every check of the registry (``checks``) on the raw table and the
+encoded data set, write the report, print it and record one run in ``on_location``.
 
 Everything is computed before the run is created, so a mistake of the user's (an unknown data
 set, a missing file or column, a model that does not build) is one line, exit 2, and no run.
@@ -159,16 +153,8 @@ def inspect_command(project: Project, args: list[str]) -> int:
 
 @dataclass(frozen=True)
 class Setting:
-    """How to inspect: the model, the folds, and what the advice may point to.
-
-    Attributes:
-        model_name: the model's config name (``hist_gbm``), for params and advice.
-        drop_key: the override that drops columns (``None``: the source cannot).
-        label_command: ``shorts label`` with the data set's arguments.
-        folds, seed: cross-validation of the model checks (``cv.folds``, ``cv.seed``).
-        top: suspects to list.
-        sample: rows the model checks use at most.
-    """
+    """How to inspect: the model's config name, the override that drops columns (``None``: the
+    source cannot), ``shorts label`` with the data set's arguments, the folds, and the keys."""
 
     model_name: str
     drop_key: str | None
@@ -186,14 +172,8 @@ def inspect_dataset(
     setting: Setting,
     progress: Callable[[str], None] = lambda _: None,
 ) -> Inspection:
-    """Every check on ``table`` (as its source holds it) and ``data`` (as the models see it).
-
-    Args:
-        table: the raw table (``load_table``).
-        data: the data set built from it (``load_dataset``).
-        model_cfg: the model to fit out of fold (a Hydra ``_target_`` node).
-        setting: folds, seed, how many suspects, the sample size and the advice's pointers.
-        progress: called with a short text before each slow step.
+    """Every check on ``table`` (as its source holds it) and ``data`` (as the models see it),
+    fitting ``model_cfg`` (a Hydra node) out of fold; ``progress`` hears of each slow step.
 
     Raises:
         UsageError: the target has a single value, or the model does not build or fit.
@@ -314,14 +294,11 @@ def _row_values(
     """``values(row)``: a table row's values by column, JSON-ready (NaN as ``None``)."""
     from shorts.reports import jsonable
 
-    def from_table(row: int) -> dict[str, Any]:
-        record = frame.iloc[row]
-        return {str(k): jsonable(v) for k, v in record.items()}
-
-    def from_dataset(row: int) -> dict[str, Any]:
-        return {n: jsonable(v) for n, v in zip(data.feature_names, data.X[row], strict=True)}
-
-    return from_table if positions is not None else from_dataset
+    if positions is not None:
+        return lambda row: {str(k): jsonable(v) for k, v in frame.iloc[row].items()}
+    return lambda row: {
+        n: jsonable(v) for n, v in zip(data.feature_names, data.X[row], strict=True)
+    }
 
 
 def _cv_number(cfg: DictConfig, key: str, default: int, minimum: int) -> int:

@@ -1,9 +1,5 @@
-"""What ``shorts inspect`` found: the data set's facts, each check's finding, the checklist.
-
-Each check (``shorts.inspect.checks``) defines its own finding and stores it in
-``Inspection.findings`` under its key; the report and the JSON read them from there. Row numbers
-(``row``) count the table's rows from 0 in the order the source holds them (for a CSV, row 0 is
-the first line after the header).
+"""What ``shorts inspect`` found: the data set's facts, each check's finding (under its key in
+``Inspection.findings``, read by the report and the JSON), the checklist.
 """
 
 from __future__ import annotations

@@ -1,14 +1,9 @@
 """Fitting the model the checks use: sampled rows, one OpenMP thread, out-of-fold scores.
 
-The model (the user's, or hist_gbm by default) is fitted out of fold on the folds every check
-shares (``shorts.inspect.predictions.fold_splits``); its score comes with a 95% bootstrap
-interval over rows. Rows beyond ``sample`` are subsampled (seeded) for the model-based checks;
-the table checks see every row.
-
-Threads. The checks run OpenMP single-threaded (``one_thread``) unless ``OMP_NUM_THREADS`` says
-otherwise: on a 2-core machine with other work running, HistGradientBoosting's OpenMP threads
-spin-wait for each other, and five fits took 7.3 s with the default threads against 1.1 s with
-one (breast cancer, 569 rows), 36 s against 1.8 s at 20,000 rows x 26 features.
+Why one thread (``one_thread``, unless ``OMP_NUM_THREADS`` is set): on a 2-core machine with other
+work running, HistGradientBoosting's OpenMP threads spin-wait for each other; five fits took 7.3 s
+with the default threads against 1.1 s with one (breast cancer, 569 rows), 36 s against 1.8 s at
+20,000 rows x 26 features.
 """
 
 from __future__ import annotations

@@ -1,9 +1,5 @@
-"""The inspection as a report: the checklist first (as lessons), then one section per check.
-
-The sections come from the registry (``shorts.inspect.checks.CHECKS``), in its order, so every
-registered check shows in ``report.html``, ``report.md`` and on the terminal; how they look is the
-templates' business (``shorts/reports/templates``) and ``shorts.reports.terminal``'s.
-``report.json`` holds the same findings for tests and notebooks.
+"""The inspection as a report: the checklist first (as lessons), then one section per check of
+the registry, in its order, so no registered check goes missing; ``report.json`` holds the same.
 """
 
 from __future__ import annotations

@@ -1,16 +1,9 @@
-"""What a row number means, one definition for ``shorts inspect`` and ``shorts label``.
+"""What a row number means, one definition for ``shorts inspect`` and ``shorts label``: the row's
+position in the table as its source holds it, from 0, rows without a target included.
 
-A row id is the row's position in the table as its source holds it, counting from 0, rows
-without a target included (for a CSV: the data line's number, 0 for the line under the header).
-``inspect`` lists its suspects by these ids and ``label`` asks, reads and records rows by them,
-so the ``rows=`` that ``inspect`` advises names the same rows in ``label``.
-
-Why the table's numbering and not the position in the ``Dataset`` (which drops rows without a
-target): it is the one a person can find in their own file, and the one ``inspect`` already uses
-for everything it lists (duplicates, suspects). Where the two coincide (every catalog data set,
-any file whose target is never missing) nothing changes. Where the data set's rows cannot be
-matched to the table's (the target column is not in the table), both commands count the data
-set's rows instead, and say so.
+Why the table's numbering and not the ``Dataset``'s (which drops rows without a target): it is the
+one a person can find in their own file, so ``inspect``'s ``rows=`` advice names the same rows in
+``label``. When the data set's rows cannot be matched to the table's, both count the data set's.
 """
 
 from __future__ import annotations

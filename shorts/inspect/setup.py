@@ -1,9 +1,7 @@
 """Reading an on-location command's ``key=value`` arguments: its own keys and a composed config.
 
 Why Hydra's compose API and not ``@hydra.main``: these commands run once, in this process, with no
-multirun and no output folder, and their own keys (``n=20``) are not part of the config. The rest
-of the arguments are ordinary overrides, so ``dataset=file dataset.path=x.csv dataset.target=y``,
-``model=hist_gbm`` and ``+experiment=NAME`` mean what they mean to ``shorts run``.
+multirun and no output folder, and their own keys (``n=20``) are not part of the config.
 """
 
 from __future__ import annotations
@@ -37,13 +35,8 @@ class Arguments:
 
 
 def split_arguments(args: list[str], own_keys: Mapping[str, str], usage: str) -> Arguments:
-    """``n=20 dataset=x`` → own ``{"n": "20"}`` and overrides ``["dataset=x"]``.
-
-    Args:
-        args: the command line after the command's name.
-        own_keys: the command's own keys and what each accepts (for the error message).
-        usage: the command's usage line, for a stray flag.
-    """
+    """``n=20 dataset=x`` → own ``{"n": "20"}`` and overrides ``["dataset=x"]``; ``own_keys``
+    maps each own key to what it accepts, for the error messages, as ``usage`` does for a flag."""
     own: dict[str, str] = {}
     overrides: list[str] = []
     for arg in args:

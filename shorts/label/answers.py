@@ -1,20 +1,8 @@
 """The answers file: a person's predictions as a CSV, read, written as they come, or as a sheet.
 
-Format (one format for every way in and out):
-
-- a CSV with a header; the columns ``row`` and ``prediction`` are read, any other column is
-  ignored (so a filled-in sheet, or a finished session's ``results.csv``, is an answers file);
-- ``row``: the row id shown in the session and in the sheet: the row's number in the table as
-  its source holds it, from 0, rows without a target included (``shorts.inspect.row_ids``; the
-  same numbers ``shorts inspect`` lists);
-- ``prediction``: a number (regression) or one of the classes (classification, e.g. ``3``); an
-  empty cell means "not answered yet";
-- a comma, semicolon or tab as the separator (spreadsheets differ), UTF-8 with or without a BOM.
-
-Every row of the file must be one of the rows the session labels (the same ``n`` and ``seed``,
-or the same ``rows``, pick the same rows). A session's own answers file lists every one of its
-rows, those not answered yet with an empty prediction. Any problem is one ``UsageError`` naming
-the file, the line and what is accepted, found before anything is scored or logged.
+One format for every way in and out: a CSV with a header whose ``row`` (row id, as
+``shorts.inspect.row_ids`` numbers them) and ``prediction`` (empty: not answered yet) columns are
+read, other columns ignored; comma, semicolon or tab separated, UTF-8 with or without a BOM.
 """
 
 from __future__ import annotations
@@ -23,6 +11,7 @@ import csv
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from shorts.errors import UsageError
@@ -37,12 +26,12 @@ FORMAT = (
 )
 
 
+@dataclass(frozen=True)
 class Answers:
     """What a prediction may be for one data set: a number, or one of its classes."""
 
-    def __init__(self, task: str, classes: Sequence[float] = ()) -> None:
-        self.task = task
-        self.classes = tuple(classes)
+    task: str
+    classes: tuple[float, ...] = ()
 
     @property
     def accepted(self) -> str:
@@ -90,17 +79,9 @@ def read_answers(
     dataset: str,
     same: str = "the same n= and seed= pick the same rows",
 ) -> dict[int, float]:
-    """The predictions in ``path`` for the session's ``rows`` (row id → prediction).
-
-    Rows with an empty prediction are left out (not answered yet).
-
-    Args:
-        path: the answers file.
-        answers: what a prediction may be.
-        rows: the row ids the session labels.
-        total: row ids run 0..total-1.
-        dataset: the data set's name, for messages.
-        same: how the same rows are picked again, for the message about a row not asked.
+    """The predictions in ``path`` for the session's ``rows`` (row id → prediction), rows with
+    an empty prediction left out. Row ids run ``0..total-1``; ``same`` says how the same rows are
+    picked again, for the message about a row not asked.
 
     Raises:
         UsageError: the file is missing or unreadable, lacks a column, names a row that is not
@@ -185,18 +166,9 @@ def prediction_text(value: float) -> str:
 
 
 class AnswerLog:
-    """The answers file of a session in progress, rewritten whole after every answer.
-
-    Each version is written to a temporary file, flushed to disk and renamed over the previous
-    one, so at any moment (an interrupt, a closed terminal, a crash) the file is a complete,
-    valid answers file holding every answer given so far; going back to change an answer is
-    just another rewrite.
-
-    Args:
-        path: the file (its folder is created).
-        rows: the session's row ids, in the order asked: the file lists each of them, with an
-            empty prediction until it is answered, so it names the session's rows on its own.
-    """
+    """The answers file of a session in progress, rewritten whole (atomically, durably) after
+    every answer, so at any moment (an interrupt, a crash) it is a complete answers file. It
+    lists each of the session's ``rows``, with an empty prediction until answered."""
 
     def __init__(self, path: Path, rows: Sequence[int] = ()) -> None:
         self.path = path

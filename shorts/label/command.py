@@ -1,28 +1,9 @@
 """``shorts label``: be the model for a while, a Wizard-of-Oz human baseline.
 
-Label a few rows by hand, features only, then see your score beside a model's on exactly those
-rows and a trivial baseline's. The rows you found hard are often the ones the model struggles
-with too; and a model that cannot beat a person who has seen three examples is worth knowing
-about.
-
-The flow, and where each part lives:
-
-- arguments: this command's keys (``n``, ``seed``, ``rows``, ``examples``, ``answers``, ``sheet``,
-  ``who``) and the rest as config overrides (``shorts.inspect.setup``, shared with ``shorts
-  inspect``), so any catalog data set, the user's file, ``model=`` and ``+experiment=`` work as
-  they do for ``shorts run``;
-- which rows (drawn by ``n`` and ``seed``, or chosen by hand with ``rows=``), which examples, the
-  target's scale: ``rows``; what a row id means (the table's row number, as ``shorts inspect``
-  lists rows): ``shorts.inspect.row_ids``. Inside, rows are positions in the ``Dataset``; they
-  become ids wherever a person sees or writes them (questions, sheet, answers, report, runs);
-- the answers: from the terminal (``session``), from a CSV, or a sheet to fill in
-  (``answers``), saved as they come under ``.shorts/labels/<session>/answers.csv``;
-- scoring against the model's out-of-fold predictions and the trivial baseline:
-  ``scoring``; the report: ``report``; the three runs: ``runs``.
-
-Every mistake of the user's (keys, data set, model, answers file) is found before the first
-question or, for an answers file, before anything is scored; nothing is logged to MLflow until
-every row is answered.
+Label a few rows by hand, features only, then see your score beside a model's and a trivial
+baseline's on exactly those rows. Rows are ``Dataset`` positions inside and row ids
+(``shorts.inspect.row_ids``) wherever a person sees or writes them. Every mistake of the user's is
+found before the first question; nothing is logged until every row is answered.
 """
 
 from __future__ import annotations

@@ -1,17 +1,8 @@
 """Where a row's feature values sit among all rows of the data: what makes a number readable.
 
-Why: many data sets hold numbers that mean nothing on their own (diabetes' features are
-standardised, so ``bmi = 0.0617`` says little); "91st percentile of 442 rows" says a lot. A
-person labelling a row, or reading which rows were hard, sees each feature with that context:
-
-- a numeric feature with many values: its percentile among the rows (mid-rank, so ties sit in
-  the middle of their run) and a small bar with a marker at that percentile;
-- a numeric feature with few values (``DISCRETE_LEVELS`` or fewer, e.g. sex, a 1-5 rating): which
-  of its levels the row has, as dots, and the share of rows with that level;
-- a one-hot group (``column=value`` columns, as ``shorts.datasets`` encodes a text column): shown
-  as one feature whose value is the row's level, with that level's share of rows.
-
-Missing values (NaN) are said so, with the share of rows missing that feature.
+Why: diabetes' features are standardised, so ``bmi = 0.0617`` says little, "91st percentile of 442
+rows" a lot. Many-valued numbers get a percentile bar, few-valued ones (``DISCRETE_LEVELS``) their
+level as dots, a one-hot group its level; each with its share of rows.
 """
 
 from __future__ import annotations
@@ -76,12 +67,8 @@ def ordinal(number: int) -> str:
 
 
 class FeatureContext:
-    """The distribution of every feature over all rows, to place one row's values in it.
-
-    Args:
-        X: the features, rows x columns (NaN: missing).
-        names: one name per column of ``X``.
-    """
+    """The distribution of every feature over all rows (``X``, NaN: missing; one name per
+    column), to place one row's values in it."""
 
     def __init__(self, X: FloatArray, names: list[str]) -> None:
         self.rows = int(X.shape[0])
@@ -147,22 +134,13 @@ class FeatureContext:
         percentile = 100.0 * (below + 0.5 * (upto - below)) / len(values)
         rank = min(99, max(1, round(percentile)))
         tied = (upto - below) / len(values)
-        if value <= values[0]:
-            where = (
-                "the lowest of all rows"
-                if upto - below <= 1
-                else f"the minimum ({tied:.0%} of rows)"
-            )
-        elif value >= values[-1]:
-            where = (
-                "the highest of all rows"
-                if upto - below <= 1
-                else f"the maximum ({tied:.0%} of rows)"
-            )
-        else:
-            where = f"{ordinal(rank)} percentile"
-        position = round(percentile / 100.0 * (BAR_WIDTH - 1))
-        position = min(BAR_WIDTH - 1, max(0, position))
+        where = f"{ordinal(rank)} percentile"
+        if value <= values[0] or value >= values[-1]:
+            low = value <= values[0]
+            alone = f"the {'lowest' if low else 'highest'} of all rows"
+            tie = f"the {'minimum' if low else 'maximum'} ({tied:.0%} of rows)"
+            where = alone if upto - below <= 1 else tie
+        position = min(BAR_WIDTH - 1, max(0, round(percentile / 100.0 * (BAR_WIDTH - 1))))
         line = ["─"] * BAR_WIDTH
         line[BAR_WIDTH // 2] = "┼"  # the median, for reference
         line[position] = "●"

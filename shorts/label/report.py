@@ -1,14 +1,8 @@
 """The report of a labelling session: in the terminal, as Markdown and HTML, and as a run note.
 
-All forms come from one ``shorts.reports.document.Report``, so they say the same thing: the
-files through the report templates (which escape every text), the run note
-through ``note.md.j2``, the terminal through ``shorts.reports.terminal``. What it holds:
-the three scores side by side (the person, the model on the same rows, the trivial baseline), a
-plain reading of them that is honest about few rows, the rows hardest for the person (with their
-features, the true label, and how the model did on them), the rows hardest for the model (and how
-the person did), and whether the two found the same rows hard. When the rows were chosen by hand
-(``rows=``, typically the suspects ``shorts inspect`` lists), it also says how often the person
-sided with the recorded label and how often with the model.
+All forms come from one ``shorts.reports.document.Report``, so they say the same thing: the three
+scores, a plain reading honest about few rows, the rows hardest for each, and (rows chosen by
+hand) whom the person sided with.
 """
 
 from __future__ import annotations
@@ -45,20 +39,9 @@ HARDEST = 3
 
 @dataclass(frozen=True)
 class SessionFacts:
-    """Who labelled what, for the report's header.
-
-    Attributes:
-        dataset: the data set's name.
-        who: who labelled.
-        session: the session id (also the runs' ``shorts.label.session`` tag).
-        seed: the seed that picked the rows.
-        model_class: the model's class name, e.g. ``HistGradientBoostingRegressor``.
-        folds: the folds of the out-of-fold predictions.
-        total_rows: how many rows the data set has.
-        examples: how many labelled examples the person saw first.
-        answers_from: where the answers came from, e.g. ``the terminal``, ``rows.csv``.
-        by_hand: the rows were chosen by hand (``rows=``), not drawn with the seed.
-    """
+    """Who labelled what, for the report's header: ``session`` is also the runs'
+    ``shorts.label.session`` tag, ``examples`` how many labelled examples were on offer first,
+    ``by_hand`` whether the rows were chosen with ``rows=`` rather than drawn with ``seed``."""
 
     dataset: str
     who: str

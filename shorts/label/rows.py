@@ -1,17 +1,9 @@
 """Which rows a person labels, which labelled examples they see first, and the target's scale.
 
-Why stratified: with 20 rows a plain random draw can miss a class, or the top of the target's
-range, and the person's score then says little about the rest. The rows are drawn per stratum
-(each class; for regression each quintile of the target) in proportion to its size, then asked in
-a shuffled order. The draw depends only on the data, ``n`` and ``seed``: the same command picks
-the same rows, which is what lets a sheet, an answers file and a resumed session agree.
-
-Rows can also be chosen by hand (``rows=``, e.g. the noisy-label suspects ``shorts inspect``
-lists): they are asked in the order given, and the examples are drawn from the others as usual.
-
-The examples (labelled rows shown before the first question: a person "trains" too) and the
-target's scale are taken from the *other* rows, never from the ones asked, and so is the trivial
-baseline: nothing the person sees or is compared with is computed from the rows they label.
+Why stratified (per class, or per quintile of the target): with 20 rows a plain random draw can
+miss a class or the top of the range. The draw depends only on the data, ``n`` and ``seed``, so a
+sheet, an answers file and a resumed session agree. The examples, the scale and the trivial
+baseline come from the *other* rows, never from the ones asked.
 """
 
 from __future__ import annotations

@@ -1,16 +1,8 @@
 """Scoring a labelling session: the person, the model and a trivial baseline on the same rows.
 
-- The model's predictions are out of fold (``shorts.inspect.predictions``): each labelled row
-  is predicted by a model fitted on folds without it, so the model is scored, like the person,
-  on rows it never saw with their label.
-- The trivial baseline predicts, for every labelled row, the mean (regression) or the most common
-  class (classification) of the rows *not* labelled.
-- The same metric keys for all three, so they line up: regression ``rmse`` and ``mae``;
-  classification ``accuracy`` and ``mae`` (classes are ordered: being off by two classes is
-  worse than by one).
-- Honesty with few rows: the gap between the person's and the model's main metric comes with a
-  paired bootstrap interval, and whether the rows hard for the person were the rows hard for the
-  model is a Spearman correlation of the two error sizes, read in plain words with its n.
+The model's predictions are out of fold and the trivial baseline comes from the rows *not*
+labelled, so neither saw the labelled rows. With few rows, the gap between the person and the
+model comes with a paired bootstrap interval and the "same rows hard" reading with its n.
 """
 
 from __future__ import annotations
@@ -79,17 +71,9 @@ class Agreement:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Everything the report says about one session.
-
-    Attributes:
-        task: ``regression`` or ``classification``.
-        target: the target's name.
-        rows: the labelled row ids, in the order they were asked.
-        truth: their true labels.
-        human, model, trivial: the three contenders.
-        gap: the person's main metric against the model's.
-        agreement: whether the same rows were hard for both.
-    """
+    """Everything the report says about one session: the labelled row ids (in the order asked),
+    their true labels, the three contenders, the gap between the person and the model, and
+    whether the same rows were hard for both."""
 
     task: str
     target: str
@@ -196,18 +180,8 @@ def compare(
     trivial: tuple[str, float],
     seed: int = 0,
 ) -> Comparison:
-    """Score the person, the model and the trivial baseline on the labelled rows.
-
-    Args:
-        task: ``regression`` or ``classification``.
-        target: the target's name.
-        rows: the labelled row ids.
-        truth: their true labels.
-        human: the person's label and predictions.
-        model: the model's label and out-of-fold predictions for the same rows.
-        trivial: the trivial baseline's label and its one prediction.
-        seed: for the bootstrap.
-    """
+    """Score the person, the model (each a label and predictions for ``rows``) and the trivial
+    baseline (a label and its one prediction) against ``truth`` on the labelled rows."""
 
     def scored(role: str, label: str, values: FloatArray) -> Contender:
         predictions = np.asarray(values, dtype=np.float64)

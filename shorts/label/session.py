@@ -1,23 +1,15 @@
 """The interactive part of ``shorts label``: a person is the model, one row at a time.
 
-What the person sees, in order:
-
-1. The task and the target's scale (range, quartiles and a histogram; or the classes with their
-   shares), then a few labelled examples from rows they will not be asked about, then Enter.
-2. One row per screen, features only (never the target): each feature's value and where it sits
-   among all rows (``shorts.label.feature_context``), with the progress (``3/20``) and a
-   one-line reminder of the scale.
-3. A prompt: a number (regression) or a class. Anything else re-prompts with what is accepted;
-   a number far outside the data's range must be typed twice (a typo guard). ``b`` goes back
-   one question, ``e`` shows the examples again, ``?`` the help, ``q`` (or Ctrl-D) stops.
-
-Every answer is in the answers file (``AnswerLog``) before the next question shows, so stopping,
-Ctrl-C or a closed terminal loses nothing; the command says how to finish with ``answers=FILE``.
+The scale and a few examples, then one row per screen (features only, never the target) and a
+prompt (a number far outside the data's range must be typed twice); ``b`` goes back, ``e`` shows
+the examples, ``?`` the help, ``q`` stops. Every answer is in the answers file (``AnswerLog``)
+before the next question shows, so stopping, Ctrl-C or a closed terminal loses nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,48 +37,29 @@ class Stopped(Exception):
     """The person chose to stop (``q`` or end of input) before answering every row."""
 
 
+@dataclass
 class LabellingSession:
-    """Asks a person for a prediction of each row, one at a time.
+    """Asks a person for a prediction of each row (ids, in order), one at a time; ``examples``
+    (ids) are shown first with their ``example_labels``; rows in ``given`` (a resumed session)
+    are not asked again."""
 
-    Args:
-        console: where to show and ask (a terminal).
-        dataset: the data set's name.
-        X: the data set's features.
-        context: where each feature value sits among all rows.
-        scale: the target among the rows not asked.
-        rows: the row ids to label, in order.
-        examples: labelled row ids to show first, with ``example_labels``.
-        example_labels: their true labels.
-        answers: what a prediction may be.
-        log: where each answer is written as it comes.
-        given: answers already given (a resumed session): those rows are not asked again.
-    """
+    console: Console
+    dataset: str
+    X: FloatArray
+    context: FeatureContext
+    scale: TargetScale
+    rows: list[int]
+    examples: list[int]
+    example_labels: Iterable[float]
+    answers: Answers
+    log: AnswerLog
+    given: dict[int, float]
 
-    def __init__(
-        self,
-        console: Console,
-        dataset: str,
-        X: FloatArray,
-        context: FeatureContext,
-        scale: TargetScale,
-        rows: Iterable[int],
-        examples: Iterable[int],
-        example_labels: Iterable[float],
-        answers: Answers,
-        log: AnswerLog,
-        given: dict[int, float],
-    ) -> None:
-        self.console = console
-        self.dataset = dataset
-        self.X = X
-        self.context = context
-        self.scale = scale
-        self.rows = [int(r) for r in rows]
-        self.examples = [int(r) for r in examples]
-        self.example_labels = [float(v) for v in example_labels]
-        self.answers = answers
-        self.log = log
-        self.given = dict(given)
+    def __post_init__(self) -> None:
+        self.rows = [int(r) for r in self.rows]
+        self.examples = [int(r) for r in self.examples]
+        self.example_labels = [float(v) for v in self.example_labels]
+        self.given = dict(self.given)
 
     # -- the flow ---------------------------------------------------------------------------
 

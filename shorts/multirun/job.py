@@ -9,9 +9,6 @@ folder; the files they exchange there are defined here, with the job that writes
   short (recorded ``interrupted``), jobs that start later do not start;
 * ``shorts-jobs/NUM.json``, one per job: its outcome, or why it did not run, which the launching
   process reads at the end to close the parents and choose the exit status.
-
-``shorts.launch.run_short`` drives a job through :class:`MultirunJob`; nothing here imports the
-launching side or ``shorts.launch``.
 """
 
 from __future__ import annotations
@@ -58,16 +55,16 @@ class JobRecord:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass
 class MultirunJob:
     """A job's side of the multirun it belongs to: its parent, interrupts, and its record."""
 
-    def __init__(self, sweep_dir: Path, num: int, overrides: list[str], info: dict[str, Any]):
-        self.sweep_dir = sweep_dir
-        self.num = num
-        self.overrides = overrides
-        self.info = info
-        self.short = ""
-        self._stop = threading.Event()
+    sweep_dir: Path
+    num: int
+    overrides: list[str]
+    info: dict[str, Any]
+    short: str = ""
+    _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def of(cls, hydra_cfg: Any) -> MultirunJob | None:
@@ -82,18 +79,14 @@ class MultirunJob:
             info = json.loads((sweep_dir / MULTIRUN_FILE).read_text())
         except (OSError, ValueError):
             return None
-        job = cls(sweep_dir, int(num), [str(o) for o in hydra_cfg.overrides.task], info)
-        job.short = str(hydra_cfg.runtime.choices.get("experiment") or "")
-        return job
+        overrides = [str(o) for o in hydra_cfg.overrides.task]
+        short = str(hydra_cfg.runtime.choices.get("experiment") or "")
+        return cls(sweep_dir, int(num), overrides, info, short)
 
     @property
     def parallel(self) -> bool:
         """Jobs run side by side: no live display, one line per job instead."""
         return bool(self.info.get("parallel"))
-
-    @property
-    def in_launching_process(self) -> bool:
-        return int(self.info.get("launcher_pid", -1)) == os.getpid()
 
     def parent(self, short: str, uri: str) -> tuple[str | None, Path | None]:
         """The parent run of this job's short in this job's store: its id, or its journal
@@ -167,34 +160,34 @@ class MultirunJob:
             verdict=result.verdict,
             metrics=result.metrics,
         )
-        if result.outcome is Outcome.INTERRUPTED and self.in_launching_process:
+        in_launching_process = int(self.info.get("launcher_pid", -1)) == os.getpid()
+        if result.outcome is Outcome.INTERRUPTED and in_launching_process:
             (self.sweep_dir / INTERRUPT_FILE).touch()  # the basic launcher: later jobs stop too
         if self.parallel:
-            _print_job_line(self, result)
+            self._print_line(result)
+
+    def _print_line(self, result: RunResult) -> None:
+        """``job 2  completed  model=ridge dataset=diabetes  3.1s  verdict hit  run ...``."""
+        from rich.text import Text
+
+        from shorts.caps import format_duration
+        from shorts.console import OUTCOME_STYLE, stderr_console
+
+        line = Text(f"job {self.num}  ")
+        line.append(result.outcome.value, style=OUTCOME_STYLE[result.outcome])
+        line.append(
+            f"  {self.short} {shown(self.overrides)}  {format_duration(result.wall_seconds)}"
+        )
+        if result.verdict:
+            line.append(f"  verdict {result.verdict}")
+        line.append(f"  run {result.run_id}", style="dim")
+        if result.outcome is not Outcome.COMPLETED:
+            line.append(f"\n  {result.reason}")
+        stderr_console().print(line, soft_wrap=True)
 
     def _record(self, outcome: str, reason: str, **extra: Any) -> None:
         record = JobRecord(self.num, self.short, self.overrides, outcome, reason, **extra)
         write_json(self.sweep_dir / JOBS_FOLDER / f"{self.num}.json", asdict(record))
-
-
-def _print_job_line(job: MultirunJob, result: RunResult) -> None:
-    """``job 2  completed  model=ridge dataset=diabetes  3.1s  verdict hit  run ...``."""
-    from rich.text import Text
-
-    from shorts.caps import format_duration
-    from shorts.console import OUTCOME_STYLE, stderr_console
-
-    overrides = shown(job.overrides)
-    line = Text(f"job {job.num}  ")
-    line.append(result.outcome.value, style=OUTCOME_STYLE[result.outcome])
-    line.append(f"  {job.short} {overrides}  {format_duration(result.wall_seconds)}")
-    if result.verdict:
-        line.append(f"  verdict {result.verdict}")
-    line.append(f"  run {result.run_id}", style="dim")
-    if result.outcome is not Outcome.COMPLETED:
-        line.append(f"\n  {result.reason}")
-    console = stderr_console()
-    console.print(line, soft_wrap=True)
 
 
 def shown(overrides: list[str]) -> str:

@@ -1,10 +1,5 @@
 """The launching side of a multirun (``shorts run -m``): plan, parents, interrupts, the end.
 
-Hydra's launchers run each job in another process (joblib, the default here), on a Ray worker or
-as a Slurm job (submitit), so the launching process and its jobs share no memory and often no
-environment: they share the sweep folder and the tracking store (``shorts.multirun.job`` defines
-the files that cross between them).
-
 The launching side is a Hydra callback: ``on_multirun_start`` runs before the launcher starts any
 job, so it composes and checks every job's config first (a mistake costs one line and creates no
 run), creates the sqlite store's schema and the experiments once (parallel jobs would race for
@@ -21,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -207,32 +202,23 @@ def conclude(aborted: bool = False) -> MultirunReport | None:
     global _current, _report
     current, report = _current, _report
     _current, _report = None, None
-    if current is None:
-        return report
-    if report is None:
+    if current is not None and report is None:
         report = current.close(aborted=aborted)
     return report
 
 
+@dataclass
 class Multirun:
     """One ``shorts run -m`` as the launching process sees it."""
 
-    def __init__(
-        self,
-        project: Project,
-        sweep_dir: Path,
-        launcher: str,
-        jobs: list[PlannedJob],
-        parents: list[ParentRun],
-    ) -> None:
-        self.project = project
-        self.sweep_dir = sweep_dir
-        self.launcher = launcher
-        self.jobs = jobs
-        self.parents = parents
-        self.interrupted = False
-        self.started = time.monotonic()
-        self._records: dict[tuple[str, str], ParentRecord] = {}
+    project: Project
+    sweep_dir: Path
+    launcher: str
+    jobs: list[PlannedJob]
+    parents: list[ParentRun] = field(default_factory=list)
+    interrupted: bool = False
+    started: float = field(default_factory=time.monotonic)
+    _records: dict[tuple[str, str], ParentRecord] = field(default_factory=dict)
 
     @classmethod
     def start(cls, config: DictConfig) -> Multirun:
@@ -245,7 +231,7 @@ class Multirun:
         fit_launcher(config, jobs)
         if launcher == "ray":
             check_ray_address(config)
-        multirun = cls(project, sweep_dir, launcher, jobs, [])
+        multirun = cls(project, sweep_dir, launcher, jobs)
         multirun._open_parents(config)
         _warn_about_headroom(jobs)
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -349,11 +335,7 @@ def _key(job: PlannedJob) -> tuple[str, str]:
 
 def _warn_about_headroom(jobs: list[PlannedJob]) -> None:
     """The memory-headroom warning once per short, data set, configuration and cap, before any
-    job starts.
-
-    Jobs do not warn themselves: ten jobs of one short on one data set would print the same line
-    ten times, from processes that may not share this terminal.
-    """
+    job starts: ten jobs of one short would print it ten times, maybe not on this terminal."""
     from shorts.console import stderr_console
     from shorts.headroom.warning import warn_before_start
 
@@ -368,14 +350,8 @@ def _warn_about_headroom(jobs: list[PlannedJob]) -> None:
 
 
 def _plan(config: DictConfig, project: Project, here: bool) -> list[PlannedJob]:
-    """Compose and check every job's config in the launching process, before any job starts.
-
-    Each job is composed by ``config.compose`` from the command line's ``hydra.*`` overrides and
-    the job's own, as Hydra's launchers compose it, and checked by ``launch.prepare``, as the
-    job checks itself. With ``here`` False (jobs run on other machines), what depends on the
-    machine a job lands on (free memory, cores, installed extras, a data file) is left to the
-    job's own checks there.
-    """
+    """Compose (as Hydra's launchers do) and check (as the job does) every job's config, before
+    any job starts; ``here`` False leaves the machine-bound checks to the job (``prepare``)."""
     from hydra.core.hydra_config import HydraConfig
 
     from shorts.config import compose

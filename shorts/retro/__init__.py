@@ -1,13 +1,8 @@
 """Retrospectives: what a period of shorts cost, what worked, and what the failed ones teach.
 
-The public API, re-exported from the modules that hold it: ``period_from`` (period.py) names the
-window, ``load_runs``/``load_short_runs``/``load_histories`` (load.py) read MLflow
-(``history_runs`` names the runs whose histories matter), ``harvest`` (analysis.py) turns the
-runs into a ``Retrospective`` (model.py), and ``render`` (render.py) writes it as HTML, Markdown
-and JSON. The runs' records (records.py) and cap lessons (cap_lessons.py) are shared with
-``shorts caps suggest``. The data classes are imported eagerly (they are plain dataclasses); the
-functions are resolved on first use, because their modules import pandas and matplotlib:
-``import shorts.retro`` stays cheap, and ``shorts --help`` never pays for it.
+``period_from`` names the window, ``load_runs`` reads MLflow, ``harvest`` makes a
+``Retrospective`` and ``render`` writes it. The functions are resolved on first use, because
+their modules import pandas and matplotlib: ``shorts --help`` never pays for them.
 """
 
 from __future__ import annotations

@@ -1,16 +1,8 @@
 """From a period's runs to a ``Retrospective``: portfolio, ledger, harvest, suggestions.
 
-The input is the frame ``load_runs`` builds (one row per run); the analysis asks MLflow nothing
-more, except metric histories of capped runs when the caller did not pass them. It is one pass
-over the rows into plain Python records, then each section from those records, so 10,000 runs
-cost well under a second here: the fetch, not the analysis, is what a retrospective waits for.
-The records (``shorts.retro.records``) and the cap lessons (``shorts.retro.cap_lessons``) have
-their own modules, because ``shorts caps suggest`` reads runs and proposes caps with the same code.
-
-What counts as a failed short is defined once (``shorts.retro.model.is_failed``: any run that did
-not end as a hit, short of runs without a verdict, pruned trials and running ones) and used
-everywhere: the price of exploration (the failed share of CPU-hours), the weekly trend, the
-headline and the harvest, whose every row comes from a failed short.
+One pass over ``load_runs``'s frame into plain records (``shorts.retro.records``), then each
+section from them; MLflow is asked only for the histories of capped runs and some tracebacks
+when the caller did not pass them. A failed short is ``shorts.retro.model.is_failed`` everywhere.
 """
 
 from __future__ import annotations
@@ -19,6 +11,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -30,7 +23,6 @@ from shorts.retro.claims import DEFAULT_LEVEL, Claims, select_claims, settling_f
 from shorts.retro.lessons import hybrid_command, lessons
 from shorts.retro.load import load_histories, load_tracebacks
 from shorts.retro.model import (
-    FAILED_OUTCOMES,
     Fingerprint,
     HarvestedItem,
     LedgerRow,
@@ -42,7 +34,6 @@ from shorts.retro.model import (
     SliceWin,
     Suggestion,
     WeekPoint,
-    is_failed,
 )
 from shorts.retro.period import week_start, weeks_of
 from shorts.retro.records import (
@@ -50,7 +41,6 @@ from shorts.retro.records import (
     RunRecord,
     as_dict,
     as_text,
-    dataset_label,
     finite,
     is_baseline_tag,
     run_records,
@@ -62,9 +52,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "FAILED_OUTCOMES",
-    "dataset_label",
-    "failed",
     "harvest",
     "history_runs",
     "metric_direction",
@@ -164,11 +151,6 @@ def harvest(
         claims_summary=claims_summary,
         fdr_level=level,
     )
-
-
-def failed(outcome: str, verdict: str) -> bool:
-    """Whether the run is a failed short: ``shorts.retro.model.is_failed``."""
-    return is_failed(outcome, verdict)
 
 
 def history_runs(runs: pd.DataFrame) -> list[str]:
@@ -298,9 +280,7 @@ def _weeks(records: list[RunRecord], period: Period, now: datetime) -> list[Week
         if r.start is None:
             continue
         week = week_start(r.start)
-        point = points.get(week)
-        if point is None:
-            point = points[week] = WeekPoint(week, 0, 0, 0.0, 0.0)
+        point = points.setdefault(week, WeekPoint(week, 0, 0, 0.0, 0.0))
         point.runs += 1
         point.cpu_hours += r.cpu_hours
         if r.failed:
@@ -477,13 +457,8 @@ def _still_improving(
             continue
         values = [float(p[1]) for p in history[key] if len(p) > 1 and finite(float(p[1]))]
         sign = 1.0 if direction == "minimize" else -1.0
-        run = 1
-        for before, after in zip(reversed(values[:-1]), reversed(values[1:]), strict=True):
-            tolerance = 1e-12 * max(abs(before), 1.0)
-            if sign * (before - after) > tolerance:
-                run += 1
-            else:
-                break
+        better = [sign * (b - a) > 1e-12 * max(abs(b), 1.0) for b, a in pairwise(values)]
+        run = 1 + next((n for n, ok in enumerate(reversed(better)) if not ok), len(better))
         if run >= IMPROVING_POINTS:
             return key, values[-min(run, 5) :]
     return None

@@ -1,17 +1,9 @@
 """Cap lessons: what a short's runs on one data set needed, against the caps they ran under.
 
-Shared by the retrospective (one lesson per short, data set and configuration of the period) and
-by ``shorts caps suggest`` and the memory-headroom warning (``shorts.headroom``), so a
-recommendation reads the same wherever it is shown. Runs are grouped the way replicates are: the
-same short, data set and configuration (``shorts.retro.records.configuration``: seeds and caps
-aside), so a need measured with ``~variants``, fewer folds or a sample of the data is never
-advised for the short as configured. A lesson names what sets its configuration apart from the
-short's others on that data set (``configuration_differences``) and reruns that configuration
-(``records.rerun_overrides``). Memory: ``headroom`` x the highest peak, where a
-memout's peak is at least its cap (``memory_floor``). Wall time: ``headroom`` x what the slowest
-run needed, a timeout's need estimated from its progress (``wall_need``). Every other cap
-(``caps.cpu_time``, any kind in ``shorts.caps.KINDS`` with ``generic_advice``): ``headroom`` x
-the most a run used, a run the cap stopped needing more than its cap (``other_need``).
+Shared by the retrospective, ``shorts caps suggest`` and the memory-headroom warning
+(``shorts.headroom``), so a recommendation reads the same wherever it is shown. Runs are grouped
+the way replicates are (short, data set and configuration, seeds and caps aside), so a need
+measured on one configuration is never advised for another.
 """
 
 from __future__ import annotations
@@ -39,16 +31,10 @@ from shorts.retro.wording import mib, pct, seconds, times
 
 __all__ = [
     "CAPPED_OUTCOMES",
-    "GUESS_FACTOR",
-    "UNDERUSED_FRACTION",
-    "WallNeed",
-    "cap_lesson",
     "cap_lessons",
     "configuration_differences",
     "history_ids",
     "memory_floor",
-    "other_need",
-    "wall_need",
 ]
 
 CAPPED_OUTCOMES = CAPPED  # ``shorts.outcome.CAPPED``: a cap stopped the run
@@ -319,11 +305,7 @@ def configuration_differences(
 
 def _configuration_items(config: str) -> dict[str, str]:
     """``key=value; ...`` (``records.configuration``) as a dict."""
-    items = {}
-    for item in _ITEM_BREAK.split(config) if config else []:
-        key, _, value = item.partition("=")
-        items[key] = value
-    return items
+    return dict(item.partition("=")[::2] for item in _ITEM_BREAK.split(config)) if config else {}
 
 
 def _prefixes(key: str) -> list[str]:
@@ -523,12 +505,7 @@ def _underused(r: RunRecord) -> bool:
     memory = as_number(r.metrics.get(record.CAP_USED_MEMORY))
     if not finite(memory):
         memory = _share(r.peak_rss_mib, r.caps_memory_mib)
-    return (
-        finite(wall)
-        and finite(memory)
-        and wall < UNDERUSED_FRACTION
-        and memory < UNDERUSED_FRACTION
-    )
+    return all(finite(share) and share < UNDERUSED_FRACTION for share in (wall, memory))
 
 
 def _cap_note(

@@ -19,7 +19,6 @@ folds) have nothing to pool and make no claim.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,15 +27,13 @@ from functools import cached_property
 from typing import Any
 
 from shorts.record import EVIDENCE
-from shorts.retro.records import RunRecord
+from shorts.retro.records import RunRecord, json_object
 from shorts.retro.wording import times
 from shorts.verdict import TEST_NAME, Evidence, Verdict, decide, pooled
 
 __all__ = ["DEFAULT_LEVEL", "Claim", "Claims", "select_claims"]
 
 DEFAULT_LEVEL = 0.05
-EVIDENCE_TAG = EVIDENCE
-MODEL = "model"
 SLICE_KEYS = ("by", "column", "low", "high", "quartile")  # a slice's definition
 MAX_SETTLING_FOLDS = 100  # a near miss that needs more folds than this needs more data instead
 
@@ -184,14 +181,8 @@ def fresh_seed(records: Sequence[RunRecord], runs: Sequence[str]) -> int:
 
 
 def _evidence(r: RunRecord) -> dict[str, Any] | None:
-    text = r.tags.get(EVIDENCE_TAG)
-    if not text:
-        return None
-    try:
-        record = json.loads(text)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) and record.get("model") else None
+    found = json_object(r.tags.get(EVIDENCE))
+    return found if found.get("model") else None
 
 
 def _group_claims(
@@ -210,7 +201,7 @@ def _group_claims(
     definitions: dict[str, dict[str, Any]] = {}
     for _, record in members:
         ratio = float(record.get("test_train") or 0.25)
-        learners = {MODEL: record.get("model"), **(record.get("variants") or {})}
+        learners = {"model": record.get("model"), **(record.get("variants") or {})}
         for learner, raw in learners.items():
             evidence = Evidence.from_compact(raw, ratio)
             if evidence is not None:

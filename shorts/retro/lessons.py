@@ -97,8 +97,8 @@ def _hits(records: Sequence[RunRecord], claims: Claims, stake: _Stake) -> list[L
                 kind="hit",
                 text=(
                     f"{who} hit on {c.dataset or 'its data'}: {_what_ran(first, c)} by "
-                    f"{c.uplift:.1%} ({_interval(c)}; margin {c.margin:+.1%}), pooled over "
-                    f"{_runs_folds(c.runs, c.folds)}; {_tested(c.adjusted, claims)}."
+                    f"{c.uplift:.1%} ({_interval(c.interval())}; margin {c.margin:+.1%}), "
+                    f"pooled over {_runs_folds(c.runs, c.folds)}; {_tested(c.adjusted, claims)}."
                 ),
                 next_step="Carry it into a feature; first confirm it on fresh folds:",
                 command=confirm_command(c, records),
@@ -118,13 +118,12 @@ def _slice_lessons(claims: Claims, wins: Sequence[SliceWin], stake: _Stake) -> l
             continue
         overall = OVERALL.get(w.verdict, "did not hit overall")
         who = w.short if w.learner == "model" else f"{w.short}'s variant {w.learner}"
-        low, high = w.interval
         lesson = Lesson(
             kind="slice win",
             text=(
                 f"{who} {overall} on {w.dataset or 'its data'} but beat its baseline by "
                 f"{w.uplift:.1%} on rows with {w.slice} "
-                f"(95% interval {low:+.1%} to {high:+.1%}), "
+                f"({_interval(w.interval)}), "
                 f"pooled over {_runs_folds(w.runs, w.folds)}; {_tested(w.adjusted_p, claims)}."
             ),
             next_step=(
@@ -226,8 +225,8 @@ def _what_ran(r: RunRecord | None, c: Claim) -> str:
     return f"{', '.join(tried) or c.short} beat the baseline"
 
 
-def _interval(c: Claim) -> str:
-    low, high = c.interval()
+def _interval(bounds: tuple[float, float]) -> str:
+    low, high = bounds
     return f"95% interval {low:+.1%} to {high:+.1%}"
 
 

@@ -1,21 +1,9 @@
 """Reading a period's runs out of MLflow: one row per run, in one pass, tolerant of anything.
 
 Why not ``mlflow.search_runs``: its frame has one column per metric, param and tag ever logged
-(thousands in a busy store) and none of the meaning ``shorts`` gives its tags. Here each run is
-fetched once (``MlflowClient.search_runs``, 1,000 per page) and turned straight into the row the
-analysis reads; nothing asks MLflow about a single run. Runs from other tools lack every
-``shorts.*`` tag and metric: their outcome follows from the MLflow status instead, and the rest is
-left empty (NaN, ``""``, ``[]``, ``{}``) rather than guessed. Names and units are the record's
-(``shorts.record``): caps and usage come from numeric metrics, never from display tags.
-
-``search_runs`` (on a client from ``reader``) is the one reader of runs: the retrospective, the
-cap advice (``shorts caps suggest``) and the headroom warning's last peak
-(``shorts.headroom.last_peak``) all page through it.
-
-Metric histories are read only for the few runs that need them (runs stopped by a cap, for
-near misses and for how far they got): straight from the ``metrics`` table of a sqlite store in
-one query, else per run and key through the client. Tracebacks (``shorts/traceback.txt``) are read
-only for crashes whose recorded location is not in the short's own code.
+(thousands in a busy store) and none of the meaning ``shorts`` gives its tags. Runs from other
+tools lack every ``shorts.*`` tag: their outcome follows from the MLflow status, the rest is left
+empty rather than guessed. ``search_runs`` is the one reader of runs, for every caller.
 """
 
 from __future__ import annotations
@@ -24,6 +12,7 @@ import json
 import math
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from shorts import record
@@ -41,7 +30,6 @@ __all__ = [
     "COLUMNS",
     "RETRO_EXPERIMENT",
     "TRACEBACK_ARTIFACT",
-    "Histories",
     "load_histories",
     "load_runs",
     "load_short_runs",
@@ -54,7 +42,6 @@ __all__ = [
 RETRO_EXPERIMENT = "retrospectives"
 PAGE_SIZE = 1000
 SQLITE_CHUNK = 900  # ids per IN clause: under sqlite's historical limit of 999 parameters
-HARVEST_PREFIX = record.HARVEST_PREFIX
 TRACEBACK_ARTIFACT = "shorts/traceback.txt"
 # {run_id: {metric key: [(step, value, timestamp in ms since the epoch), ...]}}
 Histories = dict[str, dict[str, list[tuple[int, float, int]]]]
@@ -108,8 +95,6 @@ _FLOAT_METRICS = {
     "uplift": record.UPLIFT,
     "p_value": record.P_VALUE,
 }
-_NAN = math.nan
-PARENT_KINDS = record.PARENT_KINDS
 
 
 def load_runs(tracking_uri: str, period: Period, progress: bool = False) -> pd.DataFrame:
@@ -168,11 +153,9 @@ def load_histories(
 ) -> Histories:
     """Every logged value of the runs' metrics: ``{run_id: {key: [(step, value, ms), ...]}}``.
 
-    ``ms`` is when the value was logged (milliseconds since the epoch, as MLflow stores it), so
-    a run's progress can be read against its start. Values are ordered by step, then time; a
-    value MLflow stored as NaN comes back as NaN. For a
-    sqlite store the ``metrics`` table is read directly (one query per 900 runs); for other
-    stores the client is asked per run and key.
+    ``ms`` is when the value was logged (ms since the epoch), so a run's progress can be read
+    against its start. Values are ordered by step, then time; NaN stays NaN. A sqlite store's
+    ``metrics`` table is read directly; other stores are asked per run and key.
 
     Args:
         tracking_uri: the MLflow store.
@@ -336,7 +319,7 @@ def _fill(
                 continue
             seen.add(run_id)
             tags: dict[str, str] = data.tags
-            if tags.get(record.KIND) in PARENT_KINDS:
+            if tags.get(record.KIND) in record.PARENT_KINDS:
                 continue  # a sweep's or multirun's parent: its children are the shorts run
             metrics: dict[str, float] = data.metrics
             experiment = experiments.get(str(info.experiment_id), "")
@@ -357,8 +340,8 @@ def _fill(
             append["status"](status)
             append["outcome"](outcome)
             append["verdict"](verdict)
-            append["start_time"](start if start is not None else _NAN)
-            append["end_time"](end if end is not None else _NAN)
+            append["start_time"](start if start is not None else math.nan)
+            append["end_time"](end if end is not None else math.nan)
             append["wall_seconds"](wall)
             for column, key in _FLOAT_METRICS.items():
                 append[column](record.number(metrics, key))
@@ -397,27 +380,19 @@ def _harvest(tags: dict[str, str]) -> dict[str, dict[str, Any]]:
     """``shorts.harvest.NAME`` tags parsed; a malformed one keeps its raw text under ``raw``."""
     found: dict[str, dict[str, Any]] = {}
     for key, text in tags.items():
-        if not key.startswith(HARVEST_PREFIX):
+        if not key.startswith(record.HARVEST_PREFIX):
             continue
         try:
             parsed = json.loads(text)
         except ValueError:
             parsed = None
-        if not isinstance(parsed, dict):
-            found[key[len(HARVEST_PREFIX) :]] = {
-                "kind": "",
-                "type": "",
-                "path": "",
-                "evidence": {},
-                "raw": text,
-            }
-            continue
+        raw = {} if isinstance(parsed, dict) else {"raw": text}
+        parsed = parsed if isinstance(parsed, dict) else {}
         evidence = parsed.get("evidence")
-        found[key[len(HARVEST_PREFIX) :]] = {
-            "kind": str(parsed.get("kind") or ""),
-            "type": str(parsed.get("type") or ""),
-            "path": str(parsed.get("path") or ""),
+        found[key.removeprefix(record.HARVEST_PREFIX)] = {
+            **{field: str(parsed.get(field) or "") for field in ("kind", "type", "path")},
             "evidence": evidence if isinstance(evidence, dict) else {},
+            **raw,
         }
     return found
 
@@ -427,34 +402,20 @@ def _harvest(tags: dict[str, str]) -> dict[str, dict[str, Any]]:
 
 def _sqlite_histories(database_uri: str, ids: list[str], keys: Sequence[str] | None) -> Histories:
     histories: Histories = {run_id: {} for run_id in ids}
-    key_list = list(dict.fromkeys(keys)) if keys is not None else None
-    if key_list is not None and not key_list:
-        return histories
-    # A long key list is filtered here rather than in SQL, to stay under the parameter limit.
-    key_filter = key_list is not None and len(key_list) <= 50
-    wanted = set(key_list) if key_list is not None else None
-    chunk = SQLITE_CHUNK - (len(key_list) if key_filter and key_list else 0)
-    connection = sqlite3.connect(f"{database_uri}?mode=ro", uri=True)
-    try:
-        for i in range(0, len(ids), chunk):
-            part = ids[i : i + chunk]
+    wanted = set(keys) if keys is not None else None
+    with closing(sqlite3.connect(f"{database_uri}?mode=ro", uri=True)) as connection:
+        for i in range(0, len(ids), SQLITE_CHUNK):
+            part = ids[i : i + SQLITE_CHUNK]
             sql = (
                 "SELECT run_uuid, key, step, value, is_nan, timestamp FROM metrics "
-                f"WHERE run_uuid IN ({','.join('?' * len(part))})"
+                f"WHERE run_uuid IN ({','.join('?' * len(part))}) "
+                "ORDER BY run_uuid, key, step, timestamp"
             )
-            params: list[str] = list(part)
-            if key_filter and key_list:
-                sql += f" AND key IN ({','.join('?' * len(key_list))})"
-                params += key_list
-            sql += " ORDER BY run_uuid, key, step, timestamp"
-            for run_uuid, key, step, value, is_nan, stamp in connection.execute(sql, params):
-                if wanted is not None and key not in wanted:
-                    continue
-                histories[run_uuid].setdefault(key, []).append(
-                    (int(step or 0), _NAN if is_nan else float(value), int(stamp or 0))
-                )
-    finally:
-        connection.close()
+            for run_uuid, key, step, value, is_nan, stamp in connection.execute(sql, part):
+                if wanted is None or key in wanted:
+                    histories[run_uuid].setdefault(key, []).append(
+                        (int(step or 0), math.nan if is_nan else float(value), int(stamp or 0))
+                    )
     return histories
 
 

@@ -1,11 +1,7 @@
 """What a retrospective contains: plain data classes shared by the analysis, renderers and API.
 
-Every figure carries the run ids behind it (``runs``), so a report can link each number back to
-the MLflow runs it came from.
-
-What counts as a *failed short* is defined once, here (``is_failed``, ``FAILED_DEFINITION``), and
-the portfolio, the weekly trend, the headline, the CLI summary and the harvest all use it, so
-their counts agree.
+Every figure carries the run ids behind it (``runs``), so a report can link each number to its
+runs. A *failed short* is defined once, here (``is_failed``), so every count agrees.
 """
 
 from __future__ import annotations

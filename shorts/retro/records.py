@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "SIZE_KNOBS",
     "HistoryIn",
     "RunRecord",
     "as_dict",
@@ -35,11 +34,11 @@ __all__ = [
     "finite",
     "is_baseline_tag",
     "is_seed",
+    "json_object",
     "or_zero",
     "override_key",
     "param",
     "recorded_choices",
-    "recorded_overrides",
     "rerun_arguments",
     "rerun_overrides",
     "run_records",
@@ -51,9 +50,8 @@ HistoryIn = Mapping[str, Mapping[str, Sequence[Sequence[float]]]]
 SIZE_KNOBS = ("n_samples",)  # dataset params that change what a run needs, besides its name
 # Params that say how a run was made, not what it tested: its caps and where it was recorded.
 NOT_CONFIGURATION = ("caps.", "tracking.")
-OVERRIDES_TAG = record.OVERRIDES  # the command-line overrides that made a run
-CHOICES_TAG = record.CHOICES  # its config group choices, as JSON
 _UNSET = frozenset({"", "null", "none", "???"})
+
 _CLASSIFIERS = frozenset(
     {"LogisticRegression", "LogisticRegressionCV", "SVC", "LinearSVC", "NuSVC", "RidgeClassifier"}
 )
@@ -117,40 +115,39 @@ def run_records(runs: pd.DataFrame) -> list[RunRecord]:
         return []
     frame = runs.reindex(columns=list(COLUMNS))
     starts = pd.to_datetime(frame["start_time"], utc=True)
-    columns = {name: frame[name].tolist() for name in COLUMNS}
     records = []
-    for i, start in enumerate(starts):
-        params = {str(k): str(v) for k, v in as_dict(columns["params"][i]).items()}
-        dataset = as_text(columns["dataset"][i])
+    for row, start in zip(frame.to_dict("records"), starts, strict=True):
+        params = {str(k): str(v) for k, v in as_dict(row["params"]).items()}
+        dataset = as_text(row["dataset"])
         records.append(
             RunRecord(
-                run_id=str(columns["run_id"][i]),
-                experiment_id=as_text(columns["experiment_id"][i]),
-                short=as_text(columns["short"][i]) or as_text(columns["experiment"][i]),
-                outcome=as_text(columns["outcome"][i]),
-                verdict=as_text(columns["verdict"][i]),
+                run_id=str(row["run_id"]),
+                experiment_id=as_text(row["experiment_id"]),
+                short=as_text(row["short"]) or as_text(row["experiment"]),
+                outcome=as_text(row["outcome"]),
+                verdict=as_text(row["verdict"]),
                 start=None if pd.isna(start) else start.to_pydatetime(),
-                wall_seconds=as_number(columns["wall_seconds"][i]),
-                cpu_seconds=as_number(columns["cpu_seconds"][i]),
-                peak_rss_mib=as_number(columns["peak_rss_mib"][i]),
-                caps_wall_seconds=as_number(columns["caps_wall_seconds"][i]),
-                caps_memory_mib=as_number(columns["caps_memory_mib"][i]),
-                uplift=as_number(columns["uplift"][i]),
-                p_value=as_number(columns["p_value"][i]),
-                techniques=_as_list(columns["techniques"][i]),
+                wall_seconds=as_number(row["wall_seconds"]),
+                cpu_seconds=as_number(row["cpu_seconds"]),
+                peak_rss_mib=as_number(row["peak_rss_mib"]),
+                caps_wall_seconds=as_number(row["caps_wall_seconds"]),
+                caps_memory_mib=as_number(row["caps_memory_mib"]),
+                uplift=as_number(row["uplift"]),
+                p_value=as_number(row["p_value"]),
+                techniques=_as_list(row["techniques"]),
                 dataset=dataset,
-                reason=as_text(columns["reason"][i]),
-                error_type=as_text(columns["error_type"][i]),
-                error_where=as_text(columns["error_where"][i]),
-                harvest=as_dict(columns["harvest"][i]),
-                metrics=as_dict(columns["metrics"][i]),
+                reason=as_text(row["reason"]),
+                error_type=as_text(row["error_type"]),
+                error_where=as_text(row["error_where"]),
+                harvest=as_dict(row["harvest"]),
+                metrics=as_dict(row["metrics"]),
                 params=params,
-                tags=as_dict(columns["tags"][i]),
+                tags=as_dict(row["tags"]),
                 dataset_config=dataset_label(dataset, params),
                 configuration=configuration(params),
                 task=_task(dataset, params),
                 solved_as=_solved_as(dataset, params),
-                run_name=as_text(columns["run_name"][i]),
+                run_name=as_text(row["run_name"]),
             )
         )
     return records
@@ -242,7 +239,7 @@ def override_key(override: str) -> str:
 def recorded_overrides(r: RunRecord) -> list[str]:
     """The run's command-line overrides as recorded (``shorts.overrides``, space-joined as Hydra
     received them)."""
-    value = r.tags.get(OVERRIDES_TAG)
+    value = r.tags.get(record.OVERRIDES)
     return str(value).split() if value is not None else []
 
 
@@ -277,11 +274,16 @@ def rerun_arguments(short: str, rerun: Sequence[str], caps: Sequence[str]) -> li
 def recorded_choices(r: RunRecord) -> dict[str, str]:
     """The config group choices the run was composed with (``shorts.choices``): ``model``,
     ``model@baseline``, ``model@variants.soft``...; ``{}`` for a run recorded without them."""
+    return {str(k): str(v) for k, v in json_object(r.tags.get(record.CHOICES)).items()}
+
+
+def json_object(text: str | None) -> dict[str, Any]:
+    """A tag's text parsed as a JSON object; ``{}`` when it is missing or not one."""
     try:
-        raw = json.loads(r.tags.get(CHOICES_TAG) or "{}")
+        value = json.loads(text or "{}")
     except ValueError:
         return {}
-    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    return value if isinstance(value, dict) else {}
 
 
 def param(params: Mapping[str, str], key: str) -> str:
@@ -294,11 +296,9 @@ def _task(dataset: str, params: Mapping[str, str]) -> str:
     """Regression or classification, as the data set config says (``task``, or ``bins``)."""
     if not (dataset or any(k.startswith("dataset.") for k in params)):
         return ""
-    declared = {
-        "task": param(params, "dataset.task").lower(),
-        "bins": param(params, "dataset.bins"),
-    }
-    return task_of(declared)
+    return task_of(
+        {"task": param(params, "dataset.task").lower(), "bins": param(params, "dataset.bins")}
+    )
 
 
 def _solved_as(dataset: str, params: Mapping[str, str]) -> str:
@@ -341,7 +341,7 @@ def as_dict(value: Any) -> dict[str, Any]:
 
 def finite(value: float) -> bool:
     """Neither NaN nor infinite."""
-    return not math.isnan(value) and not math.isinf(value)
+    return math.isfinite(value)
 
 
 def or_zero(value: float) -> float:

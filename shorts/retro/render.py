@@ -1,14 +1,8 @@
 """A retrospective as three files: ``report.html``, ``report.md`` and ``report.json``.
 
-This module computes: it turns a ``Retrospective`` into a ``shorts.reports.document.Report``
-(lessons, then the portfolio, the technique ledger, the harvest with its cap lessons, what to
-try next, and a glossary that defines each term once) and draws the plots. How it looks, and in
-what order, is the templates' business (``shorts/reports/templates/retro.{html,md}.j2``).
-
-Runs appear by name, linked to their page in the MLflow UI of the store the retrospective read
-(``Retrospective.ui_url``); a figure backed by more than three runs links to the UI's runs table
-filtered to them. Full ids stay in report.json: ``dataclasses.asdict`` of the retrospective,
-datetimes as ISO strings, non-finite numbers as ``null``, a password in the tracking URI masked.
+This module turns a ``Retrospective`` into a ``shorts.reports.document.Report`` and draws the
+plots; how it looks, and in what order, is the templates' business
+(``shorts/reports/templates/retro.{html,md}.j2``). Full run ids stay in report.json.
 """
 
 from __future__ import annotations
@@ -16,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -69,7 +64,6 @@ FAILED_CATEGORIES = (*FAILED_OUTCOMES, *FAILED_VERDICTS)
 CATEGORIES = ("hit", "inconclusive", "miss", "completed", "pruned", *FAILED_OUTCOMES)
 NONE = "\N{EN DASH}"  # a figure that does not apply
 ROW_LIMIT = 50  # rows of a per-run table (best first, as the analysis orders them)
-FILES = {"html": "report.html", "md": "report.md", "json": "report.json"}
 GLOSSARY = {
     "failed short": FAILED_DEFINITION,
     "slice": (
@@ -103,11 +97,9 @@ GLOSSARY = {
         "each credited to the data set it was measured on, suggested for the data sets of the "
         "same task kind they have not been tried on yet."
     ),
+    # What each outcome a cap causes means (``shorts.outcome.DESCRIPTIONS``).
+    **{o.value: o.description.glossary for o in Outcome if o in CAPPED},
 }
-
-
-# What each outcome a cap causes means (``shorts.outcome.DESCRIPTIONS``).
-GLOSSARY.update({o.value: o.description.glossary for o in Outcome if o in CAPPED})
 
 
 def _colour(category: str) -> str:
@@ -138,15 +130,8 @@ def _cap_glossary(headroom: float) -> str:
 
 
 def render(retro: Retrospective, out_dir: Path) -> dict[str, Path]:
-    """Write ``report.html``, ``report.md`` and ``report.json`` for ``retro`` into ``out_dir``.
-
-    Args:
-        retro: the retrospective to report.
-        out_dir: the folder to write to; created if missing, files in it are replaced.
-
-    Returns:
-        The written files by kind: ``{"html": ..., "md": ..., "json": ...}``.
-    """
+    """Write the three reports of ``retro`` into ``out_dir`` (created if missing); the written
+    files by kind: ``{"html": ..., "md": ..., "json": ...}``."""
     return write_report(build_report(retro), out_dir, json=to_json(retro))
 
 
@@ -180,8 +165,11 @@ def build_report(retro: Retrospective) -> Report:
         summary=[_summary(retro), *(Paragraph([note], "note") for note in retro.notes)],
         lessons=[_lesson(lesson) for lesson in retro.lessons],
         sections={s.id: s for s in sections},
-        glossary=[Term(name, text) for name, text in GLOSSARY.items() if name != "what to try next"]
-        + [Term("recommended cap", _cap_glossary(retro.headroom)), _next_term()],
+        glossary=[
+            *(Term(name, text) for name, text in GLOSSARY.items() if name != "what to try next"),
+            Term("recommended cap", _cap_glossary(retro.headroom)),
+            Term("what to try next", GLOSSARY["what to try next"]),
+        ],
         footer="Made by shorts retro. Runs link to the MLflow UI; report.json holds the same "
         "content for machines, with the full run ids.",
         runs=RunIndex(
@@ -191,10 +179,6 @@ def build_report(retro: Retrospective) -> Report:
             shorts=retro.run_shorts,
         ),
     )
-
-
-def _next_term() -> Term:
-    return Term("what to try next", GLOSSARY["what to try next"])
 
 
 def _lesson(lesson: Any) -> Lesson:
@@ -248,7 +232,9 @@ def _portfolio(retro: Retrospective) -> Section:
             "price",
         )
     ]
-    per_short = sorted(_per_short(p.counts), key=lambda c: (c.short, _category_rank(c)))
+    per_short = sorted(
+        _per_short(p.counts), key=lambda c: (c.short, _rank(_category(c.outcome, c.verdict)))
+    )
     outcome_plot = _outcome_plot(per_short)
     if outcome_plot is not None:
         blocks.append(outcome_plot)
@@ -646,10 +632,6 @@ def _rank(category: str) -> int:
     return CATEGORIES.index(category) if category in CATEGORIES else len(CATEGORIES)
 
 
-def _category_rank(c: OutcomeCount) -> int:
-    return _rank(_category(c.outcome, c.verdict))
-
-
 def _by_category(counts: Iterable[OutcomeCount]) -> dict[str, tuple[list[str], float, float]]:
     """Runs, CPU-hours and wall-hours by category (verdict for completed runs, else outcome)."""
     out: dict[str, tuple[list[str], float, float]] = {}
@@ -681,16 +663,13 @@ def _period_range(start: datetime, end: datetime) -> str:
     return f"{start:%Y-%m-%d} to {last:%Y-%m-%d}"
 
 
-def format_hours(x: float) -> str:
+def _hours(x: float) -> str:
     """Hours to read at a glance: ``1,234``, ``3.50``, ``<0.01`` (report.json has the figure)."""
     if not math.isfinite(x):
         return NONE
     if abs(x) >= 100:
         return f"{x:,.0f}"
     return f"{x:.2f}" if abs(x) >= 0.005 or x == 0 else "<0.01"
-
-
-_hours = format_hours
 
 
 def _pct(x: float) -> str:
@@ -742,11 +721,10 @@ def _outcome_cell(outcome: str, verdict: str) -> list[Inline]:
 
 
 def _evidence(evidence: dict[str, Any]) -> str:
-    shown = []
-    for key, value in evidence.items():
-        text = _num(value) if isinstance(value, float) else str(value)
-        shown.append(f"{key}={text}")
-    joined = "; ".join(shown)
+    joined = "; ".join(
+        f"{key}={_num(value) if isinstance(value, float) else value}"
+        for key, value in evidence.items()
+    )
     return joined if len(joined) <= 300 else joined[:299] + "…"
 
 
@@ -759,10 +737,9 @@ def _outcome_plot(counts: list[OutcomeCount]) -> Plot | None:
     shorts = sorted({c.short for c in counts})
     if not shorts:
         return None
-    table: dict[str, dict[str, int]] = {s: {} for s in shorts}
+    table: dict[str, Counter[str]] = {s: Counter() for s in shorts}
     for c in counts:
-        cat = _category(c.outcome, c.verdict)
-        table[c.short][cat] = table[c.short].get(cat, 0) + len(c.runs)
+        table[c.short][_category(c.outcome, c.verdict)] += len(c.runs)
     cats = sorted({cat for row in table.values() for cat in row}, key=_rank)
     fig = agg_figure(9.0, 1.4 + 0.38 * len(shorts))
     ax = fig.add_subplot()
@@ -770,14 +747,7 @@ def _outcome_plot(counts: list[OutcomeCount]) -> Plot | None:
     ys = list(range(len(shorts)))
     for cat in cats:
         values = [table[s].get(cat, 0) for s in shorts]
-        ax.barh(
-            ys,
-            values,
-            left=left,
-            color=_colour(cat),
-            label=cat,
-            height=0.7,
-        )
+        ax.barh(ys, values, left=left, color=_colour(cat), label=cat, height=0.7)
         left = [a + b for a, b in zip(left, values, strict=True)]
     ax.set_yticks(ys, [plot_label(s) for s in shorts])
     ax.invert_yaxis()

@@ -1,14 +1,8 @@
 """A synthetic quarter of runs, for the retrospective's notebook demo, tests and scale benchmark.
 
-The runs look like what ``shorts run`` records: outcome, verdict, techniques, caps, resource
-figures, the flattened config as params (``dataset.*``, ``cv.folds``), per-fold scores logged as
-the folds finish (so a capped run's progress can be read), slice metrics, harvest tags and
-crashes located in the short's own code, in a realistic mix, plus a share of runs from other
-tools that carry none of that. Each short runs on data sets of its own task kind (the ordinal
-reframing on ordered classes), and the anytime search uses its whole wall-time cap. Real runs come
-from running shorts; this exists so a 10,000-run store can be built in minutes rather than hours.
-Names, caps and usage are written through the record's contract (``shorts.record``), as the
-runner writes them.
+The runs look like what ``shorts run`` records (written through ``shorts.record``), in a
+realistic mix of outcomes, plus a share of runs from other tools. Real runs come from running
+shorts; this exists so a 10,000-run store can be built in minutes rather than hours.
 """
 
 from __future__ import annotations
@@ -16,7 +10,6 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -82,36 +75,24 @@ ERRORS = [
 ]
 
 
-@dataclass(frozen=True)
-class SyntheticStore:
-    """What was generated: the URI and how many runs of each kind."""
-
-    uri: str
-    runs: int
-    foreign_runs: int
-
-
 def build(
     client: MlflowClient,
-    uri: str,
     n_runs: int,
     start: datetime,
     end: datetime,
     seed: int = 0,
     foreign_share: float = 0.05,
-) -> SyntheticStore:
+) -> None:
     """Create ``n_runs`` runs spread over [start, end) in the store behind ``client``."""
     from mlflow.entities import Metric, Param, RunTag
 
     rng = random.Random(seed)
     experiments = {name: _experiment(client, name) for name in [*SHORTS, "someone_elses_tool"]}
     span = end.timestamp() - start.timestamp()
-    foreign = 0
     for i in range(n_runs):
         started = start.timestamp() + rng.random() * span * 0.98
         start_ms = int(started * 1000)
         if rng.random() < foreign_share:
-            foreign += 1
             run = client.create_run(experiments["someone_elses_tool"], start_time=start_ms)
             client.log_batch(run.info.run_id, metrics=[Metric("loss", rng.random(), 0, 0)])
             client.set_terminated(run.info.run_id, "FINISHED", int((started + 30) * 1000))
@@ -232,7 +213,6 @@ def build(
             tags=[RunTag(record.NOTE, tags[record.HYPOTHESIS])],
         )
         client.set_terminated(run.info.run_id, status, end_ms)
-    return SyntheticStore(uri, n_runs, foreign)
 
 
 def _folds(
@@ -276,5 +256,5 @@ def timed_build(uri: str, n_runs: int, start: datetime, end: datetime, seed: int
     from shorts.tracking.store import open_client
 
     began = time.perf_counter()
-    build(open_client(uri), uri, n_runs, start, end, seed)
+    build(open_client(uri), n_runs, start, end, seed)
     return time.perf_counter() - began

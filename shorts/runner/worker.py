@@ -7,10 +7,10 @@ the error) to the supervisor, which decides the outcome from what it observes.
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
+import pkgutil
 import signal
 import sys
 import traceback
@@ -33,9 +33,7 @@ def resolve_function(target: str, project_root: Path) -> Any:
     """Import ``module:function`` with the project root on ``sys.path``."""
     if str(project_root) not in sys.path:
         sys.path.insert(0, str(project_root))
-    module_name, _, attribute = target.partition(":")
-    module = importlib.import_module(module_name)
-    return getattr(module, attribute)
+    return pkgutil.resolve_name(target)
 
 
 LIBRARY_FOLDERS = frozenset({"site-packages", "dist-packages"})

@@ -10,7 +10,6 @@ wall-time cap is cut to what the budget has left).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -23,7 +22,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from types import FrameType
@@ -60,20 +60,13 @@ class StorageAway(Exception):
     """The Optuna storage did not answer within ``--storage-wait``."""
 
 
-def optuna_storage_errors() -> type[Exception]:
-    """Optuna's own wrapper of a storage failure (its RDB storage raises it for SQL errors)."""
-    from optuna.exceptions import StorageInternalError
-
-    return StorageInternalError
-
-
 if TYPE_CHECKING:
     import optuna
     from optuna.pruners import BasePruner
     from optuna.samplers import BaseSampler
 
     from shorts.config import RunRequest
-    from shorts.launch import PreparedRun, RunResult
+    from shorts.launch import RunResult
     from shorts.runner import Supervisor
 
 USAGE = (
@@ -82,10 +75,7 @@ USAGE = (
 )
 RECORD_MARGIN = 2.0  # seconds of a budget kept for closing the last trials' runs
 MIN_TRIAL_SECONDS = 3.0  # a trial with less time than this left in the budget is not started
-STATE_OF = {
-    Outcome.COMPLETED: "COMPLETE",
-    Outcome.PRUNED: "PRUNED",
-}
+STATE_OF = {Outcome.COMPLETED.value: "COMPLETE", Outcome.PRUNED.value: "PRUNED"}
 
 
 def _parser() -> OneLineParser:
@@ -118,14 +108,14 @@ def _parser() -> OneLineParser:
 class TrialRecord:
     """One finished trial, as the summary and the parent run report it."""
 
-    number: int
-    params: dict[str, Any]
-    outcome: str
+    number: int  # the fields but wall_seconds, in this order, are sweep_summary.json's
     state: str
+    outcome: str
     value: float | None
+    params: dict[str, Any]
     run_id: str | None
-    wall_seconds: float
     reason: str
+    wall_seconds: float
 
 
 def sweep(project: Project, args: list[str]) -> int:
@@ -267,14 +257,9 @@ class Sweep:
             )
             study.set_user_attr("short", name)
             study.set_user_attr("overrides", self.overrides)
-        study.set_user_attr(
-            "sweeper",
-            {
-                "pid": os.getpid(),
-                "pid_start": process_start(os.getpid()),
-                "host": socket.gethostname(),
-            },
-        )
+        pid = os.getpid()
+        sweeper = {"pid": pid, "pid_start": process_start(pid), "host": socket.gethostname()}
+        study.set_user_attr("sweeper", sweeper)
         study.set_user_attr("sessions", int(study.user_attrs.get("sessions", 0)) + 1)
         return study
 
@@ -292,14 +277,6 @@ class Sweep:
             found = trial_id(self.storage, study.study_name, trial.number)
             self.storage.set_trial_user_attr(found, "outcome", "lost")
             study.tell(trial.number, state=TrialState.FAIL)
-
-    @property
-    def parent_id(self) -> str | None:
-        return self.parent.recorder.run_id
-
-    @property
-    def experiment_id(self) -> str | None:
-        return self.parent.recorder.experiment_id
 
     def _parent_run(self, study: optuna.study.Study, space: SearchSpace) -> ParentRecord:
         """The sweep's parent run, journaled like any run: reopened on resume, else created."""
@@ -366,7 +343,11 @@ class Sweep:
                     and launched < to_run
                     and len(running) < self.options.jobs
                 ):
-                    left = self._budget_left()
+                    left = (
+                        None
+                        if self.budget is None
+                        else self.budget - (time.monotonic() - self.started)
+                    )
                     if left is not None and left - self.grace - RECORD_MARGIN < MIN_TRIAL_SECONDS:
                         self.stopped_by_budget = True
                         break
@@ -387,11 +368,6 @@ class Sweep:
                         self._active.pop(trial.number, None)
                     self._tell(trial, future, time.monotonic() - began)
 
-    def _budget_left(self) -> float | None:
-        if self.budget is None:
-            return None
-        return self.budget - (time.monotonic() - self.started)
-
     def _submit(
         self, pool: ThreadPoolExecutor, trial: optuna.Trial, left: float | None
     ) -> Future[RunResult] | None:
@@ -405,16 +381,18 @@ class Sweep:
         except UsageError as exc:
             self._finish(trial, Outcome.CRASHED.value, None, None, 0.0, f"refused: {exc}")
             return None
-        clipped = self._clip_to_budget(prepared, left)
         trial.set_user_attr("overrides", " ".join(overrides))
-        budget_tags = {}
-        if clipped.caps.wall_time < prepared.caps.wall_time:
+        # The trial's deadline is the earlier of its own cap and what the budget has left.
+        caps, budget_tags = prepared.caps, {}
+        allowed = caps.wall_time if left is None else left - caps.grace - RECORD_MARGIN
+        if allowed < caps.wall_time:
+            prepared = replace(prepared, caps=replace(caps, wall_time=allowed))
             budget_tags[rec.SWEEP_BUDGET_CLIPPED] = (
-                f"wall-time cap cut from {format_duration(prepared.caps.wall_time)} to "
-                f"{format_duration(clipped.caps.wall_time)}: what the sweep's budget had left"
+                f"wall-time cap cut from {format_duration(caps.wall_time)} to "
+                f"{format_duration(allowed)}: what the sweep's budget had left"
             )
         options = RunOptions(
-            parent_run_id=self.parent_id,
+            parent_run_id=self.parent.recorder.run_id,
             parent_journal=self.parent.journal,
             run_name=f"{self.study.study_name}-t{trial.number:03d}",
             tags={
@@ -432,17 +410,7 @@ class Sweep:
             quiet=True,
             on_start=partial(self._started, trial.number),
         )
-        return pool.submit(execute, clipped, options)
-
-    def _clip_to_budget(self, prepared: PreparedRun, left: float | None) -> PreparedRun:
-        """Each trial's deadline is the earlier of its own cap and what the budget has left."""
-        caps = prepared.caps
-        if left is None:
-            return prepared
-        allowed = left - caps.grace - RECORD_MARGIN
-        if allowed >= caps.wall_time:
-            return prepared
-        return replace(prepared, caps=replace(caps, wall_time=allowed))
+        return pool.submit(execute, prepared, options)
 
     def _started(self, number: int, supervisor: Supervisor) -> None:
         with self._lock:
@@ -476,12 +444,11 @@ class Sweep:
     ) -> None:
         from optuna.trial import TrialState
 
-        known = outcome in {o.value for o in Outcome}
-        state = STATE_OF.get(Outcome(outcome), "FAIL") if known else "FAIL"
+        state = STATE_OF.get(outcome, "FAIL")
         if state == "COMPLETE" and value is None:
             state = "FAIL"
         record = TrialRecord(
-            trial.number, dict(trial.params), outcome, state, value, run_id, seconds, reason
+            trial.number, state, outcome, value, dict(trial.params), run_id, reason, seconds
         )
         self.records.append(record)
 
@@ -499,7 +466,7 @@ class Sweep:
         except StorageAway:
             # The result is kept here and told to the study by the next --resume.
             with open(self._untold_path(), "a") as handle:
-                handle.write(json.dumps(dataclasses.asdict(record)) + "\n")
+                handle.write(json.dumps(asdict(record)) + "\n")
         shown = f"{self.metric}={value:.4g}" if value is not None else reason[:70]
         self.console.print(
             f"  trial {trial.number:>3}  {outcome:<11} {state:<8} {shown}  "
@@ -511,6 +478,7 @@ class Sweep:
     def _storage(self, call: Callable[[], T]) -> T:
         """``call`` on the Optuna storage; while the storage does not answer, retry with backoff
         for up to ``--storage-wait``, then stop the sweep cleanly (``StorageAway``)."""
+        from optuna.exceptions import StorageInternalError  # Optuna's wrapper of SQL errors
         from sqlalchemy.exc import SQLAlchemyError
 
         waited, pause = 0.0, 1.0
@@ -519,7 +487,7 @@ class Sweep:
                 raise StorageAway(self.storage_away)
             try:
                 return call()
-            except (SQLAlchemyError, optuna_storage_errors(), OSError) as exc:
+            except (SQLAlchemyError, StorageInternalError, OSError) as exc:
                 if waited >= self.options.storage_wait:
                     self.storage_away = (
                         f"the Optuna storage {redact_uri(self.storage_location)} did not answer "
@@ -552,12 +520,11 @@ class Sweep:
             trial = running.get(kept.number)
             if trial is None:
                 continue
-            attrs = {"outcome": kept.outcome, "reason": kept.reason[:500]}
-            if kept.run_id:
-                attrs["mlflow_run_id"] = kept.run_id
             found = trial_id(self.storage, study.study_name, trial.number)
-            for key, value in attrs.items():
-                self.storage.set_trial_user_attr(found, key, value)
+            self.storage.set_trial_user_attr(found, "outcome", kept.outcome)
+            self.storage.set_trial_user_attr(found, "reason", kept.reason[:500])
+            if kept.run_id:
+                self.storage.set_trial_user_attr(found, "mlflow_run_id", kept.run_id)
             study.tell(
                 kept.number,
                 values=kept.value if kept.state == "COMPLETE" else None,
@@ -575,13 +542,13 @@ class Sweep:
         return [
             TrialRecord(
                 t.number,
-                dict(t.params),
-                str(t.user_attrs.get("outcome", t.state.name.lower())),
                 t.state.name,
+                str(t.user_attrs.get("outcome", t.state.name.lower())),
                 t.value,
+                dict(t.params),
                 t.user_attrs.get("mlflow_run_id"),
-                t.duration.total_seconds() if t.duration else 0.0,
                 str(t.user_attrs.get("reason", "")),
+                t.duration.total_seconds() if t.duration else 0.0,
             )
             for t in self.study.get_trials(deepcopy=False, states=done)
         ]
@@ -618,18 +585,7 @@ class Sweep:
         self.importances = {} if self.storage_away else self._importances()
         for key, value in self.importances.items():
             metrics[f"importance.{key}"[:250]] = value
-        summary = [
-            {
-                "number": t.number,
-                "state": t.state,
-                "outcome": t.outcome,
-                "value": t.value,
-                "params": t.params,
-                "run_id": t.run_id,
-                "reason": t.reason,
-            }
-            for t in trials
-        ]
+        summary = [{k: v for k, v in asdict(t).items() if k != "wall_seconds"} for t in trials]
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / "sweep_summary.json"
         path.write_text(json.dumps({"study": self.study.study_name, "trials": summary}, indent=2))
@@ -689,7 +645,6 @@ class Sweep:
         return {k: float(v) for k, v in importances.items() if math.isfinite(float(v))}
 
     def _print_summary(self) -> None:
-
         finished = self._trials()
         counts = Counter(t.outcome for t in finished)
         elapsed = time.monotonic() - self.started
@@ -717,7 +672,10 @@ class Sweep:
             print("  importance " + ", ".join(f"{k} {v:.2f}" for k, v in self.importances.items()))
         elif len(self.space.distributions) >= 2:
             print("  importance not computable yet (needs 2+ completed trials that differ)")
-        print(f"  parent run {self.parent_id} (experiment {self.name}, id {self.experiment_id})")
+        recorder = self.parent.recorder
+        print(
+            f"  parent run {recorder.run_id} (experiment {self.name}, id {recorder.experiment_id})"
+        )
         if self.storage_away:
             print(f"  stopped    {self.storage_away}; results kept in {self._untold_path()}")
         if self.interrupted or self.stopped_by_budget or self.storage_away:
@@ -731,10 +689,8 @@ class Sweep:
 def _latest(studies: dict[str, Any], short: str) -> str | None:
     """The most recently started study of ``short`` (its name starts with the short's)."""
     mine = [s for s in studies.values() if s.user_attrs.get("short") == short]
-    if not mine:
-        return None
-    newest = max(mine, key=lambda s: s.datetime_start.timestamp() if s.datetime_start else 0.0)
-    return str(newest.study_name)
+    newest = max(mine, key=lambda s: s.datetime_start or datetime.min, default=None)
+    return None if newest is None else str(newest.study_name)
 
 
 def _sweeper_alive(sweeper: Any) -> bool:

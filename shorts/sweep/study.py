@@ -13,7 +13,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from shorts.errors import UsageError, one_line
 from shorts.project import Project
@@ -96,8 +96,7 @@ def make_storage(url: str) -> BaseStorage:
     try:
         if "://" not in url:
             Path(url).parent.mkdir(parents=True, exist_ok=True)
-        storage: BaseStorage = instantiate(storage_config(url))
-        return storage
+        return cast("BaseStorage", instantiate(storage_config(url)))
     except (InstantiationException, OSError) as exc:
         cause = exc.__cause__ if isinstance(exc, InstantiationException) else exc
         if "://" in url:  # SQLAlchemy's errors: no such dialect, driver, host, database
@@ -130,8 +129,7 @@ def pruner_config(spec: Any) -> dict[str, Any]:
 
 def make_pruner(config: Mapping[str, Any]) -> BasePruner:
     """The pruner a ``pruner_config`` declares."""
-    pruner: BasePruner = PRUNER.build(config, "sweep.pruner")
-    return pruner
+    return cast("BasePruner", PRUNER.build(config, "sweep.pruner"))
 
 
 def sampler_config(spec: Any, jobs: int) -> dict[str, Any]:
@@ -147,8 +145,7 @@ def sampler_config(spec: Any, jobs: int) -> dict[str, Any]:
 
 def make_sampler(config: Mapping[str, Any]) -> BaseSampler:
     """The sampler a ``sampler_config`` declares."""
-    sampler: BaseSampler = SAMPLER.build(config, "sweep.sampler")
-    return sampler
+    return cast("BaseSampler", SAMPLER.build(config, "sweep.sampler"))
 
 
 def probe_sampler(config: Mapping[str, Any], space: Mapping[str, BaseDistribution]) -> None:

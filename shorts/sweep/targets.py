@@ -1,11 +1,9 @@
 """Optuna objects declared in an experiment's YAML: a preset's name, or a ``_target_`` dict.
 
-Samplers, pruners and search-space distributions are built one way: a preset (``{name: tpe}``,
-``{type: float, low: 0, high: 1}``) is itself a ``_target_`` dict in its kind's table, with the
-spec's options over it, so every form ends in ``hydra.utils.instantiate`` and every Optuna class
-(or a subclass of the kind's base class) is usable without code here. The class is located and
-checked before it is called, so a ``_target_`` of the wrong kind, an unknown preset or a bad
-option is one line (exit 2) before the sweep starts anything.
+A preset (``{name: tpe}``, ``{type: float, low: 0, high: 1}``) is a ``_target_`` dict in its
+kind's table, so every form ends in ``hydra.utils.instantiate`` and any Optuna class of the kind
+works without code here. The class is checked before it is called: a wrong ``_target_``, unknown
+preset or bad option is one line (exit 2) before the sweep starts anything.
 """
 
 from __future__ import annotations

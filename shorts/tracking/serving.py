@@ -68,6 +68,12 @@ def local_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+def server_command(*options: str, host: str, port: int, workers: int = 1) -> list[str]:
+    """The ``mlflow server`` command line with ``options``, bound to ``host:port``."""
+    head = [sys.executable, "-m", "mlflow", "server", *options]
+    return [*head, "--host", host, "--port", str(port), "--workers", str(workers)]
+
+
 def serve_until_stopped(
     command: list[str], url: str, banner: str, env: Mapping[str, str] | None = None
 ) -> int:

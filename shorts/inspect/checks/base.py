@@ -1,10 +1,6 @@
-"""What a data-QA check is: one object that computes, explains and reports one thing.
-
-A check computes its finding from the data (``compute``), says what it saw in the one-line
-summary (``headline``), raises checklist items only on evidence (``checklist``), shows its
-evidence as one report section (``heading``, ``blocks``) and gives the run its figures
-(``metrics``). The registry (``shorts.inspect.checks.CHECKS``) runs them in order and the report
-shows their sections in that order, so a registered check cannot go missing from a report.
+"""What a data-QA check is: one object that computes its finding (``compute``), says it in the
+summary (``headline``), raises checklist items on evidence, shows one report section (``heading``,
+``blocks``) and gives the run its figures (``metrics``).
 """
 
 from __future__ import annotations

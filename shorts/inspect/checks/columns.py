@@ -1,8 +1,7 @@
 """The columns: types, missing values, constants, identifiers, text the models do not see.
 
-It reads the table as its source holds it (``load_table``: text columns, ids and missing values
-that encoding into ``Dataset.X`` would hide or drop) and fits no model, so it is cheap at any
-size. Its finding is one ``ColumnProfile`` per column.
+It reads the table as its source holds it (what encoding into ``Dataset.X`` would hide or drop)
+and fits no model. Its finding is one ``ColumnProfile`` per column.
 """
 
 from __future__ import annotations
@@ -101,12 +100,10 @@ def column_kind(values: pd.Series) -> str:
 def id_reason(name: str, values: pd.Series, kind: str) -> str:
     """Why ``values`` look like an identifier (unique per row, sequential, named so), or ``""``.
 
-    A whole-number column unique per row is an id when it counts with the row number in equal
-    steps (a row number, a sequential id, a time index; a trend such as a growing population
-    rises in uneven steps and is not one) or fills a consecutive range in another order; text
-    unique per row is a name or key. A continuous measurement can be
-    unique per row too, so floats only count when the name says ``id``. A column named like an
-    id whose values repeat is a group id (several rows per patient, customer, ...).
+    Whole numbers unique per row are an id when they count with the row number in equal steps (a
+    growing population rises in uneven steps) or fill a consecutive range; a continuous
+    measurement can be unique per row too, so floats only count when named like an id. A column
+    named like an id whose values repeat is a group id (several rows per patient).
     """
     rows = len(values)
     if rows < MIN_ROWS_FOR_IDS:
@@ -321,11 +318,10 @@ def _missing(found: Inspection, remedies: Remedies) -> ChecklistItem | None:
         return None
     evidence = ""
     if gaps:
-        shown = ", ".join(f"{c.name} {pct(c.missing_share)}" for c in gaps[:6])
-        more = f" (+{len(gaps) - 6} more)" if len(gaps) > 6 else ""
+        shown = listed([f"{c.name} {pct(c.missing_share)}" for c in gaps])
         evidence = (
             f"{len(gaps)} feature column{'s' if len(gaps) > 1 else ''} with missing values: "
-            f"{shown}{more}; {pct(found.missing_cells)} of all cells. "
+            f"{shown}; {pct(found.missing_cells)} of all cells. "
         )
     if target_gap:
         evidence += (

@@ -1,8 +1,7 @@
 """Duplicate rows: records entered twice (ids aside), and equal features with unequal targets.
 
 A copy in another fold lets a model be tested on a row it trained on; rows with the same
-features and different targets put a floor under every model's error. It compares the raw
-table's rows, so it fits no model.
+features and different targets put a floor under every model's error. It fits no model.
 """
 
 from __future__ import annotations
@@ -68,14 +67,8 @@ def _groups(frame: pd.DataFrame, columns: list[str]) -> list[list[int]]:
 def find_duplicates(
     frame: pd.DataFrame, target: str | None, id_columns: list[str], left_out: list[str]
 ) -> Duplicates:
-    """Exact duplicates, duplicates but for the ids, and equal features with unequal targets.
-
-    Args:
-        frame: the table.
-        target: its target column (``None`` when the table does not hold it by that name).
-        id_columns: ID-like columns, ignored when comparing records.
-        left_out: other columns that are not features (``dataset.drop``), ignored for conflicts.
-    """
+    """Exact duplicates, duplicates but for ``id_columns``, and equal features (``left_out``
+    columns, e.g. ``dataset.drop``, aside) with unequal ``target`` values."""
     columns = [str(c) for c in frame.columns]
     records = [c for c in columns if c not in id_columns]
     # Rows alike in the target alone (every other column an id) are not duplicate records.

@@ -1,21 +1,10 @@
-"""Leakage: each column alone, and the model on every column but the suspected leaks and ids.
+"""Leakage: each column alone (a small decision tree, out of fold), and the model on every
+column but the suspected leaks and ids (its predictions are the ``noisy`` check's evidence).
 
-A column that predicts the target almost perfectly on its own is more often a copy of
-the label (recorded after the outcome, or computed from it) than a discovery. Each table column
-(a one-hot encoded column counts once, with all its levels) gets a small decision tree (at most
-32 leaves, 5 rows a leaf: enough for any monotone or bumpy relation of one variable), scored out
-of fold on the same folds as the model. Suspected leaks: R² ≥ 0.95 (regression), AUC ≥ 0.98
-or balanced accuracy ≥ 0.97 (classification). On the clean data shipped with scikit-learn the
-strongest single columns stay well below: diabetes' best (s5) reaches R² 0.22 and breast
-cancer's best (worst perimeter) AUC 0.95. Flipped labels keep a copy of the *true* label below
-those thresholds (12 flips in wine's 178 rows: balanced accuracy 0.93), so the strongest columns
-(R² ≥ 0.7, balanced accuracy ≥ 0.8) are also compared with the model on every other column: one
-column that predicts about as well as all the others together is a suspected leak too
-(``rivalled``).
-
-The model (the user's, or hist_gbm by default) is then fitted out of fold without the suspected
-leaks and the ID-like columns; its score shows beside the single columns, and its predictions are
-the ``noisy`` check's evidence.
+Why these thresholds: on scikit-learn's clean data the strongest single columns stay well below
+them (diabetes' s5: R² 0.22; breast cancer's worst perimeter: AUC 0.95), while flipped labels keep
+a copy of the *true* label below them (12 flips in wine: balanced accuracy 0.93), hence the
+comparison with the model on every other column (``rivalled``).
 """
 
 from __future__ import annotations
@@ -133,8 +122,9 @@ def single_feature_power(
     power = []
     with warnings.catch_warnings():
         # "The number of unique classes is greater than 50% ..." once per fit: the checklist
-        # says it once, with the evidence.
+        # says it once, with the evidence; a class missing from a training fold likewise.
         warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
         for column, indices in groups.items():
             power.append(_power(data, column, indices, splits, classes, seed))
     return sorted(power, key=lambda p: -p.score)
@@ -148,35 +138,25 @@ def _power(
     classes: FloatArray,
     seed: int,
 ) -> FeaturePower:
-    """One column alone, scored out of fold on ``splits``."""
+    """One column alone, scored out of fold on ``splits`` (a class missing from a training
+    fold gets probability 0 there)."""
     from sklearn.metrics import r2_score
+    from sklearn.model_selection import cross_val_predict
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-    y = data.y
-    X = data.X[:, indices]
-    if data.task == "classification":
-        proba = np.zeros((len(y), len(classes)))
-        for train, test in splits:
-            tree = DecisionTreeClassifier(
-                max_leaf_nodes=TREE_LEAVES, min_samples_leaf=TREE_MIN_LEAF, random_state=seed
-            ).fit(X[train], y[train])
-            where = np.searchsorted(classes, tree.classes_)
-            proba[np.ix_(test, where)] = tree.predict_proba(X[test])
-        auc, balanced = _class_scores(y, proba, classes)
+    classification = data.task == "classification"
+    tree = (DecisionTreeClassifier if classification else DecisionTreeRegressor)(
+        max_leaf_nodes=TREE_LEAVES, min_samples_leaf=TREE_MIN_LEAF, random_state=seed
+    )
+    method = "predict_proba" if classification else "predict"
+    predicted = cross_val_predict(tree, data.X[:, indices], data.y, cv=splits, method=method)
+    names = [data.feature_names[i] for i in indices]
+    if classification:
+        auc, balanced = _class_scores(data.y, predicted, classes)
         leak = auc >= LEAK_AUC or balanced >= LEAK_BALANCED_ACCURACY
-        return FeaturePower(column, _names(data, indices), auc, balanced, leak)
-    prediction = np.zeros(len(y))
-    for train, test in splits:
-        tree = DecisionTreeRegressor(
-            max_leaf_nodes=TREE_LEAVES, min_samples_leaf=TREE_MIN_LEAF, random_state=seed
-        ).fit(X[train], y[train])
-        prediction[test] = tree.predict(X[test])
-    r2 = float(r2_score(y, prediction))
-    return FeaturePower(column, _names(data, indices), r2, None, r2 >= LEAK_R2)
-
-
-def _names(data: Dataset, indices: list[int]) -> list[str]:
-    return [data.feature_names[i] for i in indices]
+        return FeaturePower(column, names, auc, balanced, leak)
+    r2 = float(r2_score(data.y, predicted))
+    return FeaturePower(column, names, r2, None, r2 >= LEAK_R2)
 
 
 def rivalled(
@@ -189,15 +169,8 @@ def rivalled(
     seed: int,
 ) -> tuple[list[FeaturePower], dict[tuple[int, ...], Fitted]]:
     """``power`` with its strongest columns below the leak thresholds compared with the model on
-    every other column (leaks and ``ids`` aside): one column that predicts about as well as all
-    the others together is a suspected leak too (a copy of the true label that flipped labels
-    keep below the thresholds). Costs one model fit per compared column, and none on data like
-    diabetes.
-
-    Returns:
-        The updated ``power``, and the fits by their feature columns: when the compared column
-        turns out a leak, the model without it is the one the noisy-label check needs.
-    """
+    every other column (leaks and ``ids`` aside), one fit each; and the fits by their feature
+    columns (when the compared column is a leak, the noisy-label check needs that fit)."""
     floor = RIVAL_R2 if data.task == "regression" else RIVAL_BALANCED_ACCURACY
     left_out = {p.column for p in power if p.leak} | set(ids)
     strong = [p.column for p in power if not p.leak and p.alone >= floor][:RIVALS_CHECKED]

@@ -1,12 +1,8 @@
 """Noisy labels: the rows whose recorded label the model doubts most.
 
-The model (the user's, or hist_gbm by default) predicts each row out of fold with the suspected
-leaks and ID-like columns left out: a leak copies the recorded label, so with it the model would
-agree with a flipped label and hide it (on breast cancer with 20 flipped labels and a noisy copy
-of the label, the top 20 suspects held 1 flip with the copy kept in, 17 with it left out).
-Regression ranks rows by the robust z of their residual (median and 1.4826 MAD, so the outliers
-do not hide themselves by inflating the scale); classification by the out-of-fold probability of
-the row's own label.
+The model is fitted out of fold without the suspected leaks and ids: a leak copies the recorded
+label and would hide a flipped one (breast cancer with 20 flips and a noisy copy of the label: 1
+flip among the top 20 suspects with the copy kept in, 17 with it left out).
 """
 
 from __future__ import annotations
@@ -109,15 +105,8 @@ def noisy_labels(
     values: Any,
     top: int,
 ) -> NoisyLabels:
-    """The rows whose label the out-of-fold model doubts most.
-
-    Args:
-        data: the rows checked (``data.y`` are their labels).
-        fitted: the out-of-fold predictions on those rows.
-        rows: each checked row's number in the table.
-        values: ``values(row) -> dict`` of a table row's values, for the suspects listed.
-        top: how many suspects to list.
-    """
+    """The ``top`` rows of ``data`` whose label the out-of-fold model (``fitted``) doubts most,
+    with their table numbers (``rows``) and values (``values(row) -> dict``)."""
     y = data.y
     prediction = fitted.prediction
     probability = fitted.label_probability
