@@ -43,7 +43,7 @@ def _follow_input_tags(tags: Tags, inner: Any) -> Tags:
     return tags
 
 
-def _validate_X_y(
+def validate_X_y(
     estimator: Any, X: ArrayLike, y: ArrayLike | None, *, fitting: bool, y_numeric: bool = False
 ) -> Any:
     """Validate as strictly as the inner learner needs, no stricter (it validates again)."""
@@ -150,7 +150,7 @@ class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
                 "LogisticRegression or HistGradientBoostingClassifier."
             )
         # validated X: an array or sparse matrix, which ArrayLike does not promise to index
-        features, target = _validate_X_y(self, X, y, fitting=True, y_numeric=True)
+        features, target = validate_X_y(self, X, y, fitting=True, y_numeric=True)
         y = np.asarray(target, dtype=np.float64)
         edges = _merge_sparse_bins(_raw_edges(y, self.n_bins, self.strategy), y)
         return self._fit_on_edges(classifier, features, y, edges)
@@ -188,7 +188,7 @@ class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         scikit-learn's tooling. Bins the classifier never saw get probability zero.
         """
         check_is_fitted(self)
-        X = _validate_X_y(self, X, None, fitting=False)
+        X = validate_X_y(self, X, None, fitting=False)
         proba = np.asarray(self.classifier_.predict_proba(X), dtype=np.float64)
         full = np.zeros((proba.shape[0], self.n_bins_))
         full[:, np.asarray(self.classifier_.classes_, dtype=np.intp)] = proba
@@ -313,7 +313,7 @@ class BinnedStackRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         Returns:
             self, fitted.
         """
-        features, target = _validate_X_y(self, X, y, fitting=True, y_numeric=True)
+        features, target = validate_X_y(self, X, y, fitting=True, y_numeric=True)
         y = np.asarray(target, dtype=np.float64)
         binned = self._get_binned()
         self.binned_: BinnedRegressor = clone(binned).fit(features, y)
@@ -330,7 +330,7 @@ class BinnedStackRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def predict(self, X: ArrayLike) -> FloatArray:
         """The regressor's prediction from the features and the refitted binned model's output."""
         check_is_fitted(self)
-        features = _validate_X_y(self, X, None, fitting=False)
+        features = validate_X_y(self, X, None, fitting=False)
         stacked = _bin_features(self.binned_, features)
         return np.asarray(self.regressor_.predict(np.hstack([features, stacked])), np.float64)
 
@@ -400,7 +400,7 @@ class OrdinalRegressor(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Returns:
             self, fitted.
         """
-        X, y = _validate_X_y(self, X, y, fitting=True)
+        X, y = validate_X_y(self, X, y, fitting=True)
         check_classification_targets(y)
         self.classes_: NDArray[Any]
         self.classes_, rank = np.unique(y, return_inverse=True)
@@ -421,7 +421,7 @@ class OrdinalRegressor(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         signed binary margin), which a single ordinal score is not.
         """
         check_is_fitted(self)
-        X = _validate_X_y(self, X, None, fitting=False)
+        X = validate_X_y(self, X, None, fitting=False)
         return np.asarray(self.regressor_.predict(X), dtype=np.float64).ravel()
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:

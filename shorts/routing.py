@@ -25,7 +25,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from shorts.reframe import _validate_X_y
+from shorts.reframe import validate_X_y
 
 __all__ = ["SliceRouter"]
 
@@ -112,7 +112,7 @@ class SliceRouter(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         Returns:
             self, fitted.
         """
-        features, target = _validate_X_y(self, X, y, fitting=True, y_numeric=True)
+        features, target = validate_X_y(self, X, y, fitting=True, y_numeric=True)
         if self.by == "feature" and self.column is None:
             raise ValueError(
                 'by="feature" needs column, the index of the feature that defines the slice; '
@@ -136,7 +136,7 @@ class SliceRouter(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def predict(self, X: ArrayLike) -> FloatArray:
         """The baseline's prediction, replaced by the estimator's on the slice's rows."""
         check_is_fitted(self)
-        features = _validate_X_y(self, X, None, fitting=False)
+        features = validate_X_y(self, X, None, fitting=False)
         prediction = np.array(self.baseline_.predict(features), dtype=np.float64)
         rows = self._mask(features, prediction)
         if rows.any():  # some learners refuse to predict zero rows
@@ -146,7 +146,7 @@ class SliceRouter(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def in_slice(self, X: ArrayLike) -> BoolArray:
         """Which rows of ``X`` the fitted router sends to ``estimator_`` (the others: baseline)."""
         check_is_fitted(self)
-        return self._mask(_validate_X_y(self, X, None, fitting=False))
+        return self._mask(validate_X_y(self, X, None, fitting=False))
 
     def _mask(self, features: Any, baseline_prediction: FloatArray | None = None) -> BoolArray:
         """Rows whose value lies in ``[low, high)``; ``features`` are already validated."""
