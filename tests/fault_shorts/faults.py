@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shorts.caps.units import parse_size
+
 MB = 10**6
 
 FLOOD_HEAD = b"FLOOD-START\n"
@@ -203,13 +205,16 @@ def hold_memory(cfg: Any, ctx: Any) -> dict[str, float]:
     """Holds ``cfg.short_params.mib`` MiB of touched memory for a moment, then completes.
 
     Grown in 16 MiB steps and held for half a second, so the supervisor's memory samples see the
-    peak: under a smaller cap it is a memout, under a larger one it completes.
+    peak. When the memory alone is over ``caps.memory`` it holds on until the supervisor stops it:
+    a memout must not depend on the supervisor being scheduled within half a second.
     """
     _record(os.getpid())
     target = int(cfg.short_params.mib) * 2**20
     step = 16 * 2**20
     held = [b"\x01" * min(step, target - done) for done in range(0, target, step)]
-    time.sleep(0.5)
+    cap = cfg.get("caps", {}).get("memory")
+    over_cap = cap is not None and target > parse_size(cap)
+    time.sleep(300 if over_cap else 0.5)
     return {"held_mib": sum(len(block) for block in held) / 2**20}
 
 
