@@ -227,6 +227,18 @@ def one_thread() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def no_stale_hydra_config() -> Iterator[None]:
+    """Each test starts without a current ``HydraConfig``: composing installs one (with the
+    folder it ran in as ``runtime.cwd``), and a later test in the same worker would otherwise
+    resolve ``${hydra:runtime.cwd}`` against an earlier test's folder."""
+    yield
+    if "hydra.core.hydra_config" in sys.modules:
+        from hydra.core.hydra_config import HydraConfig
+
+        HydraConfig.instance().cfg = None
+
+
 @pytest.fixture
 def clean_hydra() -> Iterator[None]:
     """Hydra's global state cleared before and after: tests that compose configs in-process."""
