@@ -95,18 +95,16 @@ def harvest(
     Args:
         runs: one row per run, with the columns of ``shorts.retro.load.COLUMNS``.
         period: the period the runs were loaded for (labels, weeks of the trend).
-        tracking_uri: where the runs live: for links, and to read what ``histories`` and
-            ``tracebacks`` leave out when they are ``None``.
-        histories: ``load_histories`` of the runs ``history_runs`` names (those a cap stopped),
-            points as ``(step, value, ms)`` or ``(step, value)``. ``{}`` reads nothing: no
-            improving-at-cap near misses, and a timeout's need is then a guess.
+        tracking_uri: where the runs live: for links, and to read ``histories`` and
+            ``tracebacks`` when they are ``None``.
+        histories: ``load_histories`` of the runs ``history_runs`` names. ``{}`` reads nothing:
+            no improving-at-cap near misses, and a timeout's need is then a guess.
         headroom: recommended cap = ``headroom`` times what the runs needed.
-        ui_url: the MLflow UI (e.g. ``http://127.0.0.1:5000``) run links point at; left out,
-            an ``http(s)`` tracking URI serves as its own UI, and an embedded store is linked
-            at ``shorts ui``'s address (``DEFAULT_UI_URL``).
-        tracebacks: ``load_tracebacks`` of crashes whose recorded location is not the short's
-            own code (``{}`` reads nothing; the recorded location then stands).
-        level: the false discovery rate the quarter's claims are selected at (``claims``).
+        ui_url: the MLflow UI run links point at; left out, an ``http(s)`` tracking URI serves
+            as its own UI, and an embedded store is linked at ``DEFAULT_UI_URL``.
+        tracebacks: ``load_tracebacks`` of crashes recorded outside the short's own code
+            (``{}`` reads nothing; the recorded location then stands).
+        level: the false discovery rate the quarter's claims are selected at.
 
     Returns:
         The filled ``Retrospective``; an empty period gives empty sections and a note.
@@ -298,8 +296,6 @@ def _rank(order: tuple[str, ...], value: str) -> int:
 
 def _ledger(records: list[RunRecord]) -> list[LedgerRow]:
     rows: dict[str, LedgerRow] = {}
-    datasets: dict[str, set[str]] = defaultdict(set)
-    shorts: dict[str, set[str]] = defaultdict(set)
     for r in records:
         for technique in dict.fromkeys(r.techniques):
             row = rows.get(technique)
@@ -309,9 +305,8 @@ def _ledger(records: list[RunRecord]) -> list[LedgerRow]:
                 )
                 row.baseline_tag = is_baseline_tag(technique)
             row.runs.append(r.run_id)
-            shorts[technique].add(r.short)
-            if r.dataset:
-                datasets[technique].add(r.dataset)
+            row.shorts.append(r.short)
+            row.datasets.append(r.dataset)
             if r.outcome == "completed" and r.verdict == "hit":
                 row.hits.append(r.run_id)
             elif r.outcome == "completed" and r.verdict == "miss":
@@ -326,9 +321,8 @@ def _ledger(records: list[RunRecord]) -> list[LedgerRow]:
                 continue  # the uplift is the tried technique's, not its baseline's
             if finite(r.uplift) and (row.best_uplift is None or r.uplift > row.best_uplift):
                 row.best_uplift, row.best_run = r.uplift, r.run_id
-    for technique, row in rows.items():
-        row.shorts = sorted(shorts[technique])
-        row.datasets = sorted(datasets[technique])
+    for row in rows.values():
+        row.shorts, row.datasets = sorted(set(row.shorts)), _unique(row.datasets)
     return sorted(rows.values(), key=lambda row: (-len(row.runs), row.technique))
 
 
@@ -475,15 +469,12 @@ def _library_path(path: str) -> bool:
     )
 
 
-def _own_code(where: str) -> bool:
-    """Whether a recorded ``path:line in function`` lies in the short's own code."""
-    match = _WHERE.match(where.strip())
-    path = match["path"] if match else where
-    return not _library_path(path) and path.split("/", 1)[0] != "shorts"
-
-
 def _needs_traceback(r: RunRecord) -> bool:
-    return r.outcome == "crashed" and bool(r.error_type) and not _own_code(r.error_where)
+    """A crash whose recorded ``path:line in function`` is not in the short's own code."""
+    match = _WHERE.match(r.error_where.strip())
+    path = match["path"] if match else r.error_where
+    own = not _library_path(path) and path.split("/", 1)[0] != "shorts"
+    return r.outcome == "crashed" and bool(r.error_type) and not own
 
 
 def _read_tracebacks(tracking_uri: str, records: list[RunRecord]) -> dict[str, str]:
@@ -495,15 +486,6 @@ def _read_tracebacks(tracking_uri: str, records: list[RunRecord]) -> dict[str, s
         return load_tracebacks(tracking_uri, wanted)
     except Exception:  # an unreachable store: the recorded locations stand
         return {}
-
-
-def _fingerprint_where(r: RunRecord, tracebacks: Mapping[str, str]) -> str:
-    """The innermost frame of the short's own code; the recorded one if none can be found."""
-    if not _needs_traceback(r):
-        return r.error_where
-    text = tracebacks.get(r.run_id)
-    found = own_frame(text, r.error_where) if text else None
-    return found or r.error_where
 
 
 def _fingerprints(records: list[RunRecord], tracebacks: Mapping[str, str]) -> list[Fingerprint]:
@@ -519,7 +501,11 @@ def _fingerprints(records: list[RunRecord], tracebacks: Mapping[str, str]) -> li
         if r.outcome != "crashed":
             continue
         if r.error_type:
-            key = (r.error_type, _fingerprint_where(r, tracebacks))
+            text = tracebacks.get(r.run_id) if _needs_traceback(r) else None
+            key = (
+                r.error_type,
+                (own_frame(text, r.error_where) if text else None) or r.error_where,
+            )
         else:
             lines = r.reason.strip().splitlines()
             key = ("", lines[0][:300] if lines else "")
@@ -547,13 +533,10 @@ def _suggestions(
 ) -> list[Suggestion]:
     """Techniques with a selected claim (a hit or a slice win), not yet tried on like data sets.
 
-    Only claims selected under the quarter's error budget count as evidence: a single run's hit
-    or its best uplift is what noise looks like when many runs are made. Each piece of evidence
-    is credited to the data set it was measured on, and a technique is suggested only for data
-    sets whose declared kind (regression, classification) is the kind of problem it helped on
-    (``_solved_as``): a reframing for ordered classes says nothing about continuous targets.
-    "Other data sets" are those some run of the period used, so a suggestion never names data
-    nobody here has loaded. Tags of the baseline side (``is_baseline_tag``) are never suggested.
+    Only selected claims count: a single run's hit is what noise looks like when many runs are
+    made. A technique is suggested only for data sets of the kind of problem it helped on (a
+    reframing for ordered classes says nothing about continuous targets), among those some run
+    of the period used, so a suggestion never names data nobody here has loaded.
     """
     by_id = {r.run_id: r for r in records}
     tasks: dict[str, set[str]] = defaultdict(set)  # data set -> its declared kinds

@@ -1,8 +1,7 @@
 """Cap lessons: what a short's runs on one data set needed, against the caps they ran under.
 
-Shared by the retrospective, ``shorts caps suggest`` and the memory-headroom warning
-(``shorts.headroom``), so a recommendation reads the same wherever it is shown. Runs are grouped
-the way replicates are (short, data set and configuration, seeds and caps aside), so a need
+Shared by the retrospective, ``shorts caps suggest`` and the memory-headroom warning, so a
+recommendation reads the same wherever it is shown. Runs are grouped as replicates are, so a need
 measured on one configuration is never advised for another.
 """
 
@@ -181,7 +180,6 @@ def wall_need(
 
 
 def _with_slack(need: WallNeed) -> float:
-    """The recommended wall time, never less than ``WALL_SLACK_SECONDS`` over the need."""
     return max(need.recommended, need.need + WALL_SLACK_SECONDS)
 
 
@@ -253,14 +251,8 @@ def configuration_differences(
     ``variants.* absent`` or ``variants.* present``; a value that differs is ``cv.folds=3``; a
     single key one lacks is ``cv.repeats absent``. The differences rarest among the others come
     first (what this configuration alone has), at most ``most`` of them, then ``and N more``.
-    Every configuration gets ``""`` when there is only one.
-
-    Args:
-        configurations: the configurations of one short on one data set (duplicates are one).
-        most: how many differences to name before ``and N more``.
-
-    Returns:
-        Each distinct configuration with its note.
+    ``configurations`` are one short's on one data set; each distinct one gets its note (``""``
+    when there is only one).
     """
     parsed = {c: _configuration_items(c) for c in dict.fromkeys(configurations)}
     if len(parsed) < 2:
@@ -304,7 +296,6 @@ def configuration_differences(
 
 
 def _configuration_items(config: str) -> dict[str, str]:
-    """``key=value; ...`` (``records.configuration``) as a dict."""
     return dict(item.partition("=")[::2] for item in _ITEM_BREAK.split(config)) if config else {}
 
 
@@ -452,22 +443,22 @@ def other_need(kind: type[Cap], runs: Sequence[RunRecord], headroom: float) -> C
     caps = _distinct(capped.values())
     shares = [_share(record.number(r.metrics, kind.usage_metric), capped[r.run_id]) for r in runs]
     shown = {"caps": ", ".join(kind.display(c) for c in caps)}
-    top = max(needs, key=lambda run: needs[run]) if needs else None
+    top = max(needs, key=needs.__getitem__) if needs else None
     needed = needs[top] if top is not None else None
     guess = any(r.run_id == top for r in stopped)
     factor = max(headroom, GUESS_FACTOR) if guess else headroom
-    recommended = float(math.ceil(factor * needed)) if needed is not None else None
-    if needed is None or recommended is None:
+    recommended: float | None = None
+    if needed is None:
         basis = f"no run recorded its {kind.noun} use"
-    elif guess:
+    else:
+        recommended = float(math.ceil(factor * needed))
+        shown.update(needed=kind.display(needed), recommended=kind.display(recommended))
         basis = (
             f"a guess: run {top} was stopped by its {kind.noun} cap after using "
             f"{kind.display(needed)} and needed more; {factor:g}x that"
+            if guess
+            else f"{headroom:g}x the most a run used, {kind.display(needed)} (run {top})"
         )
-    else:
-        basis = f"{headroom:g}x the most a run used, {kind.display(needed)} (run {top})"
-    if needed is not None and recommended is not None:
-        shown.update(needed=kind.display(needed), recommended=kind.display(recommended))
     return CapNeed(
         key=kind.key,
         noun=kind.noun,

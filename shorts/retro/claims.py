@@ -1,20 +1,11 @@
 """Everything a quarter claims, pooled over replicates and held to one error budget.
 
-A claim is "this learner beats its baseline by more than the margin", overall or on one slice a
-model can know at prediction time (a quartile of the baseline's prediction, a half of a
-feature). Runs that test the same thing (same short, data set and configuration, seeds apart:
-``RunRecord.configuration``) are replicates: their folds are pooled into one piece of evidence
-(``shorts.verdict.pooled``) and tested once with the corrected resampled t-test, so a group is
-never represented by its luckiest run.
-
-Every claim of the quarter (each group's model and variants, overall and on every slice) is one
-hypothesis in one family, and the family is selected under false-discovery-rate control
-(Benjamini-Hochberg, ``scipy.stats.false_discovery_control``) at ``level``: of the claims
-selected, at most that share are expected to be noise, however many were tested. Only selected
-claims become lessons or slice wins.
-
-Runs recorded without ``shorts.evidence`` (by an older ``shorts``, or a short that reported no
-folds) have nothing to pool and make no claim.
+A claim is "this learner beats its baseline by more than the margin", overall or on a slice
+known at prediction time. Replicate runs (same short, data set and configuration, seeds apart)
+are pooled and tested once, so a group is never represented by its luckiest run. All of a
+quarter's claims are one family, selected with Benjamini-Hochberg at ``level``: of the claims
+selected, at most that share are expected to be noise, however many were tested. Runs without
+``shorts.evidence`` have nothing to pool and make no claim.
 """
 
 from __future__ import annotations
@@ -150,8 +141,8 @@ def select_claims(records: Sequence[RunRecord], level: float = DEFAULT_LEVEL) ->
     for r in records:
         if r.outcome != "completed" or r.verdict not in ("hit", "miss", "inconclusive"):
             continue
-        record = _evidence(r)
-        if record is None:
+        record = json_object(r.tags.get(EVIDENCE))
+        if not record.get("model"):
             untested += 1
             continue
         groups[(r.short, r.dataset_config, r.configuration)].append((r, record))
@@ -178,11 +169,6 @@ def fresh_seed(records: Sequence[RunRecord], runs: Sequence[str]) -> int:
         if r.run_id in wanted and str(r.params.get("cv.seed", "")).lstrip("-").isdigit()
     ]
     return max(seeds, default=0) + 1
-
-
-def _evidence(r: RunRecord) -> dict[str, Any] | None:
-    found = json_object(r.tags.get(EVIDENCE))
-    return found if found.get("model") else None
 
 
 def _group_claims(

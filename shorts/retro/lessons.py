@@ -1,20 +1,10 @@
 """What a quarter taught, in at most five sentences: the retrospective's first screen.
 
-Each lesson is one plain sentence with its evidence (the runs behind it) and a next step:
-
-- a **hit** worth carrying into a feature: a claim selected among the quarter's claims
-  (``shorts.retro.claims``), its effect pooled over every replicate run of its configuration;
-- a **slice win**: a short that did not hit overall but beat its baseline on a slice known at
-  prediction time, also selected among the quarter's claims, worth a hybrid;
-- a **cap** that was wrong (timeouts or memouts), with the cap to use;
-- a **recurring crash**, with where to fix it.
-
-They are ranked by ``weight = certainty x (effect + stake)``: *certainty* in [0, 1] (one minus
-a claim's adjusted p-value, whether a cap's need was measured or guessed), *effect* the size of
-the thing (a relative uplift, the share of a group's runs a cap stopped or a crash took) and
-*stake* the share of the quarter's CPU-hours behind the lesson; a slice's uplift counts its
-share of the rows. At most two lessons of a kind are kept, so five cover more than one kind of
-news.
+Each lesson (a selected hit, a slice win worth a hybrid, a wrong cap, a recurring crash) is one
+sentence with the runs behind it and a next step. They are ranked by ``weight = certainty x
+(effect + stake)``: certainty in [0, 1] (one minus a claim's adjusted p, lower for a guessed
+cap), effect the size of the thing (an uplift, the share of runs a cap stopped or a crash took),
+stake the share of the quarter's CPU-hours behind it.
 """
 
 from __future__ import annotations
@@ -22,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from shorts.caps import format_duration, format_size
 from shorts.outcome import DESCRIPTIONS
 from shorts.reports.values import format_probability
 from shorts.retro.claims import Claim, Claims, fresh_seed
@@ -38,7 +27,7 @@ from shorts.retro.records import (
     rerun_arguments,
     rerun_overrides,
 )
-from shorts.retro.wording import times
+from shorts.retro.wording import mib, seconds, times
 
 __all__ = ["MAX_LESSONS", "lessons"]
 
@@ -91,20 +80,29 @@ def _hits(records: Sequence[RunRecord], claims: Claims, stake: _Stake) -> list[L
             continue
         first = by_id.get(c.runs[0])
         who = c.short if c.learner == "model" else f"{c.short}'s variant {c.learner}"
-        certainty = 1.0 - c.adjusted
+        low, high = c.interval()
         found.append(
             Lesson(
                 kind="hit",
                 text=(
                     f"{who} hit on {c.dataset or 'its data'}: {_what_ran(first, c)} by "
-                    f"{c.uplift:.1%} ({_interval(c.interval())}; margin {c.margin:+.1%}), "
+                    f"{c.uplift:.1%} ({_interval((low, high))}; margin {c.margin:+.1%}), "
                     f"pooled over {_runs_folds(c.runs, c.folds)}; {_tested(c.adjusted, claims)}."
                 ),
                 next_step="Carry it into a feature; first confirm it on fresh folds:",
                 command=confirm_command(c, records),
                 runs=list(c.runs),
-                weight=certainty * (c.uplift + stake(c.runs)),
-                evidence=_claim_evidence(c),
+                weight=(1.0 - c.adjusted) * (c.uplift + stake(c.runs)),
+                evidence={
+                    "uplift": c.uplift,
+                    "interval_low": low,
+                    "interval_high": high,
+                    "p_value": c.p_value,
+                    "adjusted_p": c.adjusted,
+                    "runs": len(c.runs),
+                    "folds": c.folds,
+                    "learner": c.learner,
+                },
             )
         )
     return found
@@ -238,20 +236,6 @@ def _tested(adjusted: float, claims: Claims) -> str:
     return f"adjusted p {_p(adjusted)}, one of {claims.tested} claims at FDR {claims.level:.0%}"
 
 
-def _claim_evidence(c: Claim) -> dict[str, float | int | str]:
-    low, high = c.interval()
-    return {
-        "uplift": c.uplift,
-        "interval_low": low,
-        "interval_high": high,
-        "p_value": c.p_value,
-        "adjusted_p": c.adjusted,
-        "runs": len(c.runs),
-        "folds": c.folds,
-        "learner": c.learner,
-    }
-
-
 def _cap_lessons(
     caps: Sequence[CapLesson], by_id: dict[str, RunRecord], stake: _Stake
 ) -> list[Lesson]:
@@ -271,26 +255,26 @@ def _cap_lessons(
         if c.timeouts and c.recommended_wall_seconds and not c.anytime:
             rec = c.recommended_wall_seconds
             # "1m05s" is display text the parser refuses: a minute or more as plain seconds
-            wall = format_duration(rec) if rec < 60 else f"{math.ceil(rec)}s"
+            wall = seconds(rec) if rec < 60 else f"{math.ceil(rec)}s"
             overrides.append(f"caps.wall_time={wall}")
             needed = c.needed_wall_seconds
             if not needed:
                 need = ""
             elif c.wall_guess:
                 need = (
-                    f" and needed more than {format_duration(needed)}: no run of this "
+                    f" and needed more than {seconds(needed)}: no run of this "
                     "configuration says how much more"
                 )
             else:
-                need = f" and needed about {format_duration(needed)}"
+                need = f" and needed about {seconds(needed)}"
             said.append(f"{len(c.timeouts)} of {len(c.runs)} runs hit the wall-time cap{need}")
         if c.memouts and c.recommended_memory_mib:
-            memory = format_size(c.recommended_memory_mib * 2**20).replace(" ", "")
+            memory = mib(c.recommended_memory_mib).replace(" ", "")
             overrides.append(f"caps.memory={memory}")
             peak = c.observed_peak_memory_mib
             said.append(
                 f"{len(c.memouts)} of {len(c.runs)} ran out of memory"
-                + (f" (peak {format_size(peak * 2**20)})" if peak and finite(peak) else "")
+                + (f" (peak {mib(peak)})" if peak and finite(peak) else "")
             )
         for other in c.others:
             if other.stopped and other.override:

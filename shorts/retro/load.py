@@ -1,9 +1,9 @@
 """Reading a period's runs out of MLflow: one row per run, in one pass, tolerant of anything.
 
-Why not ``mlflow.search_runs``: its frame has one column per metric, param and tag ever logged
-(thousands in a busy store) and none of the meaning ``shorts`` gives its tags. Runs from other
-tools lack every ``shorts.*`` tag: their outcome follows from the MLflow status, the rest is left
-empty rather than guessed. ``search_runs`` is the one reader of runs, for every caller.
+Not ``mlflow.search_runs``: its frame has a column per metric, param and tag ever logged and
+none of the meaning ``shorts`` gives its tags. Runs from other tools get their outcome from the
+MLflow status, the rest left empty rather than guessed. ``search_runs`` is the one reader of
+runs, for every caller.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shorts import record
 from shorts.errors import UsageError
@@ -24,6 +24,7 @@ from shorts.tracking.store import import_mlflow, sqlite_path
 if TYPE_CHECKING:
     import pandas as pd
     from mlflow.entities import Run
+    from mlflow.store.entities import PagedList
     from mlflow.tracking import MlflowClient
 
 __all__ = [
@@ -43,6 +44,7 @@ RETRO_EXPERIMENT = "retrospectives"
 PAGE_SIZE = 1000
 SQLITE_CHUNK = 900  # ids per IN clause: under sqlite's historical limit of 999 parameters
 TRACEBACK_ARTIFACT = "shorts/traceback.txt"
+T = TypeVar("T")
 # {run_id: {metric key: [(step, value, timestamp in ms since the epoch), ...]}}
 Histories = dict[str, dict[str, list[tuple[int, float, int]]]]
 
@@ -117,7 +119,7 @@ def load_runs(tracking_uri: str, period: Period, progress: bool = False) -> pd.D
 
     client = reader(tracking_uri)
     experiments = _experiments(client)
-    rows: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    pages: Iterable[list[Run]] = []
     if experiments:
         start_ms = int(period.start.timestamp() * 1000)
         end_ms = int(period.end.timestamp() * 1000)
@@ -125,8 +127,7 @@ def load_runs(tracking_uri: str, period: Period, progress: bool = False) -> pd.D
         pages = search_runs(client, list(experiments), query)
         if progress:
             pages = _with_progress(pages, period.label)
-        _fill(rows, pages, experiments)
-    return _frame(rows)
+    return _frame(pages, experiments)
 
 
 def load_short_runs(tracking_uri: str, short: str) -> pd.DataFrame:
@@ -139,28 +140,21 @@ def load_short_runs(tracking_uri: str, short: str) -> pd.DataFrame:
         UsageError: a sqlite store whose file does not exist.
     """
     client = reader(tracking_uri)
-    rows: dict[str, list[Any]] = {name: [] for name in COLUMNS}
     experiment = client.get_experiment_by_name(short)
-    if experiment is not None and experiment.lifecycle_stage == "active":
-        query = f"tags.`{record.SHORT}` = {quoted(short)}"
-        experiments = {str(experiment.experiment_id): str(experiment.name)}
-        _fill(rows, search_runs(client, list(experiments), query), experiments)
-    return _frame(rows)
+    if experiment is None or experiment.lifecycle_stage != "active":
+        return _frame([], {})
+    query = f"tags.`{record.SHORT}` = {quoted(short)}"
+    experiments = {str(experiment.experiment_id): str(experiment.name)}
+    return _frame(search_runs(client, list(experiments), query), experiments)
 
 
 def load_histories(
     tracking_uri: str, run_ids: Iterable[str], keys: Sequence[str] | None = None
 ) -> Histories:
-    """Every logged value of the runs' metrics: ``{run_id: {key: [(step, value, ms), ...]}}``.
+    """Every logged value of the runs' metrics (only ``keys`` if given), by step then time:
+    ``{run_id: {key: [(step, value, ms since the epoch), ...]}}``; NaN stays NaN.
 
-    ``ms`` is when the value was logged (ms since the epoch), so a run's progress can be read
-    against its start. Values are ordered by step, then time; NaN stays NaN. A sqlite store's
-    ``metrics`` table is read directly; other stores are asked per run and key.
-
-    Args:
-        tracking_uri: the MLflow store.
-        run_ids: runs to read.
-        keys: metric names to keep (default: all of each run's metrics).
+    A sqlite store's ``metrics`` table is read directly; other stores are asked per run and key.
     """
     ids = list(dict.fromkeys(run_ids))
     if not ids:
@@ -228,18 +222,28 @@ def _experiments(client: MlflowClient) -> dict[str, str]:
 
     from shorts.inspect import ON_LOCATION_EXPERIMENT
 
-    found: dict[str, str] = {}
-    token: str | None = None
-    while True:
-        page = client.search_experiments(
+    pages = _paged(
+        lambda token: client.search_experiments(
             view_type=ViewType.ACTIVE_ONLY, max_results=PAGE_SIZE, page_token=token
         )
-        for experiment in page:
-            if experiment.name not in (RETRO_EXPERIMENT, ON_LOCATION_EXPERIMENT):
-                found[str(experiment.experiment_id)] = str(experiment.name)
+    )
+    return {
+        str(experiment.experiment_id): str(experiment.name)
+        for page in pages
+        for experiment in page
+        if experiment.name not in (RETRO_EXPERIMENT, ON_LOCATION_EXPERIMENT)
+    }
+
+
+def _paged(search: Callable[[str | None], PagedList[T]]) -> Iterator[PagedList[T]]:
+    """The pages of an MLflow search, each fetched when the one before it is consumed."""
+    token: str | None = None
+    while True:
+        page = search(token)
+        yield page
         token = page.token
         if not token:
-            return found
+            return
 
 
 def search_runs(
@@ -258,9 +262,8 @@ def search_runs(
     """
     from mlflow.entities import ViewType
 
-    token: str | None = None
-    while True:
-        page = client.search_runs(
+    pages = _paged(
+        lambda token: client.search_runs(
             experiment_ids,
             filter_string=query,
             run_view_type=ViewType.ACTIVE_ONLY,
@@ -268,10 +271,9 @@ def search_runs(
             order_by=order_by,
             page_token=token,
         )
+    )
+    for page in pages:
         yield list(page)
-        token = page.token
-        if not token:
-            return
 
 
 def _with_progress(pages: Iterable[list[Run]], label: str) -> Iterator[list[Run]]:
@@ -305,10 +307,11 @@ def quoted(value: str) -> str:
 # -- one pass over the runs --------------------------------------------------------------------
 
 
-def _fill(
-    rows: dict[str, list[Any]], pages: Iterable[list[Any]], experiments: dict[str, str]
-) -> None:
-    """Append one row per run to the column lists; every lookup is a dict access."""
+def _frame(pages: Iterable[list[Run]], experiments: dict[str, str]) -> pd.DataFrame:
+    """One row per run, oldest first (MLflow pages newest first); every lookup a dict access."""
+    import pandas as pd
+
+    rows: dict[str, list[Any]] = {name: [] for name in COLUMNS}
     seen: set[str] = set()
     append = {name: rows[name].append for name in COLUMNS}
     for page in pages:
@@ -358,12 +361,6 @@ def _fill(
             append["metrics"](metrics)
             append["params"](data.params)
             append["tags"](tags)
-
-
-def _frame(rows: dict[str, list[Any]]) -> pd.DataFrame:
-    """The filled columns as the frame, oldest run first (MLflow pages newest first)."""
-    import pandas as pd
-
     for name in ("start_time", "end_time"):
         rows[name] = pd.to_datetime(rows[name], unit="ms", utc=True)
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
@@ -371,9 +368,7 @@ def _frame(rows: dict[str, list[Any]]) -> pd.DataFrame:
 
 
 def _techniques(text: str | None) -> list[str]:
-    if not text:
-        return []
-    return [t for t in (part.strip() for part in text.split(",")) if t]
+    return [t for t in (part.strip() for part in (text or "").split(",")) if t]
 
 
 def _harvest(tags: dict[str, str]) -> dict[str, dict[str, Any]]:

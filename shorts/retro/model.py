@@ -100,8 +100,7 @@ class LedgerRow:
     best_uplift: float | None
     best_run: str | None
     datasets: list[str]
-    # A tag naming the baseline side of a comparison (``linear-baseline``): the uplift of its
-    # runs belongs to the technique they tried, not to it, so it gets none and is never suggested.
+    # ``records.is_baseline_tag``: no uplift of its own, never suggested.
     baseline_tag: bool = False
 
 
@@ -122,11 +121,9 @@ class HarvestedItem:
 
 @dataclass
 class SliceWin:
-    """A slice known at prediction time where a short's learner beat its baseline, pooled over
-    the runs of one configuration and selected among the quarter's claims (``shorts.retro.claims``).
-
-    Slices are quartiles of the baseline's prediction or halves of a feature, never of the true
-    target: a hybrid has to know which slice a row is in before it predicts.
+    """A slice known at prediction time (never one of the true target: a hybrid must know a
+    row's slice before it predicts) where a short's learner beat its baseline, in a claim
+    selected among the quarter's (``shorts.retro.claims``).
     """
 
     short: str
@@ -174,12 +171,8 @@ class Fingerprint:
 
 @dataclass
 class CapNeed:
-    """What a group of runs needed of one optional cap (``caps.cpu_time``), and the cap to set.
-
-    Every cap but wall time and memory is advised by one rule (``shorts.retro.cap_lessons``):
-    ``headroom`` x the most any run used; a run the cap stopped needed more than its cap, by an
-    unknown amount, so its advice is a guess.
-    """
+    """What a group of runs needed of one optional cap (``caps.cpu_time``), and the cap to set
+    (``shorts.retro.cap_lessons.other_need``)."""
 
     key: str  # the config key: ``caps.cpu_time``
     noun: str  # "CPU-time"
@@ -197,14 +190,9 @@ class CapNeed:
 
 @dataclass
 class CapLesson:
-    """Observed use against the caps of one short on one data set, and caps that would have fit.
-
-    Runs are grouped by short, data set (with its size knobs, e.g. ``friedman1
-    (n_samples=20000)``) and configuration (``shorts.retro.records.configuration``: everything
-    the runs tested but their seeds and caps), the way replicates are: what a run needs depends
-    on its data and on what it runs (``~variants``, ``cv.folds``), so a need measured on one
-    configuration is never advised for another. Each run is compared with its own caps
-    (``peak_*_share``); the caps may differ between runs.
+    """Observed use against the caps of one short, data set and configuration (grouped as
+    replicates are, ``shorts.retro.cap_lessons``), and caps that would have fit. Each run is
+    compared with its own caps (``peak_*_share``); the caps may differ between runs.
     """
 
     short: str
@@ -260,10 +248,8 @@ class Suggestion:
 
 @dataclass
 class Lesson:
-    """One thing the period taught, with its evidence and a next step (``shorts.retro.lessons``).
-
-    ``weight`` ranks lessons: certainty x (effect + share of the compute behind it).
-    """
+    """One thing the period taught, with its evidence and a next step (``shorts.retro.lessons``),
+    ranked by ``weight``."""
 
     kind: str  # hit, slice win, cap, crash, recurring crash
     text: str

@@ -1,10 +1,8 @@
 """The period a retrospective covers: a calendar quarter, or the days between two ISO dates.
 
-Periods are half-open windows ``[start, end)`` in UTC, so consecutive quarters never share a run.
-Weeks start on Monday at 00:00 UTC (ISO weeks), the same for every store and every reader. The
-calendar arithmetic is pandas' (``pd.Period`` with ``freq="Q"`` and ``freq="W-SUN"``, the week
-that ends on Sunday); only the accepted spellings are checked here, because ``pd.Period`` also
-reads ``2026`` or ``2026-12`` as a quarter.
+Periods are half-open windows ``[start, end)`` in UTC, so consecutive quarters never share a run;
+weeks are ISO weeks (Monday 00:00 UTC). The calendar arithmetic is pandas' ``pd.Period``; only
+the accepted spellings are checked here, because ``pd.Period`` also reads ``2026`` as a quarter.
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ import pandas as pd
 from shorts.errors import UsageError
 from shorts.retro.model import Period
 
-__all__ = ["current_quarter", "period_from", "week_start", "weeks_of"]
+__all__ = ["period_from", "week_start", "weeks_of"]
 
 ACCEPTED_FORMS = (
     "use --quarter YYYYQn (e.g. 2026Q4), or --since and/or --until with ISO dates "
@@ -53,7 +51,8 @@ def period_from(
     if quarter is not None and (since is not None or until is not None):
         raise UsageError(f"--quarter cannot be combined with --since/--until; {ACCEPTED_FORMS}.")
     if since is None and until is None:
-        return _quarter(quarter if quarter is not None else current_quarter(now))
+        current = str(pd.Period(now.replace(tzinfo=None), freq="Q"))
+        return _quarter(quarter if quarter is not None else current)
     start = _parse_bound(since, "--since", inclusive_day=False) if since else _OPEN_START
     end = _parse_bound(until, "--until", inclusive_day=True) if until else now
     if end <= start:
@@ -62,12 +61,6 @@ def period_from(
             f"--since must come before --until (and before now when --until is left out)."
         )
     return Period(start=start, end=end, label=_label(start, end, open_start=since is None))
-
-
-def current_quarter(now: datetime | None = None) -> str:
-    """The quarter ``now`` falls in (UTC), as ``YYYYQn``."""
-    now = _as_utc(now) if now is not None else datetime.now(UTC)
-    return str(pd.Period(now.replace(tzinfo=None), freq="Q"))
 
 
 def week_start(moment: datetime) -> datetime:

@@ -1,8 +1,5 @@
-"""Runs as plain Python records: the one reading of ``load_runs``'s frame every analysis shares.
-
-The retrospective (``shorts.retro.analysis``), its cap lessons (``shorts.retro.cap_lessons``)
-and ``shorts caps suggest`` (``shorts.headroom``) all read runs through ``run_records``, so a
-missing column, a NaN figure or an unset param means the same thing to each of them.
+"""Runs as plain Python records: the one reading of ``load_runs``'s frame every analysis shares,
+so a missing column, a NaN figure or an unset param means the same thing to each of them.
 """
 
 from __future__ import annotations
@@ -245,13 +242,9 @@ def recorded_overrides(r: RunRecord) -> list[str]:
 
 def rerun_overrides(runs: Sequence[RunRecord]) -> list[str]:
     """The overrides that rerun the runs' configuration on their data set (after ``shorts run
-    +experiment=SHORT``).
-
-    From the newest run's recorded command line (its ``shorts.overrides`` tag) without the choice
-    of the short, plus the data set's overrides (``dataset_overrides``) it did not give: so the
-    runs of a ``~variants`` sweep are rerun without variants. Its caps overrides stay; the caller
-    replaces the caps it proposes (``rerun_arguments``). A run recorded without the tag gives the
-    data set's overrides only.
+    +experiment=SHORT``): the newest recorded command line (``shorts.overrides``), so the runs of
+    a ``~variants`` sweep are rerun without variants, plus the data set's overrides it did not
+    give. Its caps overrides stay; ``rerun_arguments`` replaces the caps it proposes.
     """
     if not runs:
         return []

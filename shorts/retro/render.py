@@ -12,7 +12,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -145,8 +145,9 @@ def to_json(retro: Retrospective) -> str:
 def build_report(retro: Retrospective) -> Report:
     """The retrospective as a report model, ready for the templates."""
     period = retro.period
+    last = period.end - timedelta(microseconds=1)  # the period is half-open
     meta: list[Inline] = [
-        f"{_period_range(period.start, period.end)} (UTC) · store ",
+        f"{period.start:%Y-%m-%d} to {last:%Y-%m-%d} (UTC) · store ",
         Code(redact_uri(retro.tracking_uri)),
         f" · generated {retro.generated_at.strftime('%Y-%m-%d %H:%M')}",
     ]
@@ -201,7 +202,8 @@ def _summary(retro: Retrospective) -> Paragraph:
     kinds = ", ".join(
         f"{len(_runs_of(cats, c))} {c}" for c in FAILED_CATEGORIES if _runs_of(cats, c)
     )
-    parts: list[Inline] = [Runs(_plural(p.total_runs, "run"), _all_runs(p.counts))]
+    all_runs = [run for c in _per_short(p.counts) for run in c.runs]
+    parts: list[Inline] = [Runs(_plural(p.total_runs, "run"), all_runs)]
     for key, plural in (("hit", "hits"), ("miss", "misses"), ("inconclusive", "inconclusive")):
         runs = _runs_of(cats, key)
         parts += [" · ", Runs(_plural(len(runs), key, plural), runs)]
@@ -324,12 +326,10 @@ def _ledger(rows: list[LedgerRow]) -> Section:
                 if r.baseline_tag
                 else Strong(r.technique),
                 ", ".join(r.shorts),
-                Runs(str(len(r.runs)), r.runs),
-                Runs(str(len(r.hits)), r.hits),
-                Runs(str(len(r.misses)), r.misses),
-                Runs(str(len(r.inconclusive)), r.inconclusive),
-                Runs(str(len(r.capped)), r.capped),
-                Runs(str(len(r.crashed)), r.crashed),
+                *(
+                    Runs(str(len(runs)), runs)
+                    for runs in (r.runs, r.hits, r.misses, r.inconclusive, r.capped, r.crashed)
+                ),
                 Runs(_uplift(r.best_uplift), [r.best_run] if r.best_run else [])
                 if r.best_uplift is not None
                 else NONE,
@@ -384,7 +384,7 @@ def _harvested(items: list[HarvestedItem]) -> list[Block]:
                     i.kind,
                     i.type,
                     _evidence(i.evidence),
-                    _outcome_cell(i.outcome, i.verdict),
+                    [Badge(i.outcome), " ", Badge(i.verdict)] if i.verdict else [Badge(i.outcome)],
                     Runs("", [i.run]),
                     Code(i.artifact_path) if i.artifact_path else "",
                 ]
@@ -646,21 +646,12 @@ def _runs_of(cats: dict[str, tuple[list[str], float, float]], key: str) -> list[
     return cats[key][0] if key in cats else []
 
 
-def _all_runs(counts: list[OutcomeCount]) -> list[str]:
-    return [run for c in _per_short(counts) for run in c.runs]
-
-
 def _failed_runs(counts: list[OutcomeCount]) -> list[str]:
     """Runs of failed shorts (``is_failed``), in the counts' order."""
     return [run for c in _per_short(counts) if is_failed(c.outcome, c.verdict) for run in c.runs]
 
 
 # -- formatting -----------------------------------------------------------------------------------
-
-
-def _period_range(start: datetime, end: datetime) -> str:
-    last = end - timedelta(microseconds=1)  # the period is half-open
-    return f"{start:%Y-%m-%d} to {last:%Y-%m-%d}"
 
 
 def _hours(x: float) -> str:
@@ -711,13 +702,6 @@ def _more_note(shown: int, total: int, what: str) -> str:
 
 def _empty(text: str) -> Paragraph:
     return Paragraph([text], "empty")
-
-
-def _outcome_cell(outcome: str, verdict: str) -> list[Inline]:
-    cell: list[Inline] = [Badge(outcome)]
-    if verdict:
-        cell += [" ", Badge(verdict)]
-    return cell
 
 
 def _evidence(evidence: dict[str, Any]) -> str:
