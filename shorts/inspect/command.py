@@ -11,14 +11,14 @@ import os
 import re
 import shlex
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shorts import record
-from shorts.config import compose_config
+from shorts.config import compose, compose_config
 from shorts.errors import UsageError
 from shorts.inspect import ON_LOCATION_EXPERIMENT
 from shorts.inspect.setup import model_config, model_name, split_arguments, whole_number
@@ -108,19 +108,16 @@ def inspect_command(project: Project, args: list[str]) -> int:
         data = load_dataset(cfg.dataset)
         table = load_table(cfg.dataset, data)
         model_cfg = model_config(project, cfg, data.task, arguments.model_chosen)
-        source = str(cfg.dataset.get("source"))
         setting = Setting(
             model_name=model_name(project, arguments.overrides, data.task),
-            drop_key=_drop_key(cfg, source),
+            drop_key=_drop_key(cfg),
             label_command=_label_command(arguments.overrides),
             folds=_cv_number(cfg, "folds", 5, minimum=2),
             seed=_cv_number(cfg, "seed", 0, minimum=0),
             top=top,
             sample=sample,
         )
-        found = inspect_dataset(
-            table, data, model_cfg, setting, progress=lambda text: status.update(text)
-        )
+        found = inspect_dataset(table, data, model_cfg, setting, progress=status.update)
         status.update("inspecting: writing the report")
         from shorts.inspect.report import write_report
 
@@ -153,8 +150,10 @@ def inspect_command(project: Project, args: list[str]) -> int:
 
 @dataclass(frozen=True)
 class Setting:
-    """How to inspect: the model's config name, the override that drops columns (``None``: the
-    source cannot), ``shorts label`` with the data set's arguments, the folds, and the keys."""
+    """How to inspect: the model's config name, the override that leaves columns out
+    (``dataset.drop``, or ``+dataset.drop`` when the config node has no such key yet; ``None``:
+    the source cannot, as scikit-learn's arrays), ``shorts label`` with the data set's arguments,
+    the folds, and the keys."""
 
     model_name: str
     drop_key: str | None
@@ -184,7 +183,7 @@ def inspect_dataset(
     from shorts.inspect.checks import CHECKS, Context
     from shorts.inspect.checks.columns import column_roles
     from shorts.inspect.checks.noisy import of as noisy_of
-    from shorts.inspect.findings import Inspection, Remedies
+    from shorts.inspect.findings import Inspection, Remedies, plural
     from shorts.inspect.row_ids import row_ids
 
     started = time.perf_counter()
@@ -196,16 +195,16 @@ def inspect_dataset(
     infinite = int(np.sum(~np.isfinite(data.y)))
     if infinite:
         raise UsageError(
-            f"the target {data.target!r} of {data.name} is infinite in {infinite:,} "
-            f"row{'s' if infinite > 1 else ''}; no model can fit it: replace those values or "
-            "leave the rows out."
+            f"the target {data.target!r} of {data.name} is infinite in {plural(infinite, 'row')}; "
+            "no model can fit it: replace those values or leave the rows out."
         )
     model = fitting.build_model(model_cfg)  # a model that does not build is refused first
     frame = table.frame
     columns = [str(c) for c in frame.columns]
     named = table.target if table.target in columns else data.target
     target = named if named in columns else None
-    drop = _dropped_by_user(columns, data, target)
+    roles = column_roles(data, columns, target)
+    drop = [c for c, role in roles.items() if role == "left out (dataset.drop)"]
     numbered = row_ids(table, data)
     positions = numbered.ids if numbered.of_table else None
     rows = fitting.sample_rows(len(data.y), setting.sample, setting.seed)
@@ -214,7 +213,7 @@ def inspect_dataset(
         data=data,
         target=target,
         drop=drop,
-        roles=column_roles(data, columns, drop, target),
+        roles=roles,
         setting=setting,
         model_cfg=model_cfg,
         checked=fitting.subset(data, rows),
@@ -239,7 +238,6 @@ def inspect_dataset(
             "The data set's rows could not be matched to the table's, so suspects show the "
             "model's features and row numbers count the data set's rows."
         )
-    cells = frame.size
     found = Inspection(
         dataset=data.name,
         source=data.source,
@@ -249,19 +247,13 @@ def inspect_dataset(
         rows=len(frame),
         columns=len(columns),
         features=len(data.feature_names),
-        missing_cells=float(frame.isna().to_numpy().sum()) / cells if cells else 0.0,
+        missing_cells=float(frame.isna().to_numpy().mean()) if frame.size else 0.0,
         model_rows=len(rows),
         notes=ctx.notes,
     )
     for check in CHECKS:
         found.findings[check.finding_key] = check.compute(ctx, found)
-    remedies = Remedies(
-        drop_key=setting.drop_key,
-        model=type(model).__name__,
-        model_takes_nan=fitting.accepts_nan(model),
-        label_command=setting.label_command,
-        folds=setting.folds,
-    )
+    remedies = Remedies(setting, type(model).__name__, fitting.accepts_nan(model))
     noisy = noisy_of(found)
     if noisy is not None and noisy.top:
         found.relabel_command = remedies.relabel([s.row for s in noisy.top])
@@ -272,20 +264,6 @@ def inspect_dataset(
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def _dropped_by_user(columns: Sequence[str], data: Dataset, target: str | None) -> list[str]:
-    """Table columns the data set leaves out that are not text: the user's ``dataset.drop``."""
-    features = set(data.feature_names)
-    return [
-        c
-        for c in columns
-        if c != target
-        and c != data.target
-        and c not in features
-        and c not in data.dropped_columns
-        and not any(f.startswith(f"{c}=") for f in features)
-    ]
 
 
 def _row_values(
@@ -340,14 +318,12 @@ def _default_folder(project: Project, found: Inspection) -> Path:
 
 def _check_keys(project: Project, overrides: list[str]) -> None:
     """A key that is neither one of ours nor in the config gets a line naming both kinds."""
-    groups = {p.name for p in project.configs.iterdir() if p.is_dir()}
     try:
-        from omegaconf import OmegaConf
-
-        primary = set(OmegaConf.load(project.configs / "shorts.yaml").keys())
-    except Exception:  # the config's own errors are compose_config's to report
+        primary = compose(project, []).cfg
+    except UsageError:  # the config's own errors are compose_config's to report
         return
-    known = groups | {str(k) for k in primary} | {"experiment", "hydra"}
+    groups = {p.name for p in project.configs.iterdir() if p.is_dir()}
+    known = groups | set(primary) | {"experiment", "hydra", "defaults"}
     for override in overrides:
         if override.startswith(("+", "~")):
             continue
@@ -361,8 +337,8 @@ def _check_keys(project: Project, overrides: list[str]) -> None:
             )
 
 
-def _drop_key(cfg: DictConfig, source: str) -> str | None:
-    if source not in TABLE_SOURCES:
+def _drop_key(cfg: DictConfig) -> str | None:
+    if str(cfg.dataset.get("source")) not in TABLE_SOURCES:
         return None
     return "dataset.drop" if "drop" in cfg.dataset else "+dataset.drop"
 

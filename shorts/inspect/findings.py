@@ -10,9 +10,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shorts.reports import jsonable
+
+if TYPE_CHECKING:
+    from shorts.inspect.command import Setting
 
 TIMES = "\N{MULTIPLICATION SIGN}"  # 442 rows x 11 columns, as people write it
 _SIMPLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -22,14 +25,9 @@ _SIMPLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class ChecklistItem:
     """An assumption or edge case to watch, with the evidence that raised it.
 
-    Attributes:
-        key: a stable name (``leak``, ``duplicates``, ``noisy_labels``, ...).
-        title: what to watch, in a few words.
-        evidence: what was seen in this data.
-        advice: what to do about it.
-        columns: the columns concerned, if any.
-        rank: how serious (lower first): problems that make scores lie (leaks, duplicates,
-            noisy labels) before those that only make them noisy or hard to read.
+    ``key`` is a stable name (``leak``, ``duplicates``, ...); ``rank`` says how serious (lower
+    first): problems that make scores lie (leaks, duplicates, noisy labels) before those that only
+    make them noisy or hard to read.
     """
 
     key: str
@@ -42,35 +40,24 @@ class ChecklistItem:
 
 @dataclass(frozen=True)
 class Remedies:
-    """What the advice can point to for this data set and command line.
+    """What the advice can point to: how the data set was inspected, and the class name of the
+    model the checks fitted."""
 
-    Attributes:
-        drop_key: the override that leaves columns out (``dataset.drop``, or ``+dataset.drop``
-            when the config node has no such key yet); ``None`` when the source cannot drop
-            columns (scikit-learn's arrays).
-        model: the class name of the model the checks fitted.
-        model_takes_nan: whether it takes missing values as they are.
-        label_command: ``shorts label`` with this data set's arguments.
-        folds: cross-validation folds.
-    """
-
-    drop_key: str | None
+    setting: Setting
     model: str
     model_takes_nan: bool
-    label_command: str
-    folds: int
 
     def relabel(self, rows: Sequence[int]) -> str:
         """``shorts label`` asking a person for ``rows`` in this order (the row numbers mean
         the same rows in both commands: ``shorts.inspect.row_ids``)."""
-        return f"{self.label_command} rows={','.join(str(int(r)) for r in rows)}"
+        return f"{self.setting.label_command} rows={','.join(str(int(r)) for r in rows)}"
 
     def drop(self, columns: Sequence[str]) -> str:
         """The override leaving ``columns`` out, quoted for a shell; or how to do it by hand."""
-        if self.drop_key is None:
+        if self.setting.drop_key is None:
             return "leave it out of the features (this source has no dataset.drop)"
         names = ",".join(c if _SIMPLE_NAME.match(c) else f"'{c}'" for c in columns)
-        return f'leave it out with "{self.drop_key}=[{names}]"'
+        return f'leave it out with "{self.setting.drop_key}=[{names}]"'
 
 
 @dataclass
@@ -78,18 +65,12 @@ class Inspection:
     """Everything ``shorts inspect`` found about one data set.
 
     Attributes:
-        dataset: the data set's name.
-        source: where it came from (``Dataset.source``).
-        target, task: what the models predict, and how.
-        generated_at: when the inspection ran (local time).
-        rows, columns: the table's shape as its source holds it.
-        features: the model's feature columns (after encoding).
+        rows, columns: the table's shape as its source holds it; ``features``: the model's
+            feature columns (after encoding).
         missing_cells: share of the table's cells without a value.
         model_rows: rows the model-based checks used (all, or a random sample).
         findings: each check's finding by its key, in the registry's order.
-        checklist: what to watch, most serious first.
         notes: how the checks were done where that matters (sampling, skipped checks).
-        seconds: how long the checks took.
         relabel_command: ``shorts label ... rows=...`` asking a person for the listed suspects
             (the same row numbers), empty when none is listed.
     """

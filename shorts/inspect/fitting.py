@@ -8,10 +8,9 @@ with the default threads against 1.1 s with one (breast cancer, 569 rows), 36 s 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -32,16 +31,11 @@ BOOTSTRAP_DRAWS = 200
 MIN_MODEL_ROWS = 20
 
 
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """OpenMP limited to one thread for the block, unless ``OMP_NUM_THREADS`` is set."""
-    if os.environ.get("OMP_NUM_THREADS"):
-        yield
-        return
+def one_thread() -> Any:
+    """OpenMP limited to one thread for a ``with`` block, unless ``OMP_NUM_THREADS`` is set."""
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="openmp"):
-        yield
+    return threadpool_limits(None if os.environ.get("OMP_NUM_THREADS") else 1, user_api="openmp")
 
 
 def feature_groups(data: Dataset, table_columns: Sequence[str]) -> dict[str, list[int]]:
@@ -53,10 +47,8 @@ def feature_groups(data: Dataset, table_columns: Sequence[str]) -> dict[str, lis
     known = set(table_columns)
     groups: dict[str, list[int]] = {}
     for index, name in enumerate(data.feature_names):
-        column = name
-        if name not in known and "=" in name and name.split("=", 1)[0] in known:
-            column = name.split("=", 1)[0]
-        groups.setdefault(column, []).append(index)
+        head = name.split("=", 1)[0]
+        groups.setdefault(head if name not in known and head in known else name, []).append(index)
     return groups
 
 
@@ -73,11 +65,8 @@ class ModelScore:
     """The model the checks fit on every column but the suspected leaks and ids.
 
     Attributes:
-        model: the estimator's class name.
-        folds: cross-validation folds.
         metric: ``r2`` (regression) or ``balanced_accuracy`` (classification).
-        score: that metric, out of fold.
-        low, high: its 95% bootstrap interval over rows.
+        score: that metric, out of fold; ``low``, ``high``: its 95% bootstrap interval over rows.
         auc: out-of-fold AUC, for a binary target and a model with probabilities.
         left_out: the columns left out of its features (suspected leaks, ids).
     """
@@ -149,43 +138,29 @@ def fit_out_of_fold(
     A model that does not take NaN gets a median imputer (with missing-value indicators) in
     front when the features have missing values, so the check runs whatever the model.
     """
-    from omegaconf import OmegaConf
     from sklearn.exceptions import ConvergenceWarning
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
 
     from shorts.inspect.predictions import out_of_fold
 
     model = build_model(model_cfg)
     name = type(model).__name__
-    cfg = model_cfg
     if np.isnan(data.X[:, columns]).any() and not accepts_nan(model):
-        container = OmegaConf.to_container(model_cfg) if OmegaConf.is_config(model_cfg) else {}
-        cfg = OmegaConf.create(
-            {
-                "_target_": "sklearn.pipeline.make_pipeline",
-                "_args_": [
-                    {
-                        "_target_": "sklearn.impute.SimpleImputer",
-                        "strategy": "median",
-                        "add_indicator": True,
-                    },
-                    container or model_cfg,
-                ],
-            }
-        )
+        model = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), model)
         name = f"{name} after a median imputer"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", UserWarning)
-            oof = out_of_fold(data, cfg, folds=folds, seed=seed, columns=columns)
+            oof = out_of_fold(data, model, folds=folds, seed=seed, columns=columns)
     except ValueError as exc:
         raise UsageError(f"the model {name} could not be fitted: {one_line(str(exc))}") from None
     score = _score(data, oof.prediction, oof.label_probability, seed)
-    metric, value, low, high, auc = score
     return Fitted(
         oof.prediction,
         oof.label_probability,
-        ModelScore(name, oof.folds, metric, value, low, high, auc, list(left_out)),
+        ModelScore(name, oof.folds, *score, list(left_out)),
     )
 
 

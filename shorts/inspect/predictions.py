@@ -29,7 +29,6 @@ class OutOfFold:
             label (low: the model doubts the label); ``None`` for regression or a model
             without ``predict_proba``.
         model: a name for the model, e.g. ``HistGradientBoostingRegressor``.
-        folds: how many folds.
     """
 
     prediction: FloatArray
@@ -41,14 +40,15 @@ class OutOfFold:
 def out_of_fold(
     data: Dataset, model_cfg: Any, folds: int = 5, seed: int = 0, columns: list[int] | None = None
 ) -> OutOfFold:
-    """Predict every row of ``data`` with ``model_cfg`` fitted on the other ``folds``.
+    """Predict every row of ``data`` with ``model_cfg`` (a Hydra node, or an estimator) fitted
+    on the other ``folds``.
 
     ``columns``: the feature columns to use (default all), e.g. to leave out a suspected leak.
     Classification folds are stratified when every class has enough rows.
     """
     X = data.X if columns is None else data.X[:, columns]
     y = data.y
-    model = instantiate(model_cfg)
+    model = model_cfg if hasattr(model_cfg, "get_params") else instantiate(model_cfg)
     classification = data.task == "classification"
     splits = fold_splits(y, folds, seed, classification)
     prediction = np.full(len(y), np.nan)

@@ -36,11 +36,6 @@ class RowIds:
     span: int
     of_table: bool = True
 
-    @classmethod
-    def counting(cls, rows: int) -> RowIds:
-        """Ids that are the data set's positions (``0..rows-1``)."""
-        return cls(np.arange(rows, dtype=np.int64), rows, of_table=True)
-
     @property
     def gaps(self) -> bool:
         """Whether some ids in ``0..span-1`` have no data set row (no target)."""
@@ -83,6 +78,5 @@ def row_ids(table: Table, data: Dataset) -> RowIds:
         positions = np.flatnonzero(frame[target].notna().to_numpy()).astype(np.int64)
         if len(positions) == rows:
             return RowIds(positions, len(frame))
-    if len(frame) == rows:
-        return RowIds.counting(rows)
-    return RowIds(np.arange(rows, dtype=np.int64), rows, of_table=False)
+    # Else ids are the data set's positions: the table's too when no row was left out.
+    return RowIds(np.arange(rows, dtype=np.int64), rows, of_table=len(frame) == rows)

@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from shorts.config import compose, composing
 from shorts.errors import UsageError
-from shorts.project import Project
+from shorts.project import PRIMARY_CONFIG, Project
 
 # The model an on-location command fits when the user names none: strong on tabular data
 # without tuning, and quick at these sizes (configs/model/*.yaml).
@@ -58,7 +59,7 @@ def model_config(project: Project, cfg: DictConfig, task: str, chosen: bool) -> 
     """The ``model`` node to fit: the one chosen, else the default for the data set's task."""
     if chosen:
         return cfg.model
-    return OmegaConf.load(project.configs / "model" / f"{DEFAULT_MODELS[task]}.yaml")
+    return compose(project, [f"model={DEFAULT_MODELS[task]}"]).cfg.model
 
 
 def model_name(project: Project, overrides: list[str], task: str) -> str:
@@ -68,18 +69,16 @@ def model_name(project: Project, overrides: list[str], task: str) -> str:
     if models:
         return models[-1]
     shorts = [value for key, value in chosen if key.lstrip("+~") == "experiment"]
-    if shorts:
-        spec = OmegaConf.to_container(
-            OmegaConf.load(project.experiment_configs / f"{shorts[-1]}.yaml")
-        )
-        defaults = spec.get("defaults") if isinstance(spec, dict) else None
-        for entry in defaults or []:
-            if isinstance(entry, Mapping):
-                for key, value in entry.items():
-                    if str(key).replace(" ", "") == "override/model":
-                        return str(value)
-        return f"{shorts[-1]}'s model"
-    return DEFAULT_MODELS[task]
+    if not shorts:
+        return DEFAULT_MODELS[task]
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+
+    with composing(project):  # the defaults list says what the short overrides; a config cannot
+        loader = GlobalHydra.instance().config_loader()
+        short = [f"+experiment={shorts[-1]}"]
+        defaults = loader.compute_defaults_list(PRIMARY_CONFIG, short, RunMode.RUN)
+    return str(defaults.overrides.override_choices.get("model") or f"{shorts[-1]}'s model")
 
 
 def whole_number(

@@ -29,8 +29,7 @@ if TYPE_CHECKING:
 # A column needs this many rows before "unique per row" says anything about it.
 MIN_ROWS_FOR_IDS = 10
 EVEN_STEPS = 0.9  # share of equal steps that makes a monotone column count like a row number
-WIDE = 0.1
-"""At least this many features per row: a wide table."""
+WIDE = 0.1  # at least this many features per row: a wide table
 MISSING_BARS = 25
 _ID_NAMES = {"id", "key", "uuid", "guid", "index", "idx", "rownames", "rowid", "row_id", "row"}
 _ID_SUFFIX = re.compile(r"(?:[_\s.-]id|[a-z]Id|[a-z]ID)$")
@@ -42,17 +41,11 @@ class ColumnProfile:
     """One column of the table as its source holds it.
 
     Attributes:
-        name: the column's name.
-        dtype: the pandas dtype.
         kind: ``integer``, ``float``, ``boolean``, ``text``, ``datetime`` or ``other``.
-        missing: how many rows have no value.
-        missing_share: ``missing`` over the rows.
         distinct: how many distinct values (missing not counted).
         role: what the models see of it: ``target``, ``feature``, ``one-hot (k columns)``,
             ``left out (text)`` or ``left out (dataset.drop)``.
-        constant: at most one distinct value.
         id_like: why it looks like an identifier (``""`` if it does not).
-        examples: a few of its values, as text.
     """
 
     name: str
@@ -147,10 +140,9 @@ def _examples(values: pd.Series, count: int = 3) -> list[str]:
     return shown
 
 
-def column_roles(
-    data: Dataset, columns: Sequence[str], drop: Sequence[str], target: str | None
-) -> dict[str, str]:
-    """What the models see of each table column: ``feature``, ``one-hot (k columns)``, ...
+def column_roles(data: Dataset, columns: Sequence[str], target: str | None) -> dict[str, str]:
+    """What the models see of each table column: ``feature``, ``one-hot (k columns)``, ...; a
+    column left out that is not text was left out by the user (``dataset.drop``).
 
     ``target``: the table's target column (the data set's may be renamed, e.g. when binned).
     """
@@ -164,12 +156,10 @@ def column_roles(
             roles[column] = "target"
         elif onehot:
             roles[column] = f"one-hot ({len(onehot)} columns)"
-        elif column in drop:
-            roles[column] = "left out (dataset.drop)"
         elif column in data.dropped_columns:
             roles[column] = "left out (text)"
         else:
-            roles[column] = "—"
+            roles[column] = "left out (dataset.drop)"
     return roles
 
 

@@ -21,8 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 EXAMPLE_GROUPS = 5
-FEW_VALUES = 20
-"""Features with at most this many distinct values make equal rows plausible by chance."""
+FEW_VALUES = 20  # features with at most this many values make equal rows plausible by chance
 
 
 @dataclass(frozen=True)

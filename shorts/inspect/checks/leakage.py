@@ -37,37 +37,22 @@ FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 TREE_MIN_LEAF = 5
 POWER_BARS = 20
-SMALL_ROWS = 1000
-"""Fewer rows than this: scores have wide intervals."""
+SMALL_ROWS = 1000  # fewer rows than this: scores have wide intervals
 
+# A column whose cross-validated score alone reaches one of these is a suspected leak: R²
+# (regression), AUC or balanced accuracy (classification).
 LEAK_R2 = 0.95
-"""A feature whose cross-validated R² alone reaches this is a suspected leak (regression)."""
 LEAK_AUC = 0.98
-"""... whose cross-validated AUC alone reaches this (classification) ..."""
 LEAK_BALANCED_ACCURACY = 0.97
-"""... or whose cross-validated balanced accuracy alone reaches this (classification)."""
-TREE_LEAVES = 32
-"""Leaves of the decision tree that scores each column alone (at most)."""
+TREE_LEAVES = 32  # leaves of the decision tree that scores each column alone (at most)
 RIVAL_R2 = 0.7
 """A column this strong alone (R², or balanced accuracy ``RIVAL_BALANCED_ACCURACY``) is compared
 with a model on every other column: noisy labels keep a copy of the true label below the leak
 thresholds above (20 flips in 178 rows cap it near 0.9), but not below what all the honest
 columns together reach."""
 RIVAL_BALANCED_ACCURACY = 0.8
-RIVAL_MARGIN = 0.02
-"""A column alone within this of the model on all the other columns is a suspected leak."""
-RIVALS_CHECKED = 2
-"""How many of the strongest columns get that comparison (each costs one more model fit)."""
-
-
-def leak_rule(regression: bool) -> str:
-    """Both leak rules in words, for the reports."""
-    hard = (
-        f"R² ≥ {LEAK_R2:g}"
-        if regression
-        else f"AUC ≥ {LEAK_AUC:g} or balanced accuracy ≥ {LEAK_BALANCED_ACCURACY:g}"
-    )
-    return f"{hard}, or predict about as well as all the other columns together"
+RIVAL_MARGIN = 0.02  # a column alone within this of the model on the others is a leak
+RIVALS_CHECKED = 2  # how many of the strongest columns get that comparison (one fit each)
 
 
 @dataclass(frozen=True)
@@ -76,9 +61,7 @@ class FeaturePower:
 
     Attributes:
         column: the table's column (a one-hot encoded column counts once, with all its levels).
-        features: the model's feature columns it became.
         score: R² (regression) or AUC (classification; one-vs-rest macro for more classes).
-        balanced_accuracy: for classification.
         leak: the score reaches the leak threshold, or the column alone predicts about as well
             as the model on every other column (``rival``).
         rival: that model's R² or balanced accuracy, for the strongest columns (else None).
@@ -194,14 +177,9 @@ def rivalled(
 
 @dataclass(frozen=True)
 class Leakage:
-    """Each column alone, strongest first, and the model on every column but leaks and ids.
-
-    Attributes:
-        metric: the single columns' score: ``r2`` (regression) or ``auc`` (classification).
-        power: each column alone, strongest first.
-        model: the model on every column but the suspected leaks and ids (``None``: too few
-            rows, or every column is one of them).
-    """
+    """Each column alone (``power``), strongest first, scored by ``metric`` (``r2`` or ``auc``),
+    and the model on every column but leaks and ids (``None``: too few rows, or every column is
+    one of them)."""
 
     metric: str
     power: list[FeaturePower]
@@ -270,12 +248,17 @@ class LeakageCheck(Check):
         if not leakage.power:
             return [Paragraph.of("Not checked: too few rows.", style="dim")]
         regression = leakage.metric == "r2"
+        rule = (
+            f"R² ≥ {LEAK_R2:g}"
+            if regression
+            else f"AUC ≥ {LEAK_AUC:g} or balanced accuracy ≥ {LEAK_BALANCED_ACCURACY:g}"
+        )
         blocks: list[Block] = [
             Paragraph.of(
                 f"A small decision tree (at most {TREE_LEAVES} leaves) on each column alone, "
                 f"scored out of fold on {found.model_rows:,} rows. A column that alone reaches "
-                f"{leak_rule(regression)} is a suspected leak: usually recorded after the outcome "
-                "or computed from it."
+                f"{rule}, or predict about as well as all the other columns together is a "
+                "suspected leak: usually recorded after the outcome or computed from it."
             ),
             Paragraph.of(f"Suspected leaks: {', '.join(leakage.leaks)}.", style="alarm")
             if leakage.leaks

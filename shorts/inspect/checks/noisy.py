@@ -17,7 +17,7 @@ from shorts.datasets import Dataset
 from shorts.inspect.checks import columns as columns_check
 from shorts.inspect.checks import leakage as leakage_check
 from shorts.inspect.checks.base import Check, Context, Items
-from shorts.inspect.findings import ChecklistItem, Inspection, Remedies, listed
+from shorts.inspect.findings import ChecklistItem, Inspection, Remedies, listed, plural
 from shorts.inspect.fitting import Fitted
 from shorts.reports import format_number as num
 from shorts.reports import format_probability, format_value
@@ -47,13 +47,10 @@ class Suspect:
 
     Attributes:
         row: the row number in the table (from 0).
-        label: the recorded target, as the model sees it.
-        prediction: the out-of-fold prediction (the predicted class, for classification).
         label_probability: the out-of-fold probability of the row's own label (classification).
         score: the robust z of the residual (regression), the label's probability
             (classification), or how many classes off the prediction is (a classifier
             without probabilities).
-        values: the row's values in the table, by column.
     """
 
     row: int
@@ -70,12 +67,9 @@ class NoisyLabels:
 
     Attributes:
         rule: the rule in words, e.g. ``|robust z of the residual| >= 3.5``.
-        threshold: the rule's cut-off (a robust z, or a probability).
-        count: rows meeting the rule (among the rows checked).
-        checked: the rows checked.
+        count: rows meeting the rule (among the ``checked``).
         top: the most suspect rows, most suspect first (they may include rows below the rule).
-        scores: every checked row's score (robust z or label probability), for the plot.
-        labels, predictions: every checked row's label and out-of-fold prediction.
+        scores, labels, predictions: every checked row's, for the plot.
     """
 
     rule: str
@@ -184,8 +178,7 @@ class Noisy(Check):
 
     def headline(self, found: Inspection) -> str:
         noisy = of(found)
-        count = noisy.count if noisy else 0
-        return f"{count:,} noisy-label suspect{'s' if count != 1 else ''}"
+        return plural(noisy.count if noisy else 0, "noisy-label suspect")
 
     def checklist(self, found: Inspection, remedies: Remedies) -> Items:
         return [_noisy(found, remedies)]
@@ -313,7 +306,8 @@ def _noisy_plot(noisy: NoisyLabels, task: str) -> Plot | None:
     scores = np.asarray(noisy.scores)
     if task == "regression":
         labels, predictions = np.asarray(noisy.labels), np.asarray(noisy.predictions)
-        flagged, top = np.abs(scores) >= noisy.threshold, _listed(noisy)
+        flagged = np.abs(scores) >= noisy.threshold
+        top = np.sort(np.argsort(-np.abs(scores), kind="stable")[: len(noisy.top)])  # the listed
         ax.scatter(predictions, labels, s=8, color=colour["muted"], alpha=0.5, label="rows")
         ax.scatter(predictions[flagged], labels[flagged], s=14, color=colour["warn"],
                    label=f"|z| ≥ {noisy.threshold:g}")  # fmt: skip
@@ -356,11 +350,3 @@ def _noisy_plot(noisy: NoisyLabels, task: str) -> Plot | None:
         )
     tidy_axes(ax)
     return plot(fig, f"Noisy-label plot: {noisy.meeting()}", caption)
-
-
-def _listed(noisy: NoisyLabels) -> np.ndarray[Any, Any]:
-    """A mask of the listed suspects among the checked rows (by rank, the listing's order)."""
-    scores = np.asarray(noisy.scores)
-    mask = np.zeros(len(scores), dtype=bool)
-    mask[np.argsort(-np.abs(scores), kind="stable")[: len(noisy.top)]] = True
-    return mask

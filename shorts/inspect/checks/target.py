@@ -23,22 +23,14 @@ from shorts.retro.wording import pct
 
 HISTOGRAM_BINS = 40
 LOG_SCALE_SKEW = 2.0  # a target histogram this skewed gets a log-scaled count axis
-OUTLIER_Z = 3.5
-"""Target values this many robust standard deviations from the median count as outliers."""
-SKEW = 1.0
-"""|skew| at least this: a strongly skewed target."""
-KURTOSIS = 3.0
-"""Excess kurtosis at least this: tails heavier than a normal distribution's."""
-OUTLIER_SHARE = 0.02
-"""Robust outliers in at least this share of rows make the tail worth a look."""
-ZERO_SHARE = 0.3
-"""At least this share of zero targets: a zero-inflated target."""
-IMBALANCE = 3.0
-"""Largest class at least this many times the smallest: an imbalanced target."""
-ORDER = 0.3
-"""|Spearman correlation| of target and row number at least this: ordered rows."""
-MANY_CLASSES = 20
-"""More classes than this (and more than a tenth of the rows): a number read as classes."""
+OUTLIER_Z = 3.5  # values this many robust standard deviations from the median are outliers
+SKEW = 1.0  # |skew| at least this: a strongly skewed target
+KURTOSIS = 3.0  # excess kurtosis at least this: tails heavier than a normal distribution's
+OUTLIER_SHARE = 0.02  # robust outliers in at least this share of rows make the tail worth a look
+ZERO_SHARE = 0.3  # at least this share of zero targets: a zero-inflated target
+IMBALANCE = 3.0  # largest class at least this many times the smallest: an imbalanced target
+ORDER = 0.3  # |Spearman correlation| of target and row number at least this: ordered rows
+MANY_CLASSES = 20  # more classes than this (and than a tenth of the rows): a number as classes
 
 
 @dataclass(frozen=True)
@@ -55,24 +47,16 @@ class TargetProfile:
     """The target as the models see it (``Dataset.y``).
 
     Attributes:
-        name: the target column.
-        task: ``regression`` or ``classification``.
-        rows: rows with a target value.
-        missing: rows of the table without one (left out of the data set).
-        mean, std, minimum, q1, median, q3, maximum: the usual figures.
+        rows: rows with a target value; ``missing``: rows of the table without one.
         skew: sample skewness (0 for a symmetric distribution; beyond ±1 is strongly skewed).
         excess_kurtosis: 0 for a normal distribution; large values mean heavy tails.
-        zero_share: share of rows whose target is exactly 0.
-        integer_valued: every value is a whole number (counts, ratings, classes).
-        distinct: distinct values.
         low_outliers, high_outliers: rows beyond the 1.5 IQR fences (Tukey), below and above.
         robust_outliers: rows more than ``OUTLIER_Z`` robust standard deviations (1.4826 MAD)
             from the median; ``None`` when the MAD is 0 (over half the values are equal).
-        classes: class counts, for classification.
-        imbalance: the largest class's count over the smallest's, for classification.
+        classes, imbalance: for classification, the class counts and the largest class's count
+            over the smallest's.
         order_correlation: Spearman correlation of the target with the row number (sorted
             or time-ordered rows show it).
-        histogram_counts, histogram_edges: a 40-bin histogram of the target (regression).
     """
 
     name: str
@@ -282,13 +266,13 @@ def _imbalance(found: Inspection) -> ChecklistItem | None:
 
 def _rare_classes(found: Inspection, remedies: Remedies) -> ChecklistItem | None:
     classes = of(found).classes
-    rare = [c for c in classes if c.count < remedies.folds]
+    rare = [c for c in classes if c.count < remedies.setting.folds]
     if not rare:
         return None
     shown = ", ".join(f"class {num(c.label)} ({plural(c.count, 'row')})" for c in rare[:6])
     if len(rare) > 6:
         shown += f" and {len(rare) - 6} more"
-    evidence = f"{shown}: fewer rows than the {remedies.folds} folds."
+    evidence = f"{shown}: fewer rows than the {remedies.setting.folds} folds."
     advice = (
         "Stratified cross-validation cannot put such a class in every fold, and its scores are "
         "anecdotes: merge it with a neighbouring class or collect more rows."
