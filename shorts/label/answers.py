@@ -7,6 +7,7 @@ read, other columns ignored; comma, semicolon or tab separated, UTF-8 with or wi
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -153,9 +154,7 @@ def _row_id(text: str) -> int | None:
         value = float(text)
     except ValueError:
         return None
-    if not math.isfinite(value) or value != round(value):
-        return None
-    return int(value)
+    return int(value) if value.is_integer() else None  # not for inf or NaN
 
 
 def prediction_text(value: float) -> str:
@@ -165,28 +164,22 @@ def prediction_text(value: float) -> str:
     return repr(float(value))
 
 
+@dataclass
 class AnswerLog:
     """The answers file of a session in progress, rewritten whole (atomically, durably) after
     every answer, so at any moment (an interrupt, a crash) it is a complete answers file. It
     lists each of the session's ``rows``, with an empty prediction until answered."""
 
-    def __init__(self, path: Path, rows: Sequence[int] = ()) -> None:
-        self.path = path
-        self.rows = [int(r) for r in rows]
-        self.count = 0
-        path.parent.mkdir(parents=True, exist_ok=True)
+    path: Path
+    rows: list[int]
+    count: int = 0  # the answers in the file
 
     def rewrite(self, answers: Mapping[int, float]) -> None:
         """Make the file hold exactly ``answers`` (and the session's other rows, empty), on disk
         before this returns."""
         listed = [*self.rows, *(r for r in answers if r not in self.rows)]
-        sheet = io.StringIO(newline="")
-        writer = csv.writer(sheet)
-        writer.writerow([ROW, PREDICTION])
-        writer.writerows(
-            [row, prediction_text(answers[row]) if row in answers else ""] for row in listed
-        )
-        write_atomic(self.path, sheet.getvalue(), durable=True)
+        lines = ([row, prediction_text(answers[row]) if row in answers else ""] for row in listed)
+        write_table(self.path, [ROW, PREDICTION], lines, durable=True)
         self.count = len(answers)
 
     def discard_if_empty(self) -> None:
@@ -194,15 +187,16 @@ class AnswerLog:
         if self.count:
             return
         self.path.unlink(missing_ok=True)
-        try:
+        with contextlib.suppress(OSError):
             self.path.parent.rmdir()
-        except OSError:
-            pass
 
 
-def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    """A CSV file with ``header`` and ``rows`` (for the sheet and the results)."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
+def write_table(
+    path: Path, header: Sequence[str], rows: Iterable[Sequence[object]], durable: bool = False
+) -> None:
+    """A CSV file with ``header`` and ``rows``, written whole (``shorts.files.write_atomic``)."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_atomic(path, text.getvalue(), durable=durable)

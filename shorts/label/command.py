@@ -1,9 +1,8 @@
-"""``shorts label``: be the model for a while, a Wizard-of-Oz human baseline.
+"""``shorts label``: be the model for a while, a Wizard-of-Oz human baseline (``HELP`` says how).
 
-Label a few rows by hand, features only, then see your score beside a model's and a trivial
-baseline's on exactly those rows. Rows are ``Dataset`` positions inside and row ids
-(``shorts.inspect.row_ids``) wherever a person sees or writes them. Every mistake of the user's is
-found before the first question; nothing is logged until every row is answered.
+Rows are ``Dataset`` positions inside and row ids (``shorts.inspect.row_ids``) wherever a person
+sees or writes them. Every mistake of the user's is found before the first question; nothing is
+logged until every row is answered.
 """
 
 from __future__ import annotations
@@ -150,12 +149,14 @@ class Plan:
         """The features indexed by row id (NaN rows where an id has no target); spread once."""
         return self.ids.by_id(self.data.X)
 
-    @property
-    def same(self) -> str:
-        """How the same rows are picked again, for messages."""
+    def read(self, path: Path) -> dict[int, float]:
+        """The answers in ``path`` to the rows to label (``answers.read_answers``)."""
+        from shorts.label.answers import read_answers
+
+        same = "the same n= and seed= pick the same rows"
         if self.options.chosen is not None:
-            return "rows chosen by hand need the same rows="
-        return "the same n= and seed= pick the same rows"
+            same = "rows chosen by hand need the same rows="
+        return read_answers(path, self.answers, self.rows, self.ids.span, self.data.name, same)
 
 
 def label_command(project: Project, args: list[str]) -> int:
@@ -172,20 +173,16 @@ def label_command(project: Project, args: list[str]) -> int:
     plan = _plan(project, args)
     from rich.console import Console
 
-    console = Console(highlight=False)
+    console = Console(highlight=False)  # names and numbers as typed, never styled
     if not console.is_terminal:
         console.width = PIPE_WIDTH
     if plan.options.sheet is not None:
         return _write_sheet(console, plan, plan.options.sheet)
 
-    from shorts.label.answers import AnswerLog, read_answers
+    from shorts.label.answers import AnswerLog
 
     rows, data = plan.rows, plan.data
-    given: dict[int, float] = {}
-    if plan.options.answers is not None:
-        given = read_answers(
-            plan.options.answers, plan.answers, rows, plan.ids.span, data.name, plan.same
-        )
+    given = {} if plan.options.answers is None else plan.read(plan.options.answers)
     missing = [row for row in rows if row not in given]
     if missing and not sys.stdin.isatty():
         source = (
@@ -212,7 +209,7 @@ def label_command(project: Project, args: list[str]) -> int:
         stopped = _ask(console, plan, log, given, finish)
         if stopped is not None:
             return stopped
-        given = read_answers(log.path, plan.answers, rows, plan.ids.span, data.name, plan.same)
+        given = plan.read(log.path)
     try:
         return _score_and_log(project, console, plan, given, session, log.path, answers_from)
     except KeyboardInterrupt:
@@ -309,15 +306,11 @@ def _chosen_rows(own: Mapping[str, str]) -> tuple[int, ...] | None:
     parts = [part.strip() for part in text.strip().strip("[]").split(",")]
     if not any(parts):
         raise UsageError(f"rows= is empty; rows= takes {OWN_KEYS['rows']}.")
-    chosen = []
-    for part in parts:
-        if not part.isdigit():
-            shown = repr(part) if part else "an empty id"
-            raise UsageError(
-                f"rows={text}: {shown} is not a row id; rows= takes {OWN_KEYS['rows']}."
-            )
-        chosen.append(int(part))
-    return tuple(chosen)
+    bad = next((part for part in parts if not part.isdigit()), None)
+    if bad is not None:
+        shown = repr(bad) if bad else "an empty id"
+        raise UsageError(f"rows={text}: {shown} is not a row id; rows= takes {OWN_KEYS['rows']}.")
+    return tuple(int(part) for part in parts)
 
 
 def _path(text: str | None, key: str) -> Path | None:
@@ -328,7 +321,7 @@ def _path(text: str | None, key: str) -> Path | None:
     path = Path(text).expanduser()
     if not path.name.lower().endswith(".csv"):
         raise UsageError(f"{key}={text} is not a .csv file; {key}={OWN_KEYS[key]}.")
-    return path if path.is_absolute() else Path.cwd() / path
+    return path.absolute()
 
 
 def _login() -> str:
@@ -383,11 +376,10 @@ def _ask(
         log.discard_if_empty()
         return Outcome.INTERRUPTED.exit_status
     except KeyboardInterrupt:
-        try:
+        # OSError: the terminal is gone (SIGHUP); the file is saved all the same.
+        with contextlib.suppress(OSError):
             console.print()
             _say_saved(console, log.count, total, log.path, finish, "Interrupted")
-        except OSError:  # the terminal is gone (SIGHUP); the file is saved all the same
-            pass
         log.discard_if_empty()
         raise
     return None
@@ -399,12 +391,8 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _finish_command(plan: Plan, answers: Path) -> str:
-    """The command that finishes this session from its answers file."""
-    return shlex.join([*_same_rows_command(plan), f"answers={_shown_path(answers)}"])
-
-
-def _same_rows_command(plan: Plan) -> list[str]:
-    """``shorts label`` with what picks the same rows (and the same labeller, examples)."""
+    """``shorts label`` with what picks the same rows (and the same labeller, examples), reading
+    ``answers``: the command that finishes this session."""
     options = plan.options
     words = ["shorts", "label", *plan.arguments.overrides]
     if options.chosen is not None:
@@ -413,15 +401,14 @@ def _same_rows_command(plan: Plan) -> list[str]:
     else:
         words += [f"n={options.n}", f"seed={options.seed}"]
         keys = ("examples", "who")
-    return words + [f"{k}={options.given[k]}" for k in keys if k in options.given]
+    words += [f"{k}={options.given[k]}" for k in keys if k in options.given]
+    return shlex.join([*words, f"answers={_shown_path(answers)}"])
 
 
 def _shown_path(path: Path) -> str:
     """``path`` relative to the current folder when it is below it, else absolute."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    here = Path.cwd()
+    return str(path.relative_to(here) if path.is_relative_to(here) else path)
 
 
 def _say_saved(
@@ -458,9 +445,7 @@ def _write_sheet(console: Console, plan: Plan, sheet: Path) -> int:
             [ROW, *plan.context.names, PREDICTION],
             ([str(r), *plan.context.plain(X[r]), ""] for r in plan.rows),
         )
-    except OSError as exc:
-        with contextlib.suppress(OSError):  # no half-written sheet to refuse next time
-            sheet.unlink(missing_ok=True)
+    except OSError as exc:  # written whole or not at all: nothing to refuse next time
         raise UsageError(
             f"sheet {sheet} could not be written ({exc.strerror or exc}); name a new .csv file "
             "in a folder you can write to."
@@ -473,8 +458,7 @@ def _write_sheet(console: Console, plan: Plan, sheet: Path) -> int:
     console.print(
         f"Wrote the {len(plan.rows)} rows to label to {_shown_path(sheet)}: fill in its "
         f"prediction column ({what} per row for {data.target}), then:\n  "
-        + shlex.join([*_same_rows_command(plan), f"answers={_shown_path(sheet)}"]),
-        highlight=False,
+        + _finish_command(plan, sheet),
         soft_wrap=True,
     )
     return 0
@@ -517,7 +501,7 @@ def _score_and_log(
         data.y[rows],
         (f"you ({options.who})", np.asarray([given[r] for r in plan.rows], dtype=np.float64)),
         (name, oof.prediction[rows]),
-        trivial_baseline(data.task, data.y[picked.others]),
+        trivial_baseline(plan.scale),
         seed=options.seed,
     )
     facts = SessionFacts(
@@ -537,7 +521,6 @@ def _score_and_log(
     results = folder / "results.csv"
     write_results(results, comparison, data.feature_names, plan.X)
     written = write_report(report, folder)
-    page = written["html"]
     logged = log_session(
         project, plan.uri, comparison, facts, name, [answers_path, results, *written.values()]
     )
@@ -545,17 +528,14 @@ def _score_and_log(
     print_report(report, console)
     console.print()
     console.print(
-        f"logged   {len(logged.runs)} runs side by side in the MLflow experiment 'on_location':",
-        highlight=False,
+        f"logged   {len(logged.runs)} runs side by side in the MLflow experiment 'on_location':"
     )
     width = max(len(run_name) for run_name, _ in logged.runs.values())
     for run_name, run_id in reversed(logged.runs.values()):
-        console.print(f"           {run_name:<{width}}  {run_id}", highlight=False, soft_wrap=True)
-    console.print(f"session  {session} (their tag shorts.label.session)", highlight=False)
+        console.print(f"           {run_name:<{width}}  {run_id}", soft_wrap=True)
+    console.print(f"session  {session} (their tag shorts.label.session)")
     console.print(
-        f"report   {_shown_path(page)} (also report.md, results.csv)",
-        highlight=False,
-        soft_wrap=True,
+        f"report   {_shown_path(written['html'])} (also report.md, results.csv)", soft_wrap=True
     )
     console.print(
         f"open     {ui_hint(plan.uri, logged.experiment_id)}", style="dim", soft_wrap=True

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from shorts import reports
-
-FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+from shorts.inspect.row_ids import FloatArray
 
 DISCRETE_LEVELS = 6
 BAR_WIDTH = 21
@@ -23,17 +21,11 @@ BAR_WIDTH = 21
 
 @dataclass(frozen=True)
 class FeatureReading:
-    """One feature of one row, ready to show.
-
-    Attributes:
-        name: the feature (a one-hot group's column name, without ``=level``).
-        value: the value as text (``0.0617``, ``missing``, a one-hot group's level).
-        bar: where it sits, as characters (a percentile bar with the median marked ``┼``, or
-            one dot per level); ``""`` if there is nothing to draw.
-        marker: index of the highlighted character in ``bar`` (-1: none).
-        where: the same in words: ``91st percentile``, ``47% of rows``, ``missing (3% of rows)``.
-        short: a compact form for tables with many rows side by side: ``0.0617 (p91)``.
-    """
+    """One feature of one row, ready to show: its ``name`` (a one-hot group's, without
+    ``=level``), its ``value`` as text, a ``bar`` of where it sits (a percentile bar with the
+    median marked ``┼``, or one dot per level; ``""``: none) whose ``marker``-th character is
+    highlighted (-1: none), the same in words (``where``: ``91st percentile``, ``47% of rows``),
+    and a ``short`` form for tables of many rows side by side: ``0.0617 (p91)``."""
 
     name: str
     value: str
@@ -55,6 +47,11 @@ def format_value(value: float) -> str:
     (``shorts.reports.format_value``, with NaN said in words)."""
     value = float(value)
     return "missing" if math.isnan(value) else reports.format_value(value)
+
+
+def plain_number(value: float) -> str:
+    """A number as a spreadsheet cell, at full precision; ``""`` when missing."""
+    return "" if math.isnan(value) else f"{float(value):.10g}"
 
 
 def ordinal(number: int) -> str:
@@ -94,8 +91,7 @@ class FeatureContext:
                 hot = [i for i, c in enumerate(feature.columns) if row[c] == 1.0]
                 cells.append(feature.levels[hot[0]] if hot else "")
             else:
-                value = float(row[feature.columns[0]])
-                cells.append("" if math.isnan(value) else f"{value:.10g}")
+                cells.append(plain_number(row[feature.columns[0]]))
         return cells
 
     def read(self, row: FloatArray) -> list[FeatureReading]:
@@ -121,14 +117,8 @@ class FeatureContext:
             share = float(np.mean(values == value))
             bar = " ".join("●" if known and i == index else "○" for i in range(len(levels)))
             where = f"{share:.0%} of rows" if known else "not a value seen in the data"
-            return FeatureReading(
-                feature.name,
-                text,
-                bar,
-                2 * index if known else -1,
-                where,
-                f"{text} ({share:.0%})",
-            )
+            marker = 2 * index if known else -1
+            return FeatureReading(feature.name, text, bar, marker, where, f"{text} ({share:.0%})")
         below = int(np.searchsorted(values, value, side="left"))
         upto = int(np.searchsorted(values, value, side="right"))
         percentile = 100.0 * (below + 0.5 * (upto - below)) / len(values)
@@ -169,18 +159,12 @@ def _features(X: FloatArray, names: list[str]) -> list[_Feature]:
         prefix, sep, _ = name.partition("=")
         if sep and prefix:
             groups.setdefault(prefix, []).append(index)
-    folded: dict[int, _Feature] = {}
-    skip: set[int] = set()
+    features = {index: _Feature(name, (index,), ()) for index, name in enumerate(names)}
     for prefix, columns in groups.items():
         block = X[:, columns]
-        if not np.isin(block[~np.isnan(block)], (0.0, 1.0)).all():
-            continue
-        levels = tuple(names[c].partition("=")[2] for c in columns)
-        folded[columns[0]] = _Feature(prefix, tuple(columns), levels)
-        skip.update(columns[1:])
-    features = []
-    for index, name in enumerate(names):
-        if index in skip:
-            continue
-        features.append(folded.get(index) or _Feature(name, (index,), ()))
-    return features
+        if np.isin(block[~np.isnan(block)], (0.0, 1.0)).all():
+            levels = tuple(names[c].partition("=")[2] for c in columns)
+            features[columns[0]] = _Feature(prefix, tuple(columns), levels)  # in its place
+            for column in columns[1:]:
+                del features[column]
+    return list(features.values())

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
 
 from shorts import record
-from shorts.label.answers import prediction_text, write_table
-from shorts.label.feature_context import FeatureContext, format_value, ordinal
+from shorts.inspect.row_ids import FloatArray
+from shorts.label.answers import ROW, prediction_text, write_table
+from shorts.label.feature_context import FeatureContext, format_value, ordinal, plain_number
 from shorts.label.scoring import Comparison, Contender, format_metric, sides
 from shorts.reports.document import (
     Block,
@@ -32,9 +32,8 @@ from shorts.reports.document import (
 )
 from shorts.reports.rendering import render_markdown
 
-FloatArray = np.ndarray[Any, np.dtype[np.float64]]
-
 HARDEST = 3
+RESULTS = ("label", "prediction", "model_prediction", "trivial_prediction", "error", "model_error")
 
 
 @dataclass(frozen=True)
@@ -62,14 +61,14 @@ def build_report(
     c = comparison
     n = len(c.rows)
     sections = [_sides_section(c)] if facts.by_hand else []
-    sections.append(_hardest_section(c, c.human, c.model, "you", context, X))
+    sections.append(_hardest_section(c, c.human, context, X))
     yours, its = c.hardest(c.human, HARDEST), c.hardest(c.model, HARDEST)
     if len(its) and sorted(yours) == sorted(its):
         shown = ", ".join(f"row {int(c.rows[p])}" for p in its)
         same = Paragraph.of(f"The same rows, in this order: {shown}.")
         sections.append(Section("hardest_model", "Hardest rows for the model", [same]))
     else:
-        sections.append(_hardest_section(c, c.model, c.human, "the model", context, X))
+        sections.append(_hardest_section(c, c.model, context, X))
     agreement: list[Block] = [Paragraph.of(c.agreement.reading)]
     if n < 20:
         few = (
@@ -137,26 +136,22 @@ def _scores(c: Comparison) -> Table:
         [contender.label, *(format_metric(k, contender.metrics[k]) for k in keys)]
         for contender in (c.human, c.model, c.trivial)
     ]
-    notes = []
-    if c.task == "classification":
-        notes.append("mae: how many classes off, on average (the classes are ordered).")
+    notes = ["mae: how many classes off, on average (the classes are ordered)."]
     return Table(
         ["on the same rows", *keys],
         rows,
         numeric=frozenset(range(1, len(keys) + 1)),
         emphasis=0,
-        notes=notes,
+        notes=notes if c.task == "classification" else [],
     )
 
 
 def _hardest_section(
-    c: Comparison,
-    contender: Contender,
-    other: Contender,
-    name: str,
-    context: FeatureContext,
-    X: FloatArray,
+    c: Comparison, contender: Contender, context: FeatureContext, X: FloatArray
 ) -> Section:
+    you_first = contender is c.human
+    name, other_name = ("you", "the model") if you_first else ("the model", "you")
+    other = c.model if you_first else c.human
     key, title = f"hardest_{contender.role}", f"Hardest rows for {name}"
     positions = c.hardest(contender, HARDEST)
     if len(positions) == 0:
@@ -177,7 +172,6 @@ def _hardest_section(
     ]
     sizes = np.abs(c.errors(other))
     ranks = rankdata(-sizes, method="min")  # 1: the largest error; ties share the best
-    other_name = "the model" if other.role == "model" else "you"
     placed = ", ".join(
         f"row {row}: "
         + ("exactly right" if sizes[p] == 0 else _rank_words(int(ranks[p]), len(c.rows)))
@@ -241,34 +235,18 @@ def write_results(
     model_error``: one line per labelled row, in the order asked. ``prediction`` is the
     person's, so the file is also an answers file (rescore it with another model)."""
     c = comparison
-    header = [
-        "row",
-        *feature_names,
-        "label",
-        "prediction",
-        "model_prediction",
-        "trivial_prediction",
-        "error",
-        "model_error",
-    ]
     you, model = c.errors(c.human), c.errors(c.model)
-    lines = []
-    for position, row in enumerate(c.rows):
-        features = [_cell(v) for v in X[int(row)]]
-        lines.append(
-            [
-                str(int(row)),
-                *features,
-                prediction_text(float(c.truth[position])),
-                prediction_text(float(c.human.predictions[position])),
-                _cell(c.model.predictions[position]),
-                _cell(c.trivial.predictions[position]),
-                _cell(you[position]),
-                _cell(model[position]),
-            ]
-        )
-    write_table(path, header, lines)
-
-
-def _cell(value: float) -> str:
-    return "" if np.isnan(value) else f"{float(value):.10g}"
+    lines = (
+        [
+            str(int(row)),
+            *(plain_number(v) for v in X[int(row)]),
+            prediction_text(float(c.truth[position])),
+            prediction_text(float(c.human.predictions[position])),
+            plain_number(c.model.predictions[position]),
+            plain_number(c.trivial.predictions[position]),
+            plain_number(you[position]),
+            plain_number(model[position]),
+        ]
+        for position, row in enumerate(c.rows)
+    )
+    write_table(path, [ROW, *feature_names, *RESULTS], lines)

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from shorts.datasets import Dataset
 from shorts.errors import UsageError
-from shorts.inspect.row_ids import RowIds
-
-FloatArray = np.ndarray[Any, np.dtype[np.float64]]
-IntArray = np.ndarray[Any, np.dtype[np.int64]]
+from shorts.inspect.row_ids import FloatArray, IntArray, RowIds
 
 REGRESSION_STRATA = 5
 HISTOGRAM_BINS = 16
@@ -28,13 +24,8 @@ HISTOGRAM_BINS = 16
 @dataclass(frozen=True)
 class Picked:
     """The rows of one labelling session, as positions in the ``Dataset`` (the ids a person
-    sees are ``shorts.inspect.row_ids``'s: the table's row numbers).
-
-    Attributes:
-        rows: positions of the rows to label, in the order they are asked.
-        examples: labelled rows shown first (none of ``rows``), by increasing target.
-        others: every position not in ``rows`` (examples included).
-    """
+    sees are ``shorts.inspect.row_ids``'s): the rows to label, in the order asked; the labelled
+    examples shown first, by increasing target; every row not asked (examples included)."""
 
     rows: IntArray
     examples: IntArray
@@ -43,17 +34,9 @@ class Picked:
 
 @dataclass(frozen=True)
 class TargetScale:
-    """What the target looks like among the rows not asked: a person's sense of scale.
-
-    Attributes:
-        target: the target's name.
-        task: ``regression`` or ``classification``.
-        rows: how many rows the figures come from.
-        classes: the classes, ascending (classification), else ``()``.
-        shares: the share of rows of each class (classification), else ``()``.
-        quantiles: minimum, first quartile, median, third quartile, maximum (regression).
-        mean: the mean (regression; the trivial baseline's prediction).
-        histogram: row counts in ``HISTOGRAM_BINS`` equal-width bins from min to max.
+    """What the target looks like among the ``rows`` rows not asked: a person's sense of scale.
+    Classes (ascending) and their shares; or, for a number, its minimum, quartiles and maximum,
+    its mean (the trivial baseline's prediction) and ``HISTOGRAM_BINS`` equal-width bin counts.
     """
 
     target: str
@@ -140,14 +123,10 @@ def _room(total: int, examples: int, most_is: str) -> str:
 
 def _around(data: Dataset, rows: IntArray, seed: int, examples: int) -> Picked:
     """``rows`` (positions, in the order asked), with the examples and the others around them."""
-    total = len(data.y)
-    chosen = np.zeros(total, dtype=bool)
-    chosen[rows] = True
-    others = np.flatnonzero(~chosen).astype(np.int64)
-    shown = _examples(data.y[others], data.task, examples, np.random.default_rng(seed + 1))
-    ordered = others[shown]
-    ordered = ordered[np.argsort(data.y[ordered], kind="stable")]
-    return Picked(rows.astype(np.int64), ordered.astype(np.int64), others)
+    others = np.setdiff1d(np.arange(len(data.y), dtype=np.int64), rows)
+    shown = others[_examples(data.y[others], data.task, examples, np.random.default_rng(seed + 1))]
+    shown = shown[np.argsort(data.y[shown], kind="stable")]
+    return Picked(rows.astype(np.int64), shown, others)
 
 
 def scale_of(data: Dataset, rows: IntArray) -> TargetScale:

@@ -8,7 +8,6 @@ so it tops the table sorted by start time.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from shorts.label.report import SessionFacts, note_text
 from shorts.label.scoring import Comparison, Contender, sides
 from shorts.project import Project
 from shorts.tracking.oneshot import log_finished_run
+from shorts.tracking.recorder import Recorded
 
 HUMAN_RUN = record.KIND_HUMAN_BASELINE
 KINDS = {
@@ -62,6 +62,7 @@ def log_session(
         record.LABEL_ROWS: ",".join(str(int(r)) for r in c.rows),
         record.LABEL_PICKED: "by_hand" if facts.by_hand else "seed",
     }
+    runs: dict[str, tuple[str, str]] = {}
 
     def log(
         contender: Contender,
@@ -71,8 +72,7 @@ def log_session(
         tags: dict[str, str] | None = None,
         metrics: dict[str, float] | None = None,
         files: Sequence[Path] = (),
-    ) -> tuple[str, str, str, str]:
-        """One run of the session; ``(experiment id, role, run id, run name)``."""
+    ) -> Recorded:
         logged = log_finished_run(
             project,
             uri,
@@ -88,7 +88,8 @@ def log_session(
             },
             artifacts=files,
         )
-        return logged.experiment_id or "?", contender.role, logged.shown, name
+        runs[contender.role] = (name, logged.shown)
+        return logged
 
     trivial = log(
         c.trivial,
@@ -104,8 +105,7 @@ def log_session(
         f"{model_name} ({facts.model_class}) scored out of fold ({facts.folds} folds) on the "
         f"{n} rows of {session}, beside `{HUMAN_RUN}`.",
     )
-    rho = c.agreement.rho
-    extra = {"error_rank_spearman": rho} if math.isfinite(rho) else {}
+    extra = {"error_rank_spearman": c.agreement.rho}  # left out when NaN (log_finished_run)
     if facts.by_hand:
         counted = sides(c)
         extra |= {
@@ -120,10 +120,8 @@ def log_session(
         HUMAN_RUN,
         {"labeller": facts.who, "examples": str(facts.examples)},
         note_text(c, facts),
-        tags={record.LABEL_MODEL_RUN: model[2], record.LABEL_TRIVIAL_RUN: trivial[2]},
+        tags={record.LABEL_MODEL_RUN: model.shown, record.LABEL_TRIVIAL_RUN: trivial.shown},
         metrics=extra,
         files=artifacts,
     )
-    return LoggedSession(
-        human[0], {role: (name, run_id) for _, role, run_id, name in (trivial, model, human)}
-    )
+    return LoggedSession(human.experiment_id or "?", runs)

@@ -11,15 +11,17 @@ import itertools
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from shorts.inspect.row_ids import FloatArray, IntArray
 from shorts.label.feature_context import format_value
 from shorts.stats import paired_bootstrap
 
-FloatArray = np.ndarray[Any, np.dtype[np.float64]]
-IntArray = np.ndarray[Any, np.dtype[np.int64]]
+if TYPE_CHECKING:
+    from shorts.label.rows import TargetScale
+
 
 METRICS = {"regression": ("rmse", "mae"), "classification": ("accuracy", "mae")}
 HIGHER_IS_BETTER = {"accuracy"}
@@ -33,14 +35,8 @@ EXACT_ROWS = 9
 
 @dataclass(frozen=True)
 class Contender:
-    """One of the three predictors of the labelled rows.
-
-    Attributes:
-        role: ``human``, ``model`` or ``trivial``.
-        label: how the report names it (``you (alice)``, ``hist_gbm``, ``always the mean (152)``).
-        predictions: one per labelled row, in the session's row order.
-        metrics: ``METRICS[task]`` on the labelled rows.
-    """
+    """One of the three predictors (``role``: ``human``, ``model`` or ``trivial``), named as the
+    report names it, with a prediction per labelled row and ``METRICS[task]`` on them."""
 
     role: str
     label: str
@@ -50,12 +46,8 @@ class Contender:
 
 @dataclass(frozen=True)
 class Gap:
-    """The person's main metric minus the model's, with a 95% paired bootstrap interval."""
+    """The person's main metric minus the model's, read with a 95% paired bootstrap interval."""
 
-    metric: str
-    observed: float
-    low: float
-    high: float
     reading: str
 
 
@@ -64,8 +56,6 @@ class Agreement:
     """Spearman's rho between the person's and the model's error sizes over the labelled rows."""
 
     rho: float
-    p_value: float
-    n: int
     reading: str
 
 
@@ -89,10 +79,6 @@ class Comparison:
     def metric_keys(self) -> tuple[str, ...]:
         return METRICS[self.task]
 
-    @property
-    def main_metric(self) -> str:
-        return METRICS[self.task][0]
-
     def errors(self, contender: Contender) -> FloatArray:
         """Prediction minus truth, per labelled row (in classes for classification)."""
         return contender.predictions - self.truth
@@ -107,18 +93,13 @@ class Comparison:
     def headline(self) -> list[str]:
         """The result in a few plain sentences: who did better, against the trivial baseline,
         and whether the difference is more than chance."""
-        key = self.main_metric
+        key, other_key = self.metric_keys
         you, model, trivial = (c.metrics[key] for c in (self.human, self.model, self.trivial))
         n = len(self.rows)
         better = _better(key, you, model)
         shown = f"{key} {format_metric(key, you)} vs the model's {format_metric(key, model)}"
-        if better == 0:
-            first = f"You and the model tied on these {n} rows ({shown})."
-        elif better > 0:
-            first = f"You beat the model on these {n} rows ({shown})."
-        else:
-            first = f"The model beat you on these {n} rows ({shown})."
-        other_key = self.metric_keys[1]
+        who = {0: "You and the model tied", 1: "You beat the model", -1: "The model beat you"}
+        first = f"{who[better]} on these {n} rows ({shown})."
         you_other, model_other = self.human.metrics[other_key], self.model.metrics[other_key]
         if better and _better(other_key, you_other, model_other) == -better:
             first += (
@@ -150,24 +131,13 @@ def format_metric(key: str, value: float) -> str:
     return f"{value:.4g}"
 
 
-def metrics(task: str, truth: FloatArray, predictions: FloatArray) -> dict[str, float]:
-    """``METRICS[task]`` of ``predictions`` against ``truth``, scored as every short's folds are
-    (``shorts.evaluate.METRICS``)."""
-    from shorts.evaluate import METRICS as SCORERS
-
-    return {key: SCORERS[key][0](truth, predictions) for key in METRICS[task]}
-
-
-def trivial_baseline(task: str, others: FloatArray) -> tuple[str, float]:
+def trivial_baseline(scale: TargetScale) -> tuple[str, float]:
     """The trivial baseline's label and prediction, from the target of the rows *not* labelled:
     their mean (regression) or their most common class (classification; the smallest on a tie).
     """
-    if task == "classification":
-        values, counts = np.unique(others, return_counts=True)
-        value = float(values[int(np.argmax(counts))])
-        return f"always class {format_value(value)}", value
-    value = float(np.mean(others))
-    return f"always the mean, {float(f'{value:.4g}'):g}", value
+    if scale.task == "classification":
+        return f"always class {format_value(scale.majority)}", scale.majority
+    return f"always the mean, {float(f'{scale.mean:.4g}'):g}", scale.mean
 
 
 def compare(
@@ -181,27 +151,20 @@ def compare(
     seed: int = 0,
 ) -> Comparison:
     """Score the person, the model (each a label and predictions for ``rows``) and the trivial
-    baseline (a label and its one prediction) against ``truth`` on the labelled rows."""
+    baseline (a label and its one prediction) against ``truth`` on the labelled rows, scored as
+    every short's folds are (``shorts.evaluate.METRICS``)."""
+    from shorts.evaluate import METRICS as SCORERS
 
     def scored(role: str, label: str, values: FloatArray) -> Contender:
         predictions = np.asarray(values, dtype=np.float64)
-        return Contender(role, label, predictions, metrics(task, truth, predictions))
+        scores = {key: SCORERS[key][0](truth, predictions) for key in METRICS[task]}
+        return Contender(role, label, predictions, scores)
 
     you, them = scored("human", *human), scored("model", *model)
     baseline = scored("trivial", trivial[0], np.full(len(truth), trivial[1]))
-    return Comparison(
-        task=task,
-        target=target,
-        rows=rows,
-        truth=truth,
-        human=you,
-        model=them,
-        trivial=baseline,
-        gap=_gap(task, truth, you, them, seed),
-        agreement=_agreement(
-            np.abs(you.predictions - truth), np.abs(them.predictions - truth), task
-        ),
-    )
+    agreement = _agreement(np.abs(you.predictions - truth), np.abs(them.predictions - truth), task)
+    gap = _gap(task, truth, you, them, seed)
+    return Comparison(task, target, rows, truth, you, them, baseline, gap, agreement)
 
 
 def _better(key: str, first: float, second: float) -> int:
@@ -215,15 +178,10 @@ def _better(key: str, first: float, second: float) -> int:
 def _gap(task: str, truth: FloatArray, human: Contender, model: Contender, seed: int) -> Gap:
     key = METRICS[task][0]
     n = len(truth)
-    observed = human.metrics[key] - model.metrics[key]
     if n < MIN_ROWS_FOR_CHANCE:
         return Gap(
-            key,
-            observed,
-            math.nan,
-            math.nan,
             f"With {n} row{'s' if n != 1 else ''}, no difference can be told from chance; "
-            f"label {MIN_ROWS_FOR_CHANCE} or more for a first reading, 20 or more for a fair one.",
+            f"label {MIN_ROWS_FOR_CHANCE} or more for a first reading, 20 or more for a fair one."
         )
 
     def difference(t: FloatArray, y: FloatArray, m: FloatArray, axis: int = -1) -> Any:
@@ -239,21 +197,19 @@ def _gap(task: str, truth: FloatArray, human: Contender, model: Contender, seed:
         f"95% bootstrap interval of your {key} minus the model's: "
         f"{_signed(key, low)} to {_signed(key, high)}"
     )
-    higher = key in HIGHER_IS_BETTER
     rough = (
         f"; a bootstrap over {n} rows understates the uncertainty, so take it as a first impression"
         if n < FAIR_ROWS
         else ""
     )
     if low > 0 or high < 0:
-        you_ahead = (low > 0) == higher
-        leader = "your" if you_ahead else "the model's"
+        leader = "your" if (low > 0) == (key in HIGHER_IS_BETTER) else "the model's"
         reading = (
             f"With {n} rows, {leader} lead is larger than chance alone gives ({interval}{rough})."
         )
     else:
         reading = f"With {n} rows, the difference is within what chance gives ({interval})."
-    return Gap(key, observed, low, high, reading)
+    return Gap(reading)
 
 
 def _signed(key: str, value: float) -> str:
@@ -288,8 +244,6 @@ def _agreement(you: FloatArray, model: FloatArray, task: str) -> Agreement:
     if n < 3:
         return Agreement(
             math.nan,
-            math.nan,
-            n,
             f"With {n} row{'s' if n != 1 else ''} there is no ranking to compare: label 3 or "
             "more to see whether your hard rows were the model's.",
         )
@@ -298,8 +252,6 @@ def _agreement(you: FloatArray, model: FloatArray, task: str) -> Agreement:
         how = "zero on every row" if values[0] == 0 else "the same size on every row"
         return Agreement(
             math.nan,
-            math.nan,
-            n,
             f"{whose} errors were {how}, so there is no ranking of hard rows to compare (n = {n}).",
         )
     rho, p = _spearman(you, model)
@@ -311,15 +263,10 @@ def _agreement(you: FloatArray, model: FloatArray, task: str) -> Agreement:
             "The rows you found hard were not the ones the model found hard: they tend to be the "
             f"ones it found easy, and the other way round ({figures})."
         )
-    elif p < HINT_P and rho >= LINK_STRENGTH:
+    elif p < HINT_P and abs(rho) >= LINK_STRENGTH:
         reading = (
-            "A hint that the rows you found hard were the ones the model found hard, but with "
-            f"{n} rows it could be chance ({figures})."
-        )
-    elif p < HINT_P and rho <= -LINK_STRENGTH:
-        reading = (
-            "A hint that the rows you found hard were the ones the model found easy, but with "
-            f"{n} rows it could be chance ({figures})."
+            "A hint that the rows you found hard were the ones the model found "
+            f"{'hard' if rho > 0 else 'easy'}, but with {n} rows it could be chance ({figures})."
         )
     else:
         reading = (
@@ -329,7 +276,7 @@ def _agreement(you: FloatArray, model: FloatArray, task: str) -> Agreement:
         )
     if task == "classification":
         reading += " Errors count the classes a prediction is off by, so many rows tie."
-    return Agreement(rho, p, n, reading)
+    return Agreement(rho, reading)
 
 
 @dataclass(frozen=True)
@@ -353,13 +300,9 @@ class Sides:
     both: int
     neither: int
 
-    @property
-    def rows(self) -> int:
-        return self.label + self.model + self.both + self.neither
-
     def reading(self) -> list[str]:
         """The counts in plain sentences, with what they can and cannot say."""
-        n = self.rows
+        n = self.label + self.model + self.both + self.neither
         if self.task == "classification":
             first = (
                 f"Of the {n} rows chosen by hand, your answer was the recorded label on "

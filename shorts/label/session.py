@@ -8,21 +8,18 @@ before the next question shows, so stopping, Ctrl-C or a closed terminal loses n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from shorts.inspect.row_ids import FloatArray
 from shorts.label.answers import AnswerLog, Answers
 from shorts.label.feature_context import FeatureContext, format_value
 from shorts.label.rows import TargetScale
 
-FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 SPARK = " ▁▂▃▄▅▆▇█"
 
 COMMANDS = {
@@ -40,8 +37,8 @@ class Stopped(Exception):
 @dataclass
 class LabellingSession:
     """Asks a person for a prediction of each row (ids, in order), one at a time; ``examples``
-    (ids) are shown first with their ``example_labels``; rows in ``given`` (a resumed session)
-    are not asked again."""
+    (ids) are shown first with their ``example_labels``; rows in ``given`` (a resumed session,
+    filled in as answers come) are not asked again."""
 
     console: Console
     dataset: str
@@ -50,18 +47,10 @@ class LabellingSession:
     scale: TargetScale
     rows: list[int]
     examples: list[int]
-    example_labels: Iterable[float]
+    example_labels: FloatArray
     answers: Answers
     log: AnswerLog
     given: dict[int, float]
-
-    def __post_init__(self) -> None:
-        self.rows = [int(r) for r in self.rows]
-        self.examples = [int(r) for r in self.examples]
-        self.example_labels = [float(v) for v in self.example_labels]
-        self.given = dict(self.given)
-
-    # -- the flow ---------------------------------------------------------------------------
 
     def run(self) -> dict[int, float]:
         """Introduce the task, ask every row not yet answered; the complete answers.
@@ -71,24 +60,20 @@ class LabellingSession:
             KeyboardInterrupt: Ctrl-C (the caller says where the answers are).
         """
         self.introduce()
-        self._read("Press Enter to start (q to leave). ", allow_empty=True)
+        self._read("Press Enter to start (q to leave). ")
         order = [row for row in self.rows if row not in self.given]
-        asked: list[int] = []
         index = 0
         earlier: float | None = None  # the answer being changed, after going back
         while index < len(order):
-            row = order[index]
-            value = self._ask(row, len(self.given) + 1, bool(asked), earlier)
+            value = self._ask(order[index], len(self.given) + 1, index > 0, earlier)
             earlier = None
             if value is None:  # back
                 index -= 1
-                earlier = self.given.pop(asked.pop())
-                self.log.rewrite(self.given)
-                continue
-            self.given[row] = value
+                earlier = self.given.pop(order[index])
+            else:
+                self.given[order[index]] = value
+                index += 1
             self.log.rewrite(self.given)
-            asked.append(row)
-            index += 1
         self._clear()
         self.console.print(
             Text(f"All {len(self.rows)} rows answered, thank you. Scoring...", style="bold green")
@@ -138,8 +123,6 @@ class LabellingSession:
         while True:
             text = self._read(prompt).strip()
             command = text.lower()
-            if command in ("q", "quit", "exit"):
-                raise Stopped
             if command == "?":
                 self._help()
                 continue
@@ -167,8 +150,6 @@ class LabellingSession:
                 self._problem(f"{text} is {far}; type it again to keep it, or type another.")
                 continue
             return value
-
-    # -- what is shown ----------------------------------------------------------------------
 
     def _show_row(self, row: int, number: int) -> None:
         self._clear()
@@ -220,13 +201,14 @@ class LabellingSession:
         if self.console.is_terminal:
             self.console.clear()
 
-    def _read(self, prompt: Text | str, allow_empty: bool = False) -> str:
+    def _read(self, prompt: Text | str) -> str:
+        """A line typed; ``Stopped`` on ``q`` (or quit, exit) or the end of input."""
         try:
             text = self.console.input(prompt)
         except EOFError:
             self.console.print()
             raise Stopped from None
-        if allow_empty and text.strip().lower() in ("q", "quit", "exit"):
+        if text.strip().lower() in ("q", "quit", "exit"):
             raise Stopped
         return text
 
@@ -247,12 +229,11 @@ def show_examples(
     console: Console,
     context: FeatureContext,
     X: FloatArray,
-    rows: Iterable[int],
-    labels: Iterable[float],
+    rows: list[int],
+    labels: FloatArray,
     scale: TargetScale,
 ) -> None:
     """The labelled examples side by side: one column per row, the target in the last line."""
-    rows = [int(row) for row in rows]
     if not rows:
         return
     console.print()
@@ -266,12 +247,12 @@ def show_examples(
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     table.add_column("feature", no_wrap=True)
     for row in rows:
-        table.add_column(f"row {int(row)}", justify="right", no_wrap=True)
-    readings = [context.read(X[int(row)]) for row in rows]
+        table.add_column(f"row {row}", justify="right", no_wrap=True)
+    readings = [context.read(X[row]) for row in rows]
     for i, name in enumerate(context.names):
         table.add_row(name, *(reading[i].short for reading in readings))
     table.add_section()
-    table.add_row(scale.target, *(format_value(float(v)) for v in labels), style="bold")
+    table.add_row(scale.target, *(format_value(v) for v in labels), style="bold")
     console.print(table)
     console.print(
         Text("(pNN): percentile among all rows; (NN%): share of rows with that value", "dim")
@@ -296,7 +277,8 @@ def scale_lines(scale: TargetScale) -> list[Text]:
                 style="dim",
             ),
         ]
-    low, q1, median, q3, high = (format_value(_round(v)) for v in scale.quantiles)
+    low, q1, median, q3, high = map(_rounded, scale.quantiles)
+    mean = _rounded(scale.mean)
     peak = max(scale.histogram) or 1
     spark = "".join(
         SPARK[round(c / peak * (len(SPARK) - 1))] if c else " " for c in scale.histogram
@@ -306,16 +288,12 @@ def scale_lines(scale: TargetScale) -> list[Text]:
             (scale.target, "bold"),
             f" is a number. Among the {scale.rows} other rows it runs from {low} to {high}; "
             f"the middle half lies between {q1} and {q3}, the median is {median} and the mean "
-            f"{format_value(_round(scale.mean))}.",
+            f"{mean}.",
         ),
         Text.assemble(
             "  how the rows spread:  ", (low, "dim"), " ", (spark, "cyan"), " ", (high, "dim")
         ),
-        Text(
-            f"Always answering the mean ({format_value(_round(scale.mean))}) is the trivial "
-            "baseline.",
-            style="dim",
-        ),
+        Text(f"Always answering the mean ({mean}) is the trivial baseline.", style="dim"),
     ]
 
 
@@ -323,10 +301,10 @@ def reminder(scale: TargetScale) -> str:
     """One line of scale shown above every question."""
     if scale.task == "classification":
         return f"{scale.target}: one of " + ", ".join(format_value(c) for c in scale.classes)
-    low, q1, median, q3, high = (format_value(_round(v)) for v in scale.quantiles)
+    low, q1, median, q3, high = map(_rounded, scale.quantiles)
     return f"{scale.target}: {low} to {high}, median {median}, middle half {q1} to {q3}"
 
 
-def _round(value: float) -> float:
+def _rounded(value: float) -> str:
     """Three significant digits: a scale to read, not to compute with."""
-    return float(f"{value:.3g}")
+    return format_value(float(f"{value:.3g}"))
