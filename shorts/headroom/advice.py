@@ -1,16 +1,10 @@
 """Caps a short should run under, from its runs on record: the evidence, a proposal, its basis.
 
-The proposal is the retrospective's cap lesson (``shorts.retro.cap_lessons``) for the short on
-each data set in each configuration (seeds and caps aside: a need measured with ``~variants`` or
-fewer folds is not proposed for the short as configured), so ``shorts caps suggest`` and a
-retrospective never disagree: memory is
-``headroom`` x the highest need (a memout's need is at least its cap), wall time ``headroom`` x
-what the slowest run needed (a timeout's need estimated from its progress). What this module adds
-is the spread of what the runs used (p50/p90/max), their outcomes, the basis of each proposal in
-words, and a command line that runs the short's configuration under it.
-
-After a memout the proposal is a lower bound: the run was killed at its cap and showed only that
-it needed more. The advice says so, and to rerun and ask again.
+The proposal is the retrospective's cap lesson (``shorts.retro.cap_lessons``) per data set and
+configuration, so ``shorts caps suggest`` and a retrospective never disagree. This module adds
+the spread of what the runs used (p50/p90/max), their outcomes, each proposal's basis in words,
+and a command line that runs the configuration under it. After a memout the proposal is a lower
+bound (the run showed only that it needed more than its cap), and the advice says so.
 """
 
 from __future__ import annotations

@@ -1,18 +1,16 @@
 """``shorts caps suggest``: memory and wall-time caps for a short, from its runs on record.
 
-The short's own config is composed first (its current caps, and its ``caps.headroom`` as the
-default factor, so the proposal and the runner's warning use the same one); then every run of the
-short in the store is read (``shorts.retro.load``) and turned into one proposal per data set
-(``shorts.headroom.advice``) and configuration (seeds and caps aside: runs of a ``~variants`` sweep
-are not the short as configured); the configuration ``shorts run +experiment=NAME`` would run now
-comes first, marked so. A user's mistake (unknown short, unknown subcommand, bad headroom)
-is one line and exit 2; a short with no runs on record is not a mistake: it says so and exits 0.
+The short's config is composed first: its ``caps.headroom`` is the default factor, so the proposal
+and the runner's warning use the same one. One proposal per data set and configuration
+(``shorts.headroom.advice``); the configuration ``shorts run`` would run now comes first. A short
+with no runs on record is not a mistake: it says so and exits 0.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.console import Console
 from rich.table import Table
@@ -24,7 +22,7 @@ from shorts.errors import UsageError
 from shorts.project import Project
 
 if TYPE_CHECKING:
-    from shorts.headroom.advice import CapAdvice
+    from shorts.headroom.advice import CapAdvice, Spread
 
 SUBCOMMANDS = ("suggest",)
 SUGGEST_USAGE = (
@@ -177,22 +175,19 @@ def _configured(
         except UsageError as exc:
             raise UsageError(f"configs/experiment/{short}.yaml: {exc}") from None
     uri = cfg.get("tracking", {}).get("uri")
-    return parse_caps(cfg.caps), str(uri) if uri else None, _configuration(cfg, with_dataset)
+    configuration = _configuration(cfg) if with_dataset else None
+    return parse_caps(cfg.caps), str(uri) if uri else None, configuration
 
 
-def _configuration(cfg: Any, with_dataset: bool) -> str | None:
+def _configuration(cfg: Any) -> str | None:
     """The configuration a run of ``cfg`` would have (``run_configuration``), or None."""
-    if not with_dataset:
-        return None
     from omegaconf import OmegaConf
 
     from shorts.headroom.last_peak import run_configuration
 
     try:
         config = OmegaConf.to_container(cfg, resolve=True)
-        if not isinstance(config, dict):
-            return None
-        return run_configuration({str(k): v for k, v in config.items()})
+        return run_configuration(cast("dict[str, Any]", config))
     except Exception:  # an interpolation only a run resolves: nothing is marked as configured
         return None
 
@@ -229,31 +224,26 @@ def _print_advice(console: Console, item: CapAdvice, caps: Caps, configured: boo
     table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold dim")
     for column in ("", "p50", "p90", "max", "ran under", "configured", "proposed"):
         table.add_column(column, justify="left" if column in ("", "ran under") else "right")
-    memory, wall = item.peak_memory_mib, item.wall_seconds
     table.add_row(
         "peak memory (MiB)",
-        *(_mib(v) for v in ((memory.p50, memory.p90, memory.high) if memory else (None,) * 3)),
+        *_spread(item.peak_memory_mib, _mib),
         ", ".join(_mib(c) for c in item.memory_caps_mib) or "-",
         _mib(caps.memory / 2**20),
         Text(str(item.memory_mib) if item.memory_mib else "-", style="bold"),
     )
     table.add_row(
         "wall time",
-        *(_time(v) for v in ((wall.p50, wall.p90, wall.high) if wall else (None,) * 3)),
-        ", ".join(_time(c) for c in item.wall_caps_seconds) or "-",
+        *_spread(item.wall_seconds, format_duration),
+        ", ".join(format_duration(c) for c in item.wall_caps_seconds) or "-",
         format_duration(caps.wall_time),
         Text(f"{item.wall_time_seconds}s" if item.wall_time_seconds else "-", style="bold"),
     )
     for need in item.others:  # the optional caps (caps.cpu_time), read as wall time is
         kind = next(k for k in KINDS if k.key == need.key)
-        used = item.others_used.get(need.key)
         now = caps.get(need.key)
         table.add_row(
             f"{need.noun.replace('-', ' ')}",
-            *(
-                kind.display(v) if v is not None else "-"
-                for v in ((used.p50, used.p90, used.high) if used else (None,) * 3)
-            ),
+            *_spread(item.others_used.get(need.key), kind.display),
             need.shown["caps"] or "-",
             kind.display(now.limit) if now else "-",
             Text(need.override.partition("=")[2] or "-", style="bold"),
@@ -274,9 +264,10 @@ def _print_advice(console: Console, item: CapAdvice, caps: Caps, configured: boo
         console.print(Text(f"{'run':<9}  ", style="bold") + Text(item.command), soft_wrap=True)
 
 
-def _mib(mib: float | None) -> str:
-    return f"{mib:,.0f}" if mib is not None else "-"
+def _mib(mib: float) -> str:
+    return f"{mib:,.0f}"
 
 
-def _time(seconds: float | None) -> str:
-    return format_duration(seconds) if seconds is not None else "-"
+def _spread(spread: Spread | None, show: Callable[[float], str]) -> list[str]:
+    """p50, p90 and max as the table shows them; ``-`` when no run recorded the figure."""
+    return [show(v) for v in (spread.p50, spread.p90, spread.high)] if spread else ["-"] * 3

@@ -1,27 +1,13 @@
 """The last observed memory peak of a short on a data set: one cheap read before a run starts.
 
-"Last observed peak" is the peak memory (``shorts.record``) of the most recent ended run of the
-same short (its MLflow experiment, tag ``shorts.short``) on the same data set (tag
-``shorts.dataset``) in the same configuration (``shorts.retro.records.configuration`` of its
-params: seeds and caps aside) in the same tracking store. A run of another configuration
-(``~variants``, fewer folds, a sample of the data) needs what it needs, not what this one will.
-A memout's need is at least its cap (``memory_floor``): the kill stopped it before it showed what
-it needed. The configuration of the run about to start is computed from its config the way the
-runner logs it as params (``run_configuration``).
+The peak of the newest ended run of the same short on the same data set in the same
+configuration (seeds and caps aside: a run of ``~variants`` or fewer folds needs what it needs,
+not what this one will), in the same store, read with the one reader of runs
+(``shorts.retro.load``). A memout's need is at least its cap (``memory_floor``).
 
-The runs are read with the one reader of runs (``shorts.retro.load.search_runs``), as the
-retrospective and ``shorts caps suggest`` read them: the store is asked for the ended runs of the
-short on the data set with a recorded peak, newest first, a page at a time, and paging stops at
-the first run of the configuration asked for (almost always on the first page). The peak and
-the cap are the record's numbers (``shorts.record``); a run recorded before the numeric cap
-metrics existed has an unknown cap.
-
-This read sits on the path of every ``shorts run`` before the worker starts, and the client
-imports MLflow (about a second, FIELD_NOTES) and opens its store there rather than in the
-recorder's thread; the recorder then finds both ready.
-
-Nothing here may break a run: any failure to read (no store yet, a locked or foreign database,
-an unreachable server) is "no peak on record", and the run goes ahead without a warning.
+This read sits on the path of every ``shorts run``: the client imports MLflow (about a second,
+FIELD_NOTES) and opens its store here rather than in the recorder's thread, which then finds both
+ready. Nothing here may break a run: any failure to read is "no peak on record".
 """
 
 from __future__ import annotations
@@ -43,7 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LastPeak", "last_peak", "run_configuration"]
 
-PEAK_METRIC = record.PEAK_RSS_MIB  # recorded by every run, old and new: what the search filters on
 # Runs per page: without a configuration to match, the newest ended run is almost always among the
 # first few; with one, the newest page almost always holds a run of it.
 SEARCHED = 5
@@ -103,38 +88,30 @@ def last_peak(
             to start, ``records.configuration`` of a run's params); None: any configuration.
     """
     try:
-        return _newest(tracking_uri, short, dataset, configuration)
+        client = reader(tracking_uri)  # no store yet: UsageError, nothing created
+        experiment = client.get_experiment_by_name(short)
+        if experiment is None or experiment.lifecycle_stage != "active":
+            return None
+        query = (
+            f"tags.`{record.SHORT}` = {quoted(short)} AND "
+            f"tags.`{record.DATASET}` = {quoted(dataset)} AND "
+            f"metrics.`{record.PEAK_RSS_MIB}` >= 0"  # recorded by every run, old and new
+        )
+        pages = search_runs(
+            client,
+            [str(experiment.experiment_id)],
+            query,
+            order_by=["attributes.start_time DESC"],
+            page_size=SEARCHED if configuration is None else CANDIDATES,
+        )
+        for run in (run for page in pages for run in page):
+            if run.info.status in ENDED_STATUSES and (
+                configuration is None or params_configuration(run.data.params) == configuration
+            ):
+                return _peak(run)
+        return None
     except Exception:  # never a reason not to run: no warning instead
         return None
-
-
-def _newest(
-    tracking_uri: str, short: str, dataset: str, configuration: str | None
-) -> LastPeak | None:
-    client = reader(tracking_uri)  # a store that does not exist yet: UsageError, nothing created
-    experiment = client.get_experiment_by_name(short)
-    if experiment is None or experiment.lifecycle_stage != "active":
-        return None
-    query = (
-        f"tags.`{record.SHORT}` = {quoted(short)} AND "
-        f"tags.`{record.DATASET}` = {quoted(dataset)} AND "
-        f"metrics.`{PEAK_METRIC}` >= 0"
-    )
-    pages = search_runs(
-        client,
-        [str(experiment.experiment_id)],
-        query,
-        order_by=["attributes.start_time DESC"],
-        page_size=SEARCHED if configuration is None else CANDIDATES,
-    )
-    for page in pages:
-        for run in page:
-            if run.info.status not in ENDED_STATUSES:
-                continue
-            if configuration is not None and params_configuration(run.data.params) != configuration:
-                continue
-            return _peak(run)
-    return None
 
 
 def _peak(run: Run) -> LastPeak | None:

@@ -15,14 +15,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from shorts import record
 from shorts.caps import Caps, format_size, preflight
 from shorts.errors import UsageError
 
 __all__ = ["MemoutRetry", "plan_memout_retry"]
-
-RETRY_OF_TAG = record.RETRY_OF
-RETRIED_AS_TAG = record.RETRIED_AS
 
 
 @dataclass(frozen=True)

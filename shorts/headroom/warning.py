@@ -1,12 +1,10 @@
 """The warning before a run whose memory cap leaves too little headroom over its last peak.
 
-"Always allocate more memory than you think you need": a short whose last run on the same data
-set, in the same configuration, peaked at 212 MiB, started under a 256 MiB cap, is one unlucky
-allocation away from a memout. A run of another configuration (``~variants``, fewer folds) is not
-its last peak: it needs what it needs (``shorts.headroom.last_peak``).
-The warning names that peak (which run, when), the headroom factor (``caps.headroom``) and a ready
-override; the run still goes ahead. After a memout the need is unknown beyond "more than its
-cap", so the warning says so and calls its figure what it is: a guess, at least that much.
+"Always allocate more memory than you think you need": a short whose last run (same data set and
+configuration, ``shorts.headroom.last_peak``) peaked at 212 MiB, started under a 256 MiB cap, is
+one unlucky allocation away from a memout. The warning names that peak, the headroom factor and a
+ready override; the run still goes ahead. After a memout the need is unknown beyond "more than
+its cap", so the figure is called what it is: a guess, at least that much.
 """
 
 from __future__ import annotations

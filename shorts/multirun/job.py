@@ -126,9 +126,7 @@ class MultirunJob:
             self._record(REFUSED, str(exc))
             raise
         except Exception as exc:
-            self._record(
-                ERROR, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            )
+            self._record(ERROR, f"{type(exc).__name__}: {next(iter(str(exc).splitlines()), '')}")
             raise
         finally:
             self._stop.set()

@@ -254,6 +254,7 @@ class Multirun:
         by_store: dict[tuple[str, str], int] = Counter((j.short, j.uri) for j in self.jobs)
         for (short, uri), count in by_store.items():
             open_client(uri)  # a fresh sqlite store's schema, once, before jobs race
+            note = f"Multirun of {short}: {count} job(s) on {self.launcher} ({overrides})"
             tags = {
                 rec.SHORT: short,
                 rec.KIND: rec.KIND_MULTIRUN,
@@ -263,9 +264,7 @@ class Multirun:
                 rec.SWEEP_DIR: str(self.sweep_dir),
                 rec.SOURCE_NAME: "shorts run -m",
                 rec.SOURCE_TYPE: "LOCAL",
-                rec.NOTE: (f"Multirun of {short}: {count} job(s) on {self.launcher} ({overrides})")[
-                    : rec.TAG_CHARS
-                ],
+                rec.NOTE: note[: rec.TAG_CHARS],
             }
             record = ParentRecord(self.project, self.sweep_dir / f"parent-{short}", uri, short)
             run_id = record.open(f"{short}-multirun-{stamp}", tags)

@@ -19,9 +19,8 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -47,7 +46,6 @@ from shorts.sweep.study import (
     sampler_config,
     storage_config,
     storage_url,
-    trial_id,
 )
 from shorts.tracking.leases import process_start
 from shorts.tracking.recorder import ParentRecord
@@ -75,6 +73,7 @@ USAGE = (
 )
 RECORD_MARGIN = 2.0  # seconds of a budget kept for closing the last trials' runs
 MIN_TRIAL_SECONDS = 3.0  # a trial with less time than this left in the budget is not started
+UNTOLD = "untold_trials.jsonl"  # trial results the storage did not take, told on --resume
 STATE_OF = {Outcome.COMPLETED.value: "COMPLETE", Outcome.PRUNED.value: "PRUNED"}
 
 
@@ -192,7 +191,7 @@ class Sweep:
         self.parent = self._parent_run(study, space)
         # The handlers stay in place while the parent run is closed: a Ctrl-C then is noted
         # (exit status 130) instead of leaving the parent RUNNING.
-        with self._signals():
+        with interrupts_to(self._interrupt):
             try:
                 self._loop()
             finally:
@@ -234,8 +233,7 @@ class Sweep:
                     f"study {study_name!r} belongs to the short "
                     f"{study.user_attrs.get('short')!r}, not {name!r}."
                 )
-            self._tell_untold(study)
-            self._close_stale_trials(study)
+            self._close_running_trials(study)
             if study.direction.name.lower() != direction:
                 raise UsageError(
                     f"study {study_name!r} was created to {study.direction.name.lower()}, "
@@ -263,8 +261,9 @@ class Sweep:
         study.set_user_attr("sessions", int(study.user_attrs.get("sessions", 0)) + 1)
         return study
 
-    def _close_stale_trials(self, study: optuna.study.Study) -> None:
-        """RUNNING trials of a sweep process that died: FAIL, outcome ``lost``."""
+    def _close_running_trials(self, study: optuna.study.Study) -> None:
+        """The RUNNING trials of a sweep process that died: the result its session kept while
+        the storage was away (``untold_trials.jsonl``), else FAIL with outcome ``lost``."""
         from optuna.trial import TrialState
 
         sweeper = study.user_attrs.get("sweeper") or {}
@@ -273,10 +272,33 @@ class Sweep:
                 f"study {study.study_name!r} is being swept by process {sweeper.get('pid')}; "
                 "wait for it or stop it first."
             )
+        path = self.project.state / "sweeps" / study.study_name / UNTOLD
+        kept: dict[int, TrialRecord] = {}
+        for line in path.read_text().splitlines() if path.exists() else []:
+            try:
+                record = TrialRecord(**json.loads(line))
+            except (ValueError, TypeError):
+                continue  # a line cut by a crash: that trial is closed as lost
+            kept[record.number] = record
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            found = trial_id(self.storage, study.study_name, trial.number)
-            self.storage.set_trial_user_attr(found, "outcome", "lost")
-            study.tell(trial.number, state=TrialState.FAIL)
+            lost = TrialRecord(trial.number, "FAIL", "lost", None, {}, None, "", 0.0)
+            self._tell_record(study, kept.get(trial.number, lost))
+        path.unlink(missing_ok=True)
+
+    def _tell_record(self, study: optuna.study.Study, record: TrialRecord) -> None:
+        """Tell the study how a trial ended; its outcome, reason and run as user attributes."""
+        from optuna.trial import TrialState
+
+        # Optuna keeps a trial's storage id private; the storage's public interface answers it.
+        study_id = self.storage.get_study_id_from_name(study.study_name)
+        found = self.storage.get_trial_id_from_study_id_trial_number(study_id, record.number)
+        reason = record.reason[:500]
+        attrs = {"outcome": record.outcome, "reason": reason, "mlflow_run_id": record.run_id}
+        for key, text in attrs.items():
+            if text:  # a lost trial has no reason, a refused one no run
+                self.storage.set_trial_user_attr(found, key, text)
+        value = record.value if record.state == "COMPLETE" else None
+        study.tell(record.number, values=value, state=TrialState[record.state])
 
     def _parent_run(self, study: optuna.study.Study, space: SearchSpace) -> ParentRecord:
         """The sweep's parent run, journaled like any run: reopened on resume, else created."""
@@ -314,12 +336,8 @@ class Sweep:
     # -- the loop ------------------------------------------------------------------------------
 
     def _loop(self) -> None:
-        from optuna.trial import TrialState
-
-        done_states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-        finished_before = len(self.study.get_trials(deepcopy=False, states=done_states))
+        finished_before = len(self._trials())
         to_run = max(0, self.options.trials - finished_before)
-        self.finished_before = finished_before
         if to_run == 0:
             self.console.print(
                 f"study {self.study.study_name} already has {finished_before} finished trials "
@@ -442,8 +460,6 @@ class Sweep:
         seconds: float,
         reason: str,
     ) -> None:
-        from optuna.trial import TrialState
-
         state = STATE_OF.get(outcome, "FAIL")
         if state == "COMPLETE" and value is None:
             state = "FAIL"
@@ -451,18 +467,8 @@ class Sweep:
             trial.number, state, outcome, value, dict(trial.params), run_id, reason, seconds
         )
         self.records.append(record)
-
-        def tell() -> None:
-            trial.set_user_attr("outcome", outcome)
-            trial.set_user_attr("reason", reason[:500])
-            if run_id:
-                trial.set_user_attr("mlflow_run_id", run_id)
-            self.study.tell(
-                trial, values=value if state == "COMPLETE" else None, state=TrialState[state]
-            )
-
         try:
-            self._storage(tell)
+            self._storage(partial(self._tell_record, self.study, record))
         except StorageAway:
             # The result is kept here and told to the study by the next --resume.
             with open(self._untold_path(), "a") as handle:
@@ -498,47 +504,13 @@ class Sweep:
                 waited, pause = waited + pause, min(pause * 2, 15.0)
 
     def _untold_path(self) -> Path:
-        """Trial results the storage did not take: told to the study by the next --resume."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        return self.folder / "untold_trials.jsonl"
-
-    def _tell_untold(self, study: optuna.study.Study) -> None:
-        """Tell the study the results a session kept while its storage was away."""
-        from optuna.trial import TrialState
-
-        path = self.project.state / "sweeps" / study.study_name / "untold_trials.jsonl"
-        if not path.exists():
-            return
-        running = {
-            t.number: t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-        }
-        for line in path.read_text().splitlines():
-            try:
-                kept = TrialRecord(**json.loads(line))
-            except (ValueError, TypeError):
-                continue  # a line cut by a crash: that trial is closed as lost below
-            trial = running.get(kept.number)
-            if trial is None:
-                continue
-            found = trial_id(self.storage, study.study_name, trial.number)
-            self.storage.set_trial_user_attr(found, "outcome", kept.outcome)
-            self.storage.set_trial_user_attr(found, "reason", kept.reason[:500])
-            if kept.run_id:
-                self.storage.set_trial_user_attr(found, "mlflow_run_id", kept.run_id)
-            study.tell(
-                kept.number,
-                values=kept.value if kept.state == "COMPLETE" else None,
-                state=TrialState[kept.state],
-            )
-        path.unlink()
+        return self.folder / UNTOLD
 
     def _trials(self) -> list[TrialRecord]:
         """Every finished trial of the study, or this session's if the storage is away."""
-        from optuna.trial import TrialState
-
         if self.storage_away:
             return list(self.records)
-        done = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
         return [
             TrialRecord(
                 t.number,
@@ -550,22 +522,17 @@ class Sweep:
                 str(t.user_attrs.get("reason", "")),
                 t.duration.total_seconds() if t.duration else 0.0,
             )
-            for t in self.study.get_trials(deepcopy=False, states=done)
+            for t in self.study.get_trials(deepcopy=False)
+            if t.state.is_finished()
         ]
 
-    @contextmanager
-    def _signals(self) -> Iterator[None]:
+    def _interrupt(self, signum: int, frame: FrameType | None) -> None:
         """Ctrl-C / SIGTERM: stop launching, interrupt running trials, record them, then stop."""
-
-        def handler(signum: int, frame: FrameType | None) -> None:
-            with self._lock:
-                self.interrupted = True
-                active = list(self._active.values())
-            for supervisor in active:
-                supervisor.request_interrupt()
-
-        with interrupts_to(handler):
-            yield
+        with self._lock:
+            self.interrupted = True
+            active = list(self._active.values())
+        for supervisor in active:
+            supervisor.request_interrupt()
 
     # -- the end -------------------------------------------------------------------------------
 

@@ -115,13 +115,6 @@ def make_storage(url: str) -> BaseStorage:
         ) from None
 
 
-def trial_id(storage: BaseStorage, study_name: str, number: int) -> int:
-    """The storage's id of trial ``number``: Optuna keeps it private on its trial objects, but
-    every storage answers it through its public interface."""
-    study_id = storage.get_study_id_from_name(study_name)
-    return storage.get_trial_id_from_study_id_trial_number(study_id, number)
-
-
 def pruner_config(spec: Any) -> dict[str, Any]:
     """``sweep.pruner``: a preset (``{name: median, n_startup_trials: 3}``) or ``_target_``."""
     return PRUNER.config(spec, "sweep.pruner")
