@@ -1,10 +1,8 @@
 """shorts: cheap, capped ML experiments recorded in MLflow.
 
-The public surface is what a short may use: the ``Context`` it receives, the cross-validation
-helpers it fits and scores with, the estimators ``shorts`` ships and the verdict's rule. A short
-imports them from here (``from shorts import Context, run_folds``); everything else is reached
-through the ``shorts`` command and may change. Heavy libraries (MLflow, scikit-learn) load only
-when a name that needs them is first used (PEP 562), so ``shorts --help`` stays instant.
+The public surface is what a short may use (``from shorts import Context, run_folds``); everything
+else is reached through the ``shorts`` command and may change. Heavy libraries load only when a
+name that needs them is first used (PEP 562), so ``shorts --help`` stays instant.
 """
 
 from __future__ import annotations

@@ -57,9 +57,9 @@ def catalog(project: Project) -> list[CatalogEntry]:
     return entries
 
 
-def print_catalog(project: Project, console: Console | None = None) -> int:
+def print_catalog(project: Project) -> int:
     """A table of the catalog; returns the exit status (2 when a short's config is broken)."""
-    console = console or Console()
+    console = Console()
     table = Table(title=f"shorts in {project.root}", title_justify="left", expand=False)
     table.add_column("short", style="bold", no_wrap=True)
     table.add_column("hypothesis")

@@ -1,15 +1,15 @@
-"""The ``shorts`` command: ``run`` (Hydra's full grammar), ``list``, ``ui``, ``repair``, ``retro``.
+"""The ``shorts`` command: ``run`` (Hydra's full grammar), ``list``, ``sweep``, ``retro`` and more.
 
-Hydra has no subcommands (hydra#409), so ``shorts run ARGS`` strips ``run`` and hands ``ARGS`` to a
-``@hydra.main`` function built at call time around the project's ``configs/`` folder; ``-m``,
-``--cfg job``, ``--help`` and ``--info`` keep working. Imports are lazy: ``shorts --help`` must
-answer without loading MLflow or scikit-learn.
+Hydra has no subcommands (hydra#409), so ``shorts run ARGS`` hands ``ARGS`` to a ``@hydra.main``
+function built at call time around the project's ``configs/``. Imports are lazy: ``shorts --help``
+must answer without loading MLflow or scikit-learn.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import os
 import sys
 import traceback
@@ -54,6 +54,22 @@ commands:
 exit status: 0 completed, 1 the short failed (recorded), 2 usage or config error, 130 interrupted
 """
 
+# command -> where its function lives, and how it is called: "args" (with the arguments), "bare"
+# (it takes none) or "guarded" (with them; a bug in it is one line and a traceback in a file)
+_COMMANDS = {
+    "sweep": ("shorts.sweep.command", "sweep", "args"),
+    "list": ("shorts.catalog", "print_catalog", "bare"),
+    "ui": ("shorts.ui", "serve", "args"),
+    "new": ("shorts.scaffold", "new_short", "args"),
+    "repair": ("shorts.repair", "repair", "bare"),
+    "sync": ("shorts.repair", "sync", "bare"),
+    "retro": ("shorts.retro.command", "retro", "guarded"),
+    "server": ("shorts.server", "serve_team", "args"),
+    "inspect": ("shorts.inspect.command", "inspect_command", "guarded"),
+    "label": ("shorts.label.command", "label_command", "guarded"),
+    "caps": ("shorts.headroom.command", "caps_command", "guarded"),
+}
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``shorts`` console script; returns the exit status."""
@@ -87,55 +103,18 @@ def _command(args: list[str]) -> int:
         project = find_project()
         if command == "run":
             return _run(project, rest)
-        if command == "sweep":
-            from shorts.sweep.command import sweep
-
-            return sweep(project, rest)
-        if command == "list":
-            from shorts.catalog import print_catalog
-
-            if _no_arguments(command, rest):
+        if command in _COMMANDS:
+            module, function, kind = _COMMANDS[command]
+            if kind == "bare" and _no_arguments(command, rest):
                 return 0
-            _repair_quietly(project)
-            return print_catalog(project)
-        if command == "ui":
-            from shorts.ui import serve
+            if command == "list":  # close runs of dead supervisors: a directory listing if none
+                from shorts.tracking.pending import settle
 
-            return serve(project, rest)
-        if command == "new":
-            from shorts.scaffold import new_short
-
-            return new_short(project, rest)
-        if command == "repair":
-            from shorts.repair import repair
-
-            if _no_arguments(command, rest):
-                return 0
-            return repair(project)
-        if command == "sync":
-            from shorts.repair import sync
-
-            if _no_arguments(command, rest):
-                return 0
-            return sync(project)
-        if command == "retro":
-            return _retro(project, rest)
-        if command == "server":
-            from shorts.server import serve_team
-
-            return serve_team(project, rest)
-        if command == "inspect":
-            from shorts.inspect.command import inspect_command
-
-            return _guarded(project, inspect_command, rest)
-        if command == "label":
-            from shorts.label.command import label_command
-
-            return _guarded(project, label_command, rest)
-        if command == "caps":
-            from shorts.headroom.command import caps_command
-
-            return _guarded(project, caps_command, rest)
+                settle(project)
+            run = getattr(importlib.import_module(module), function)
+            if kind == "bare":
+                return int(run(project))
+            return _guarded(project, run, rest) if kind == "guarded" else int(run(project, rest))
         raise UsageError(
             f"unknown command {command!r}; use one of: run, sweep, list, new, ui, server, sync, "
             "repair, retro, inspect, label, caps."
@@ -158,9 +137,7 @@ def _run(project: Project, overrides: list[str]) -> int:
     """``shorts run``: Hydra parses ``overrides``; each composed job goes to the launcher.
 
     A multirun's jobs may run in other processes or machines (joblib by default, Ray,
-    submitit), so their outcomes come back through the sweep folder (``shorts.multirun``),
-    not through this process's memory; jobs the basic launcher runs here also land in
-    ``outcomes``/``failures``.
+    submitit), so their outcomes come back through the sweep folder (``shorts.multirun``).
     """
     project.check_overrides(overrides)
     os.environ[ROOT_ENV] = str(project.root)
@@ -231,13 +208,6 @@ def _run(project: Project, overrides: list[str]) -> int:
     return _worst(outcomes if report is None else report.outcomes)
 
 
-def _retro(project: Project, args: list[str]) -> int:
-    """``shorts retro``: a bug in the analysis is one line here and a traceback in a file."""
-    from shorts.retro.command import retro
-
-    return _guarded(project, retro, args)
-
-
 def _guarded(
     project: Project, command: Callable[[Project, list[str]], int], args: list[str]
 ) -> int:
@@ -265,17 +235,7 @@ def _no_arguments(command: str, rest: list[str]) -> bool:
 def _worst(outcomes: list[Outcome]) -> int:
     """Exit status of a (multi)run: interrupted beats failed beats completed."""
     statuses = {o.exit_status for o in outcomes}
-    for status in (130, 1):
-        if status in statuses:
-            return status
-    return 0
-
-
-def _repair_quietly(project: Project) -> None:
-    """Close runs of dead supervisors on the way; costs a directory listing when none died."""
-    from shorts.tracking.pending import settle
-
-    settle(project)
+    return next((status for status in (130, 1) if status in statuses), 0)
 
 
 def _internal_error(project: Project, exc: BaseException) -> int:

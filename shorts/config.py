@@ -1,9 +1,7 @@
 """The composed config: the one way from overrides to a run request, and what a run reads of it.
 
-Every command that reads a short's config composes it here (:func:`compose`): ``shorts run``'s
-multirun planning, ``shorts sweep``'s trials, ``list``, ``inspect``, ``label``, ``caps suggest``
-and ``retro``. Only ``shorts run`` itself enters Hydra through ``@hydra.main`` (for its grammar,
-output folders and launchers); its jobs' configs are the same composition, made by Hydra.
+Every command that reads a short's config composes it here (:func:`compose`); only ``shorts run``
+itself enters Hydra through ``@hydra.main`` (for its grammar, output folders and launchers).
 """
 
 from __future__ import annotations
@@ -241,11 +239,8 @@ def compose(
     file that is not YAML) is one ``UsageError`` line. The ``hydra`` node is taken out of
     ``cfg`` and installed as the current ``HydraConfig``, so ``${hydra:...}`` still resolves.
 
-    Args:
-        overrides: the user's overrides (``+experiment=NAME``, ``model=ridge``, ...).
-        staging: the run's own folder; commands that only read the config leave it out.
-        hydra_overrides: ``hydra.*`` overrides of the command line that a multirun's jobs share
-            (its launcher, its sweep folder); not part of the request's ``overrides``.
+    ``staging`` is the run's own folder (commands that only read the config leave it out);
+    ``hydra_overrides`` are the command line's ``hydra.*`` overrides a multirun's jobs share.
     """
     import yaml
     from hydra import compose as hydra_compose

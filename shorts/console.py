@@ -1,8 +1,7 @@
 """What a person sees in the terminal: a live status while a short runs, then a summary.
 
-On a terminal the worker's output is echoed above a one-line status (elapsed against budget,
-memory against cap). Off a terminal (CI, pipes) it stays quiet: no live line, no echo, only the
-summary, and the full output is in the run's artifacts either way.
+Off a terminal (CI, pipes) there is no live line and no echo, only the summary; the full output
+is in the run's artifacts either way.
 """
 
 from __future__ import annotations
@@ -18,10 +17,11 @@ from rich.live import Live
 from rich.text import Text
 
 from shorts.caps import Caps, format_duration, format_size
+from shorts.caps.base import Usage
 from shorts.outcome import DESCRIPTIONS
 
 if TYPE_CHECKING:
-    from shorts.runner import Observation, Tick
+    from shorts.runner import Observation
 
 ECHO_BYTES_PER_SECOND = 64 * 1024
 VERDICT_STYLE = {"hit": "bold green", "miss": "bold red", "inconclusive": "bold yellow"}
@@ -52,7 +52,7 @@ class RunDisplay:
         self._partial = b""
         self._echo_window = (0.0, 0)
         self._throttled = False
-        self._last = (0.0, 0)
+        self._usage = Usage(0.0, 0.0, 0)
 
     def __enter__(self) -> RunDisplay:
         if self.interactive:
@@ -74,9 +74,9 @@ class RunDisplay:
             self._live.__exit__(exc_type, exc, tb)
             self._live = None
 
-    def tick(self, tick: Tick) -> None:
+    def tick(self, usage: Usage) -> None:
         """Update the status line from a resource sample."""
-        self._last = (tick.elapsed, tick.rss)
+        self._usage = usage
         if self._live is not None:
             self._live.update(self._status())
 
@@ -107,15 +107,18 @@ class RunDisplay:
         self.console.print(Text(line.decode(errors="replace")), soft_wrap=True)
 
     def _status(self) -> Text:
-        elapsed, rss = self._last
-        text = Text()
-        text.append("▶ ", style="bold")
-        text.append(self.name, style="bold")
-        text.append(f"  {format_duration(elapsed)} / {format_duration(self.caps.wall_time)}")
-        text.append(f"  {_bar(elapsed / self.caps.wall_time)}")
-        text.append(f"  mem {format_size(rss)} / {format_size(self.caps.memory)}")
-        text.append(f"  {_bar(rss / self.caps.memory)}")
-        return text
+        return status_line(self.name, self.caps, self._usage)
+
+
+def status_line(name: str, caps: Caps, usage: Usage) -> Text:
+    """The live line: each cap's use against its limit, so a new kind of cap shows here too."""
+    gauges = []
+    for cap in caps.limits:
+        used = cap.used(usage)
+        label = f"{cap.gauge} " if cap.gauge else ""
+        shown = f"{cap.display(used)} / {cap.display(cap.limit)}"
+        gauges.append(f"  {label}{shown}  {_bar(used / cap.limit)}")
+    return Text.assemble((f"▶ {name}", "bold"), *gauges)
 
 
 def _bar(fraction: float, width: int = 12) -> str:
@@ -135,20 +138,14 @@ def print_summary(
     variants: Mapping[str, tuple[str, str]] | None = None,
     note: str | None = None,
 ) -> None:
-    """The outcome, reason, final metrics and where to look, in a few lines.
-
-    ``variants`` (name to verdict and reason) are the other models judged on the same folds,
-    shown under the model's verdict.
-    """
+    """The outcome, reason, final metrics, verdicts (``variants``: name to verdict and reason,
+    shown under the model's) and where to look, in a few lines."""
     outcome = observation.outcome
-    head = Text()
-    head.append(f"{outcome.value}", style=OUTCOME_STYLE[outcome])
-    head.append(f"  {name}  ")
-    head.append(
+    usage = (
         f"({format_duration(observation.wall_seconds)} wall, "
-        f"{observation.cpu_seconds:.1f} CPU-s, peak {format_size(observation.peak_rss)})",
-        style="dim",
+        f"{observation.cpu_seconds:.1f} CPU-s, peak {format_size(observation.peak_rss)})"
     )
+    head = Text.assemble((outcome.value, OUTCOME_STYLE[outcome]), f"  {name}  ", (usage, "dim"))
     console.print(head, soft_wrap=True)
     console.print(Text(f"  {observation.reason}"), soft_wrap=True)
     if observation.result:
@@ -157,10 +154,8 @@ def print_summary(
     judged = [("  verdict  ", verdict, verdict_reason or "")] if verdict else []
     judged += [(f"  variant  {name}: ", v, why) for name, (v, why) in (variants or {}).items()]
     for label, said, why in judged:
-        line = Text(label)
-        line.append(said, style=VERDICT_STYLE.get(said, "bold"))
-        line.append(f"  {why}")
-        console.print(line, soft_wrap=True)
+        style = VERDICT_STYLE.get(said, "bold")
+        console.print(Text.assemble(label, (said, style), f"  {why}"), soft_wrap=True)
     console.print(
         Text(f"  run      {run_id}  (experiment {name}, id {experiment_id})"), soft_wrap=True
     )

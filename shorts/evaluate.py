@@ -20,6 +20,7 @@ from sklearn.model_selection import RepeatedKFold
 from shorts.context import Context, TrialPruned
 from shorts.datasets import Dataset, load_dataset
 from shorts.errors import UsageError
+from shorts.routing import within
 from shorts.verdict import parse_folds
 
 __all__ = [
@@ -206,13 +207,7 @@ def run_folds(cfg: DictConfig, ctx: Context, variants: Mapping[str, Any] | None 
         test_train=result.test_train,
         variants=result.variant_scores,
         slices={
-            name: {
-                **definition,
-                "learners": {
-                    learner: [list(pair) for pair in per_slice.get(name, [])]
-                    for learner, per_slice in result.slice_scores.items()
-                },
-            }
+            name: {**definition, "learners": {k: v[name] for k, v in result.slice_scores.items()}}
             for name, definition in result.slices.items()
         },
     )
@@ -274,11 +269,7 @@ def _slice_masks(
             masks[name] = quartile == definition["quartile"]
         else:
             values = X_test[:, definition["column"]]
-            low = definition.get("low")
-            high = definition.get("high")
-            low = -np.inf if low is None else low
-            high = np.inf if high is None else high
-            masks[name] = (values >= low) & (values < high)
+            masks[name] = within(values, definition.get("low"), definition.get("high"))
     return masks
 
 

@@ -1,10 +1,7 @@
 """Writing a file so that no reader, in this process or another, ever sees half of it.
 
-One way for every file another process may read while it is rewritten (a report, a multirun's
-job record, a journal's delivery state, a labelling session's answers): the content goes to a
-hidden partial file beside the target, which is then renamed over it. A rename within a folder is
-atomic on POSIX, so a reader finds the old content or the new. The partial file's name carries
-the process and thread, so two writers of the same file never write into one partial file.
+The content goes to a hidden partial file beside the target (named by process and thread, so two
+writers never share one), then is renamed over it: atomic within a folder on POSIX.
 """
 
 from __future__ import annotations
@@ -17,16 +14,10 @@ __all__ = ["write_atomic"]
 
 
 def write_atomic(path: Path, data: str | bytes, *, durable: bool = False) -> Path:
-    """Replace ``path``'s content with ``data`` (text is written as UTF-8, newlines as given).
+    """Replace ``path``'s content with ``data`` (text as UTF-8), creating its folder; ``path``.
 
-    Args:
-        path: the file to write; its folder is created when missing.
-        data: the whole new content.
-        durable: flush the content to the disk before the rename, so that it survives a power
-            cut too (a person's answers); a crash of the writer alone never leaves half a file.
-
-    Returns:
-        ``path``.
+    ``durable``: flush to the disk before the rename, so the content survives a power cut too (a
+    person's answers); a crash of the writer alone never leaves half a file anyway.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.partial")

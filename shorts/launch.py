@@ -1,8 +1,7 @@
 """``shorts run`` for one composed config: validate, supervise, record, summarise.
 
-This is where the supervisor (processes and caps), the recorder (MLflow) and the display
-(terminal) meet; none of them knows about the others. Every check that can refuse the run happens
-before the worker starts, so a user's mistake never leaves a half-created run behind.
+Every check that can refuse the run happens before the worker starts, so a user's mistake never
+leaves a half-created run behind.
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ from shorts.config import (
 from shorts.console import RunDisplay, print_summary, stderr_console
 from shorts.errors import UsageError
 from shorts.estimators import check_estimators
-from shorts.headroom.retry import RETRIED_AS_TAG, RETRY_OF_TAG, MemoutRetry, plan_memout_retry
+from shorts.headroom.retry import MemoutRetry, plan_memout_retry
 from shorts.interrupts import interrupts_to
 from shorts.outcome import Outcome
 from shorts.project import Project
@@ -233,7 +232,7 @@ def execute_retrying(
             warn_about_headroom=False,
             tags={
                 **options.tags,
-                RETRY_OF_TAG: first_id,
+                record.RETRY_OF: first_id,
                 record.NOTE: plan.retry_note(hypothesis, first_id),
             },
             note=f"retry of run {first_id} (memout at its {format_size(plan.old_memory)} cap)",
@@ -244,7 +243,7 @@ def execute_retrying(
     else:
         try:
             client = open_client(prepared.uri)
-            client.set_tag(first.run_id, RETRIED_AS_TAG, second.run_id)
+            client.set_tag(first.run_id, record.RETRIED_AS, second.run_id)
             client.set_tag(first.run_id, record.NOTE, plan.first_note(hypothesis, second.run_id))
             return second
         except Exception as exc:  # the retry is recorded; only the memout's back-link is missing
@@ -252,7 +251,7 @@ def execute_retrying(
     console.print(
         Text(
             f"shorts: warning: could not tag run {first_id} as retried as {second.run_id} "
-            f"({why}); the retry names it in {RETRY_OF_TAG}"
+            f"({why}); the retry names it in {record.RETRY_OF}"
         ),
         soft_wrap=True,
     )
@@ -281,13 +280,9 @@ def _with_memory_raised(prepared: PreparedRun, plan: MemoutRetry) -> PreparedRun
 
 def execute(prepared: PreparedRun, options: RunOptions) -> RunResult:
     """Supervise the worker, record the run in MLflow, and (unless quiet) print the summary."""
-    request, short, caps, project = (
-        prepared.request,
-        prepared.short,
-        prepared.caps,
-        prepared.project,
-    )
-    uri, config, choices = prepared.uri, prepared.config, request.choices
+    request, short, caps = prepared.request, prepared.short, prepared.caps
+    uri, config, project = prepared.uri, prepared.config, prepared.project
+    choices = request.choices
     settle(project)
 
     staging = request.staging
@@ -462,10 +457,8 @@ def _judge(
     rule: VerdictRule, observation: Observation, folds: list[dict[str, Any]]
 ) -> FoldsVerdict | None:
     """The verdict of a completed short from the fold scores it reported for the rule's metric."""
-    if observation.outcome is not Outcome.COMPLETED:
-        return None
     reported = [f for f in folds if f.get("metric") == rule.metric]
-    if not reported:
+    if observation.outcome is not Outcome.COMPLETED or not reported:
         return None
     return judge_folds(rule, reported[-1])
 

@@ -1,8 +1,5 @@
-"""Names a package re-exports from modules imported on first use (PEP 562).
-
-``shorts`` and ``shorts.retro`` declare their public names at the top, while the modules behind
-some of them import scikit-learn, pandas or matplotlib: loading those only when a name is first
-asked for keeps ``import shorts`` and ``shorts --help`` cheap.
+"""Names a package re-exports from modules imported on first use (PEP 562), so ``import shorts``
+and ``shorts --help`` do not load scikit-learn, pandas or matplotlib.
 """
 
 from __future__ import annotations

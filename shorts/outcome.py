@@ -1,10 +1,7 @@
 """Outcomes: how a run ended, their families, and the MLflow status and exit status of each.
 
-Everything said about an outcome is said once, here (``DESCRIPTIONS``): its family, its colour
-in the terminal and in reports, its phrase in a sentence and its glossary entry. The families
-(``CAPPED``, ``FAILED``, ...), the console, the retrospective and ``shorts caps suggest`` read
-them from here, so a new outcome (a new cap's, ``shorts.caps``) is one member and one
-description. The record's names live in ``shorts.record``.
+Everything said about an outcome is said once, here (``DESCRIPTIONS``), so a new outcome (a new
+cap's) is one member and one description. The record's names live in ``shorts.record``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""Where a shorts project lives: its root, configs, experiments and default store.
-
-``shorts`` is run from a project checkout (or any folder below it), so the root is found by
-walking up from the working directory to the folder holding ``configs/shorts.yaml``. Everything
-else (the embedded MLflow store, run outputs, pending records) hangs off that root, so runs land
-in the same store wherever the command was started.
+"""Where a shorts project lives: its root (the folder holding ``configs/shorts.yaml``, found from
+the working directory upwards), configs, experiments and default store, so runs land in the same
+store wherever the command was started.
 """
 
 from __future__ import annotations

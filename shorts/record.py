@@ -1,22 +1,10 @@
 """The record of a run: every tag, metric and param name ``shorts`` writes to MLflow, and units.
 
-One module defines the record, so the writers (``shorts.launch``, ``shorts.multirun``,
-``shorts.sweep``, ``shorts.headroom.retry``, ``shorts.inspect``, ``shorts.label``,
-``shorts.retro.command``) and the readers (``shorts.retro``, ``shorts.headroom``) cannot disagree
-on a name. The outcome
-families (which outcomes are failures, which are cap hits) live beside ``Outcome`` in
-``shorts.outcome``.
-
-Figures are numbers in fixed units, as measured: seconds, bytes, cores (BenchExec's
-``run-results``, CONVENTIONS). The ``shorts.caps.*`` tags are display text ("1m05s", "768.0
-MiB") made from those numbers for a person reading the MLflow UI; a reader takes the numeric
-metrics (``CAP_METRICS``, ``RecordedCaps``) and never parses display text back into a number.
-
-Names are kept exactly as first written: runs already in stores use them. Everything here is
-plain data, imported by ``shorts run`` before its worker starts, so nothing heavy is imported.
-
-Params are the run's flattened, redacted config (``shorts.config.run_params``): their names are
-the config's keys (``caps.memory``, ``cv.folds``, ``dataset.n_samples``), not listed here.
+One module names the record, so its writers and readers cannot disagree on a name; names are kept
+exactly as first written, as stores already hold them. Figures are numbers in fixed units, as
+measured (seconds, bytes, cores); the ``shorts.caps.*`` tags are display text made from them for
+the MLflow UI, never parsed back. Params are the run's flattened, redacted config
+(``shorts.config.run_params``). Plain data only: ``shorts run`` imports it before its worker.
 """
 
 from __future__ import annotations

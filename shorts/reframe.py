@@ -35,11 +35,12 @@ _KMEANS_MAX_ITER = 100
 _SOFT_LABEL_REACH = 3.0  # soft labels spread a sample over bins within this many sigmas
 
 
-def _follow_input_tags(tags: Tags, inner: Any) -> Tags:
-    """NaN or sparse X is fine for a meta-estimator exactly when its inner learner accepts it."""
-    inner_tags = get_tags(inner)
-    tags.input_tags.allow_nan = inner_tags.input_tags.allow_nan
-    tags.input_tags.sparse = inner_tags.input_tags.sparse
+def follow_input_tags(tags: Tags, *inners: Any, sparse: bool = True) -> Tags:
+    """NaN or sparse X is fine for a meta-estimator exactly when all its inner learners accept it
+    (``sparse=False``: never sparse, e.g. when it stacks columns)."""
+    inner = [get_tags(learner).input_tags for learner in inners]
+    tags.input_tags.allow_nan = all(t.allow_nan for t in inner)
+    tags.input_tags.sparse = sparse and all(t.sparse for t in inner)
     return tags
 
 
@@ -125,7 +126,7 @@ class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
     def __sklearn_tags__(self) -> Tags:
         """Input tags follow the classifier: NaN or sparse X is fine exactly when it accepts it."""
-        return _follow_input_tags(super().__sklearn_tags__(), self._get_classifier())
+        return follow_input_tags(super().__sklearn_tags__(), self._get_classifier())
 
     @_fit_context(  # type: ignore[untyped-decorator]
         # the classifier is an unvalidated user object: let its own fit validate its params
@@ -137,9 +138,6 @@ class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         Raises:
             ValueError: ``soft_labels`` is set but the classifier's ``fit`` takes no
                 ``sample_weight``.
-
-        Returns:
-            self, fitted.
         """
         classifier = self._get_classifier()
         if self.soft_labels is not None and not has_fit_parameter(classifier, "sample_weight"):
@@ -216,13 +214,6 @@ class BinnedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         predicted bin distribution, read as uniform inside each bin, so they interpolate linearly
         between bin edges; intervals never leave the training target's range. Their observed
         coverage is only as good as the classifier's probability calibration.
-
-        Args:
-            X: rows to predict, as for ``predict``.
-            coverage: share of probability inside the interval, strictly between 0 and 1.
-
-        Raises:
-            ValueError: ``coverage`` is not strictly between 0 and 1.
 
         Returns:
             ``(lower, upper)``, each of shape ``(n_samples,)``.
@@ -301,18 +292,11 @@ class BinnedStackRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def __sklearn_tags__(self) -> Tags:
         """NaN is fine when both inner learners take it; sparse X is not (columns are stacked)."""
         tags = super().__sklearn_tags__()
-        binned, final = get_tags(self._get_binned()), get_tags(self._get_regressor())
-        tags.input_tags.allow_nan = binned.input_tags.allow_nan and final.input_tags.allow_nan
-        tags.input_tags.sparse = False
-        return tags
+        return follow_input_tags(tags, self._get_binned(), self._get_regressor(), sparse=False)
 
     @_fit_context(prefer_skip_nested_validation=False)  # type: ignore[untyped-decorator]
     def fit(self, X: ArrayLike, y: ArrayLike) -> BinnedStackRegressor:
-        """Fit the binned model fold by fold for out-of-fold probabilities, then the regressor.
-
-        Returns:
-            self, fitted.
-        """
+        """Fit the binned model fold by fold for out-of-fold probabilities, then the regressor."""
         features, target = validate_X_y(self, X, y, fitting=True, y_numeric=True)
         y = np.asarray(target, dtype=np.float64)
         binned = self._get_binned()
@@ -385,7 +369,7 @@ class OrdinalRegressor(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def __sklearn_tags__(self) -> Tags:
         """Input tags follow the regressor: NaN or sparse X is fine exactly when it accepts it."""
-        return _follow_input_tags(super().__sklearn_tags__(), self._get_regressor())
+        return follow_input_tags(super().__sklearn_tags__(), self._get_regressor())
 
     @_fit_context(  # type: ignore[untyped-decorator]
         # the regressor is an unvalidated user object: let its own fit validate its params
@@ -396,9 +380,6 @@ class OrdinalRegressor(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
         Raises:
             ValueError: ``y`` is continuous or multi-output, not class labels.
-
-        Returns:
-            self, fitted.
         """
         X, y = validate_X_y(self, X, y, fitting=True)
         check_classification_targets(y)
@@ -542,13 +523,7 @@ def _merge_sparse_bins(edges: FloatArray, y: FloatArray) -> FloatArray:
     are merged into the last non-empty one. Duplicate edges always bound an empty bin.
     """
     counts = np.bincount(_assign(edges, y), minlength=len(edges) - 1)
-    kept: list[float] = []
-    pending = 0
-    for j, count in enumerate(counts):
-        pending += int(count)
-        if j < len(counts) - 1 and pending > 0:
-            kept.append(float(edges[j + 1]))
-            pending = 0
-    if pending == 0 and kept:
-        kept.pop()
-    return np.asarray([edges[0], *kept, edges[-1]], dtype=np.float64)
+    inner = edges[1:-1][counts[:-1] > 0]  # the right edge of every non-empty bin but the last
+    if counts[-1] == 0:
+        inner = inner[:-1]
+    return np.concatenate([edges[:1], inner, edges[-1:]]).astype(np.float64)

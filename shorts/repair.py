@@ -1,8 +1,7 @@
 """``shorts sync`` and ``shorts repair``: pending records delivered, dead supervisors' runs closed.
 
-``sync`` delivers every journal on this machine whose supervisor is gone (closing as ``lost``
-those that hold no outcome); ``repair`` does the same, then closes runs on the store whose
-supervisor, on any machine, stopped beating.
+``sync`` delivers this machine's journals whose supervisor is gone (closing as ``lost`` those
+without an outcome); ``repair`` also closes runs on the store whose heartbeat went stale.
 """
 
 from __future__ import annotations

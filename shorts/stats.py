@@ -1,12 +1,8 @@
 """Bootstrap intervals over rows: ``scipy.stats.bootstrap``, called the one way ``shorts`` needs.
 
-Why a wrapper at all: every interval ``shorts`` reports over rows (a model's score on location,
-the gap between a person's labels and a model's) resamples the rows *together* across the arrays
-it is given (``paired=True``: a row's truth and its predictions stay one row), reads the interval
-off the percentiles of the resampled statistic (``method="percentile"``: what a reader of "95%
-bootstrap interval" expects, and defined for any statistic, where BCa needs a jackknife pass and
-fails on degenerate ones), and is reproducible from a seed. The draws are the rows
-``numpy.random.default_rng(seed).integers(0, n, (draws, n))``.
+Rows are resampled together across the arrays (``paired=True``: a row's truth and predictions stay
+one row) and the interval is the percentiles of the resampled statistic (what a reader of "95%
+bootstrap interval" expects; BCa needs a jackknife pass and fails on degenerate statistics).
 """
 
 from __future__ import annotations
@@ -26,21 +22,11 @@ def paired_bootstrap(
     seed: int,
     level: float = 0.95,
 ) -> tuple[float, float]:
-    """The ``level`` percentile interval of ``statistic(*samples)`` over rows drawn with
-    replacement, the same rows from every sample.
+    """The ``level`` percentile interval ``(low, high)`` of ``statistic(*samples)`` over rows
+    drawn with replacement (``draws`` times, from ``seed``), the same rows from every sample.
 
-    Args:
-        statistic: called with the resampled samples, in order. One that takes an ``axis``
-            keyword is given every draw at once (rows on that axis): much faster for a
-            statistic numpy can vectorise; any other is called once per draw (a
-            scikit-learn metric, say).
-        samples: arrays of one row each per observation, all the same length (two or more).
-        draws: how many resamples.
-        seed: the seed of the draws.
-        level: the interval's coverage.
-
-    Returns:
-        ``(low, high)``.
+    A ``statistic`` taking an ``axis`` keyword is given every draw at once (fast when numpy can
+    vectorise it); any other (a scikit-learn metric) is called once per draw.
     """
     from scipy.stats import bootstrap
 

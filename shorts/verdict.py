@@ -1,15 +1,10 @@
 """Verdicts: did a short beat its baseline by a margin worth acting on, or is it fold noise?
 
-Both sides are scored on the same folds; each fold gives a relative gain (positive: better).
-Folds share training rows, so a plain paired t-test over them is over-confident: the test is
-the *corrected resampled t-test* (Nadeau & Bengio 2003; Bouckaert & Frank 2004), with the mean
-gain's variance ``(1/J + n_test/n_train) * s^2`` for ``J`` folds. More repeats shrink only the
-first term: only more data settles a difference the folds' overlap hides.
-
-A ``hit`` is surely beyond the margin (``verdict.min_uplift``, 1% shipped: a tiny but consistent
-difference is "significant" yet not worth a feature; negative for non-inferiority), a ``miss``
-surely short of it, else ``inconclusive``. ``Evidence`` (folds, mean and variance of the gains)
-is recorded for every comparison, so a retrospective can pool replicates (``pooled``).
+Each fold gives a relative gain (positive: better). Folds share training rows, so the test is the
+*corrected resampled t-test* (Nadeau & Bengio 2003): the mean gain's variance is
+``(1/J + n_test/n_train) * s^2`` for ``J`` folds, so more repeats cannot settle what only more
+data can. A ``hit`` is surely beyond the margin (``verdict.min_uplift``), a ``miss`` surely short
+of it, else ``inconclusive``. ``Evidence`` is recorded so a retrospective can pool replicates.
 """
 
 from __future__ import annotations
@@ -76,10 +71,6 @@ class Evidence:
     def p_above(self, margin: float) -> float:
         """One-sided p-value that the gain is not above ``margin`` (small: surely above it)."""
         return _t_tail(self, margin, upper=True)
-
-    def p_below(self, margin: float) -> float:
-        """One-sided p-value that the gain is not below ``margin`` (small: surely below it)."""
-        return _t_tail(self, margin, upper=False)
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         """A two-sided ``level`` interval of the mean gain (corrected t)."""
@@ -232,14 +223,10 @@ def judge(
     baseline: Sequence[float],
     test_train: float | None = None,
 ) -> Judgement:
-    """Compare per-fold scores of a short and its baseline on the same folds.
+    """Compare per-fold scores of a short and its baseline on the same folds, in the same order.
 
-    Args:
-        rule: the metric's direction, the margin and the test level.
-        short: the short's score on each fold.
-        baseline: the baseline's score on the same folds, in the same order.
-        test_train: test rows over training rows of a fold; default ``1/(k-1)`` for the ``k``
-            folds given (plain k-fold; pass it for repeated k-fold or holdout splits).
+    ``test_train`` is a fold's test rows over its training rows; default ``1/(k-1)`` for the ``k``
+    folds given (plain k-fold; pass it for repeated k-fold or holdout splits).
     """
     gains, short_mean, baseline_mean = fold_gains(short, baseline, rule.direction)
     n = len(gains)
@@ -273,7 +260,7 @@ def decide(evidence: Evidence, margin: float, alpha: float) -> tuple[Verdict, fl
     Two one-sided tests of the gain against the margin, each at ``alpha / 2``: a hit when the
     gain is surely above the margin, a miss when surely below, else inconclusive.
     """
-    p_above, p_below = evidence.p_above(margin), evidence.p_below(margin)
+    p_above, p_below = evidence.p_above(margin), _t_tail(evidence, margin, upper=False)
     p_value = min(1.0, 2 * min(p_above, p_below))
     if evidence.folds < 2 or p_value >= alpha:
         return Verdict.INCONCLUSIVE, p_value
@@ -339,11 +326,9 @@ def evidence_record(
             if len(gains) >= 2:
                 entry[learner] = Evidence.of(gains, ratio).compact()
         record["slices"][name] = entry
-    left_out = 0
     while len(evidence_json(record)) > EVIDENCE_LIMIT and record["slices"]:
-        record["slices"].pop(next(reversed(record["slices"])))
-        left_out += 1
-        record["slices_left_out"] = left_out
+        record["slices"].popitem()
+        record["slices_left_out"] = record.get("slices_left_out", 0) + 1
     return record
 
 

@@ -26,6 +26,7 @@ from test_runner_faults import (  # noqa: F401  (migrated_store: a fixture)
 
 from shorts import record
 from shorts.caps import CpuTime, Usage, parse_caps
+from shorts.console import status_line
 from shorts.errors import UsageError
 from shorts.outcome import CAPPED, Outcome
 
@@ -130,6 +131,18 @@ def test_the_cap_is_breached_by_the_tree_cpu_seconds_and_says_so_from_the_number
     assert parse_caps({**GOOD, "cpu_time": "60s"}).usage_metrics(over)[
         "shorts.cap_used.cpu_time"
     ] == pytest.approx(61.2 / 60)
+
+
+def test_the_live_status_line_shows_each_cap_against_its_limit() -> None:
+    usage = Usage(elapsed=31.0, cpu_seconds=45.0, rss=80 * 2**20)
+
+    with_cpu = status_line("spin", parse_caps({**GOOD, "cpu_time": "60s"}), usage).plain
+    without = status_line("spin", parse_caps(GOOD), usage).plain
+
+    assert with_cpu.startswith("▶ spin  31.0s / 20.0s  ████████████")
+    assert "  mem 80.0 MiB / 768.0 MiB  █░░░░░░░░░░░" in with_cpu
+    assert with_cpu.endswith("  cpu 45.0s / 1m00s  █████████░░░")
+    assert without == with_cpu.split("  cpu ")[0]
 
 
 # -- advised from the record: the retrospective and ``shorts caps suggest`` ---------------------

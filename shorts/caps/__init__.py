@@ -20,8 +20,6 @@ from shorts.caps.memory import Memory
 from shorts.caps.units import (
     DEFAULT_HEADROOM,
     DURATION_FORMS,
-    HEADROOM_FORMS,
-    HEADROOM_RANGE,
     SIZE_FORMS,
     format_duration,
     format_size,
@@ -33,10 +31,7 @@ from shorts.caps.wall_time import WallTime
 from shorts.errors import UsageError
 
 __all__ = [
-    "DEFAULT_HEADROOM",
     "DURATION_FORMS",
-    "HEADROOM_FORMS",
-    "HEADROOM_RANGE",
     "KINDS",
     "ON_MEMOUT",
     "SIZE_FORMS",
@@ -74,12 +69,9 @@ class Caps:
 
     ``soft_fraction`` places the soft deadline (the one a short can poll) at that fraction of the
     wall time; at the wall time itself the tree gets SIGTERM, and SIGKILL ``grace`` seconds later.
-    ``optional`` holds the caps of the optional kinds the run was given (``caps.cpu_time``).
-
-    ``headroom`` and ``on_memout`` are not limits but the policy around the memory cap: a cap
-    below ``headroom`` x the short's last observed peak draws a warning before the run starts,
-    and ``on_memout="retry"`` reruns a memout once with its memory cap times ``headroom``
-    (``shorts.headroom``).
+    ``headroom`` and ``on_memout`` are the policy around the memory cap (``shorts.headroom``): a
+    cap below ``headroom`` x the last observed peak draws a warning, and ``on_memout="retry"``
+    reruns a memout once with its memory cap times ``headroom``.
     """
 
     wall_time: float
@@ -106,16 +98,14 @@ class Caps:
         return next((cap for cap in self.limits if cap.key == key), None)
 
     def as_tags(self) -> dict[str, str]:
-        """The caps as MLflow tags, in units a person reads (display only: readers take
-        ``as_metrics``)."""
+        """The caps as MLflow tags for people (display only: readers take ``as_metrics``)."""
         tags = {tag: text for cap in self.limits for tag, text in cap.as_tags().items()}
         tags[record.CAPS_CPUS] = str(self.cpus)
         tags[record.CAPS_GRACE] = format_duration(self.grace)
         return tags
 
     def as_metrics(self) -> dict[str, float]:
-        """The caps as MLflow metrics in fixed units: seconds, bytes, cores
-        (``shorts.record.CAP_METRICS``, and ``shorts.caps.KEY_UNIT`` of each optional cap)."""
+        """The caps as MLflow metrics in fixed units: seconds, bytes, cores."""
         metrics = record.cap_metrics(self.wall_time, self.memory, self.cpus, self.grace)
         for cap in self.optional:
             metrics.update(cap.as_metrics())
@@ -141,7 +131,6 @@ def parse_caps(raw: Any) -> Caps:
     soft = raw.get("soft_fraction", 0.9)
     if isinstance(soft, bool) or not isinstance(soft, int | float) or not 0 < soft <= 1:
         raise UsageError(f"caps.soft_fraction={soft!r} must be a number in (0, 1].")
-    grace_raw = raw.get("grace", "2s")
     # Defaulted, so a project's own caps files written before these keys existed keep working.
     on_memout = raw.get("on_memout", "fail")
     if on_memout not in ON_MEMOUT:
@@ -151,7 +140,7 @@ def parse_caps(raw: Any) -> Caps:
         wall_time=wall_time.limit,
         memory=int(memory.limit),
         cpus=cpus_raw,
-        grace=parse_duration(grace_raw, "caps.grace"),
+        grace=parse_duration(raw.get("grace", "2s"), "caps.grace"),
         soft_fraction=float(soft),
         headroom=parse_headroom(raw.get("headroom", DEFAULT_HEADROOM)),
         on_memout=str(on_memout),

@@ -39,6 +39,7 @@ class Cap(ABC):
     noun: ClassVar[str]  # in sentences: "the 60s CPU-time cap"
     outcome: ClassVar[Outcome]  # what a breach ends the run as
     usage_metric: ClassVar[str]  # the record's metric of what the run used (``shorts.record``)
+    gauge: ClassVar[str] = ""  # its label on the live status line: ``mem 80 MiB / 2 GiB``
     # A breach kills the tree at once (memory grows too fast to wait); otherwise it gets SIGTERM
     # and ``caps.grace`` seconds to stop, as at the wall-time cap.
     immediate: ClassVar[bool] = False

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from shorts import record
 from shorts.caps.base import DurationCap, Usage
-from shorts.caps.units import format_duration
 from shorts.outcome import Outcome
 
 
 class CpuTime(DurationCap):
     key = "cpu_time"
     noun = "CPU-time"
+    gauge = "cpu"
     outcome = Outcome.CPUTIME
     usage_metric = record.CPU_SECONDS
 
@@ -26,5 +26,5 @@ class CpuTime(DurationCap):
     def reason(self, usage: Usage) -> str:
         return (
             f"the worker tree used {usage.cpu_seconds:.2f} CPU seconds, over the "
-            f"{format_duration(self.limit)} CPU-time cap, after {format_duration(usage.elapsed)}"
+            f"{self.display(self.limit)} {self.noun} cap, after {self.display(usage.elapsed)}"
         )

@@ -21,6 +21,7 @@ class Memory(Cap):
     key = "memory"
     unit = "bytes"
     noun = "memory"
+    gauge = "mem"
     outcome = Outcome.MEMOUT
     usage_metric = record.PEAK_RSS_BYTES
     immediate = True  # a growing tree can take the machine down within a grace period

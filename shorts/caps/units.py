@@ -14,7 +14,6 @@ from typing import Any
 
 from shorts.errors import UsageError
 
-HEADROOM_RANGE = (1.0, 100.0)
 HEADROOM_FORMS = (
     "a factor from 1 to 100 (e.g. 1.5): a recommended cap is the observed peak times it"
 )
@@ -89,11 +88,7 @@ def parse_size(value: Any, key: str = "size") -> int:
 
 
 def parse_headroom(value: Any, key: str = "caps.headroom") -> float:
-    """The headroom factor (a number or numeric text, 1 to 100); a ``UsageError`` otherwise.
-
-    One parser for every place a user gives it (the caps config, ``shorts caps suggest
-    --headroom``, ``shorts retro --headroom``), so they accept and refuse the same values.
-    """
+    """The headroom factor (a number or numeric text, 1 to 100); a ``UsageError`` otherwise."""
     if isinstance(value, bool):
         factor = math.nan
     elif isinstance(value, int | float):
@@ -103,8 +98,7 @@ def parse_headroom(value: Any, key: str = "caps.headroom") -> float:
             factor = float(str(value))
         except ValueError:
             factor = math.nan
-    low, high = HEADROOM_RANGE
-    if not math.isfinite(factor) or not low <= factor <= high:
+    if not math.isfinite(factor) or not 1 <= factor <= 100:
         given = f"{key} {value!r}" if key.startswith("--") else f"{key}={value!r}"
         raise UsageError(f"{given} is not accepted; use {HEADROOM_FORMS}.")
     return factor

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from shorts import record
 from shorts.caps.base import DurationCap, Usage
-from shorts.caps.units import format_duration
 from shorts.outcome import Outcome
 
 
@@ -26,4 +25,4 @@ class WallTime(DurationCap):
         return usage.elapsed >= self.limit
 
     def reason(self, usage: Usage) -> str:
-        return f"still running at the {format_duration(self.limit)} wall-time cap"
+        return f"still running at the {self.display(self.limit)} {self.noun} cap"

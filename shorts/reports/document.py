@@ -1,11 +1,8 @@
 """A report as data: sections of paragraphs, tables, lists and plots, plus lessons and a glossary.
 
-Every report ``shorts`` writes (``retro``, ``inspect``, ``label``) is built as a ``Report`` by the
-code that computes it and handed to ``shorts.reports.rendering``, whose Jinja2 templates decide how
-it looks in HTML and in Markdown. Python computes, templates present: no markup is built here.
-
-Text is kept in small typed pieces (``Inline``) so each format can escape and style it its own way:
-a ``Badge`` is a coloured outcome in HTML and a plain word in Markdown, ``Runs`` a figure backed by
+Python computes, templates present (``shorts.reports.rendering``): no markup is built here. Text
+is kept in small typed pieces (``Inline``) so each format can escape and style it its own way: a
+``Badge`` is a coloured outcome in HTML and a plain word in Markdown, ``Runs`` a figure backed by
 MLflow runs that the templates turn into links by run name (through ``RunIndex``).
 """
 
@@ -191,10 +188,8 @@ class RunIndex:
             else run_id[:8]
         )
         experiment = self.experiments.get(run_id)
-        url = None
-        if self.ui_url and experiment:
-            url = f"{self.ui_url}/#/experiments/{experiment}/runs/{run_id}"
-        return RunRef(run_id, name, url)
+        url = f"{self.ui_url}/#/experiments/{experiment}/runs/{run_id}"
+        return RunRef(run_id, name, url if self.ui_url and experiment else None)
 
     def refs(self, run_ids: Sequence[str]) -> list[RunRef]:
         return [self.ref(r) for r in run_ids]
@@ -225,16 +220,13 @@ class Report:
 
     Attributes:
         name: which report (``retro``, ``inspect``, ``label``): the templates' file names.
-        title: the page's heading.
         meta: one line under the title (period, store, data set...).
         summary: what comes before everything else: the headline, notes.
         lessons: what the runs taught, most important first (the retrospective's first screen).
         sections: by id, in the order every rendering shows them: the order the code computed
             (a team's own template may set ``order`` to show others, see ``rendering``).
-        glossary: terms the sections use, each defined once.
         footer: who made it and where the same content is for machines.
         runs: names and links of the runs the report cites.
-        lessons_title: the heading of the lessons.
     """
 
     name: str

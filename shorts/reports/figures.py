@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["agg_figure", "plot", "plot_label", "png_bytes", "tidy_axes"]
+__all__ = ["agg_figure", "plot", "plot_label", "tidy_axes"]
 
 
 def agg_figure(width: float, height: float) -> Figure:
@@ -29,16 +29,12 @@ def agg_figure(width: float, height: float) -> Figure:
     return fig
 
 
-def png_bytes(fig: Figure) -> bytes:
-    """``fig`` as PNG bytes, without the software stamp (the same plot gives the same bytes)."""
+def plot(fig: Figure, alt: str, caption: str) -> Plot:
+    """``fig`` as a report block: a PNG without the software stamp (the same plot, the same
+    bytes)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def plot(fig: Figure, alt: str, caption: str) -> Plot:
-    """``fig`` as a report block."""
-    return Plot(png_bytes(fig), alt, caption)
+    return Plot(buffer.getvalue(), alt, caption)
 
 
 def plot_label(text: str, width: int = 32) -> str:

@@ -1,4 +1,4 @@
-"""Report files: written whole or not at all, and a JSON twin for machines."""
+"""A report's JSON twin for machines: any value as plain JSON values."""
 
 from __future__ import annotations
 

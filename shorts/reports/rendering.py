@@ -1,14 +1,11 @@
 """Reports through Jinja2 templates: ``templates/base.html.j2`` and ``base.md.j2``.
 
-Every report renders through one base layout, one stylesheet and one set of macros per format
-(tables, badges, run links, plots), so every report looks alike and its look (colours, wording
-around the figures) changes with a template edit; a ``<report>.html.j2`` (``retro.html.j2``...)
-is used instead of the base when there is one, e.g. to show sections in another ``order``. HTML
-is autoescaped; the Markdown templates escape through the ``md`` filter, the Markdown way (a
-backslash, never an HTML entity, which some viewers show literally). Colours live in
-``templates/theme.json``, which the stylesheet and the plots both read.
-``$SHORTS_REPORT_TEMPLATES`` names a folder of a team's own templates, looked up before the
-package's: restyling or reordering a report needs no Python.
+One base layout, stylesheet and set of macros per format, so every report looks alike and its look
+changes with a template edit (a ``<report>.html.j2`` replaces the base, e.g. to reorder sections).
+The Markdown templates escape through the ``md`` filter with backslashes, never HTML entities,
+which some viewers show literally. Colours live in ``templates/theme.json``, read by the
+stylesheet and the plots. ``$SHORTS_REPORT_TEMPLATES`` names a team's own templates folder,
+looked up first: restyling or reordering a report needs no Python.
 """
 
 from __future__ import annotations
@@ -67,10 +64,6 @@ def _md_url(url: str) -> str:
     return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
 @cache
 def _environment(own_folder: str | None) -> Environment:
     """Templates from ``own_folder`` first (``$SHORTS_REPORT_TEMPLATES``), then the package's."""
@@ -85,7 +78,9 @@ def _environment(own_folder: str | None) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(md=_md, mdcode=_md_code, mdurl=_md_url, b64=_b64)
+    env.filters.update(
+        md=_md, mdcode=_md_code, mdurl=_md_url, b64=lambda data: base64.b64encode(data).decode()
+    )
     source, _, _ = env.loader.get_source(env, "theme.json")  # type: ignore[union-attr]
     loaded = json.loads(source)
     # An outcome's colour is said once, in shorts.outcome; theme.json may override it.

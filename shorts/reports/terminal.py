@@ -1,12 +1,9 @@
-"""Reports on the terminal: the one rich rendering of a ``Report`` (retro, inspect and label).
+"""Reports on the terminal: the one rich rendering of a ``Report``, in the files' order.
 
-The same model as the HTML and Markdown, in the same order: the title and meta line, the lessons,
-the summary, then each section (its paragraphs, tables and plots), then the glossary. What a
-terminal cannot hold is said, never dropped silently: a plot becomes a line naming it, and a
-table longer or wider than a screen shows its first rows and columns with a count of the rest
-(the files have them all). A long command or path is printed whole on its own line, so it can be
-copied. Text wraps to the terminal's width; piped, each paragraph stays one line (a script can
-find a sentence whole) and tables are laid out ``WIDTH`` wide. Every text is a
+What a terminal cannot hold is said, never dropped silently: a plot becomes a line naming it, and
+a table longer or wider than a screen shows its first rows and columns with a count of the rest.
+A long command or path is printed whole on its own line, so it can be copied. Piped, each
+paragraph stays one line (a script can find a sentence whole). Every text is a
 ``rich.text.Text``, never markup: names from the data print as typed.
 """
 
@@ -121,22 +118,19 @@ def _paragraph(
         if isinstance(first, Code) and len(first.text) >= LONG_CODE:
             console.print(Text(" " * (indent + 2) + first.text, style="cyan"), soft_wrap=True)
             continue
-        text = Text(style=style)
-        for part in chunk:
-            text.append_text(_inline(part, index))
+        text = Text.assemble(*(_inline(part, index) for part in chunk), style=style)
         text = text[len(text.plain) - len(text.plain.lstrip()) :]  # after a command's line
         if not text.plain.strip():
             continue
-        if not prefix or not console.is_terminal:
+        if prefix and console.is_terminal:
+            grid = RichTable.grid(padding=(0, 1))
+            grid.add_column(justify="right", width=indent - 1, no_wrap=True)
+            grid.add_column()
+            grid.add_row(Text(prefix, style=style), text)
+            console.print(grid)
+        else:
             _line(console, Text(f"{prefix:>3} " if prefix else "", style=style) + text)
-            prefix = " " if prefix else ""
-            continue
-        grid = RichTable.grid(padding=(0, 1))
-        grid.add_column(justify="right", width=indent - 1, no_wrap=True)
-        grid.add_column()
-        grid.add_row(Text(prefix, style=style), text)
-        console.print(grid)
-        prefix = " "
+        prefix = " " if prefix else ""
 
 
 def _inline(part: Inline, index: RunIndex) -> Text:
@@ -155,10 +149,9 @@ def _inline(part: Inline, index: RunIndex) -> Text:
 
 
 def _cell(value: Cell, index: RunIndex) -> Text:
-    text = Text()
-    for part in value if isinstance(value, list) else [value]:
-        text.append_text(_inline(part, index))
-    return text
+    return Text.assemble(
+        *(_inline(p, index) for p in (value if isinstance(value, list) else [value]))
+    )
 
 
 def _table(console: Console, table: Table, index: RunIndex) -> None:

@@ -39,10 +39,8 @@ def format_score(x: float | None, digits: int = 3) -> str:
 def format_value(value: Any) -> str:
     """A value from a table as it reads there: ids and counts without separators, floats
     to 4 significant digits, missing as an empty string."""
-    if isinstance(value, bool) or value is None:
-        return "" if value is None else str(value)
-    if isinstance(value, int):
-        return str(value)
+    if value is None:
+        return ""
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
     return str(value)

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from shorts.runner.supervisor import Observation, Supervisor, Tick, WorkerSpec
+from shorts.runner.supervisor import Observation, Supervisor, WorkerSpec
 
-__all__ = ["Observation", "Supervisor", "Tick", "WorkerSpec"]
+__all__ = ["Observation", "Supervisor", "WorkerSpec"]

@@ -12,6 +12,7 @@ and resource usage to the supervisor as JSON lines. Run as a script (``python -I
 starts in a few milliseconds without importing the ``shorts`` package.
 """
 
+import contextlib
 import ctypes
 import json
 import os
@@ -53,19 +54,20 @@ def descendants(root: int) -> list[int]:
     return found
 
 
+def signal_all(group: int | None, pids: list[int], signum: int) -> None:
+    """Send ``signum`` to the process group ``group`` and to each of ``pids``, gone or not."""
+    if group is not None:
+        with contextlib.suppress(OSError):
+            os.killpg(group, signum)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signum)
+
+
 def kill_all(worker_pid: int) -> None:
     """SIGKILL the worker's process group and every descendant until none is left."""
     for _ in range(50):
-        try:
-            os.killpg(worker_pid, signal.SIGKILL)
-        except OSError:
-            pass
-        pids = descendants(os.getpid())
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        signal_all(worker_pid, descendants(os.getpid()), signal.SIGKILL)
         reap()
         if not descendants(os.getpid()):
             return
@@ -87,10 +89,8 @@ def reap() -> list[tuple[int, int, Any]]:
 
 
 def _send(fd: int, message: dict[str, object]) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.write(fd, (json.dumps(message) + "\n").encode())
-    except OSError:
-        pass
 
 
 def _start_worker(spec: dict[str, Any]) -> int:
@@ -120,10 +120,8 @@ def _start_worker(spec: dict[str, Any]) -> int:
         for name in os.listdir("/proc/self/fd"):
             fd = int(name)
             if fd > 2 and fd not in keep:
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
         for fd in keep:
             os.set_inheritable(fd, True)
         os.execve(argv[0], argv, env)

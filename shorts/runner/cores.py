@@ -14,6 +14,7 @@ cores) holds either way.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import tempfile
@@ -35,22 +36,16 @@ class CoreClaim:
     def acquire(self) -> list[int]:
         """Claim ``wanted`` cores, the least shared first; return the chosen cores, sorted."""
         usable = sorted(os.sched_getaffinity(0))
-        try:
+        with contextlib.suppress(OSError):  # without the folder no share can be locked
             self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            self.cores = usable[: self.wanted]
-            return self.cores
         for slot in range(SLOTS):
             for core in usable:
                 if len(self.cores) == self.wanted:
                     return sorted(self.cores)
                 if core not in self.cores and self._lock(core, slot):
                     self.cores.append(core)
-        for core in usable:
-            if len(self.cores) == self.wanted:
-                break
-            if core not in self.cores:
-                self.cores.append(core)
+        free = [core for core in usable if core not in self.cores]  # past every slot: shared
+        self.cores += free[: self.wanted - len(self.cores)]
         return sorted(self.cores)
 
     def _lock(self, core: int, slot: int) -> bool:

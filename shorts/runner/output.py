@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from pathlib import Path
 
 
@@ -17,8 +16,7 @@ class BoundedLog:
         self.head_limit = head
         self.tail_limit = tail
         self.head = bytearray()
-        self.tail: deque[bytes] = deque()
-        self.tail_size = 0
+        self.tail = bytearray()
         self.total = 0
 
     def feed(self, chunk: bytes) -> None:
@@ -28,25 +26,22 @@ class BoundedLog:
         if room > 0:
             self.head += chunk[:room]
             chunk = chunk[room:]
-        if not chunk:
-            return
-        self.tail.append(chunk)
-        self.tail_size += len(chunk)
-        while self.tail and self.tail_size - len(self.tail[0]) >= self.tail_limit:
-            self.tail_size -= len(self.tail.popleft())
+        self.tail += chunk
+        del self.tail[: max(0, len(self.tail) - self.tail_limit)]
+
+    @property
+    def tail_size(self) -> int:
+        return len(self.tail)
 
     @property
     def omitted(self) -> int:
         """Bytes of the middle that were not kept."""
-        kept_tail = min(self.tail_size, self.tail_limit)
-        return self.total - len(self.head) - kept_tail
+        return self.total - len(self.head) - len(self.tail)
 
     def write(self, path: Path) -> None:
         """Write head, a marker naming how much was dropped, and tail."""
-        joined = b"".join(self.tail)
-        tail = joined[len(joined) - min(len(joined), self.tail_limit) :]
         with path.open("wb") as handle:
-            handle.write(bytes(self.head))
+            handle.write(self.head)
             if self.omitted > 0:
                 handle.write(f"\n[... {self.omitted} bytes omitted by shorts ...]\n".encode())
-            handle.write(tail)
+            handle.write(self.tail)

@@ -14,6 +14,7 @@ Process layout::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,10 @@ THREAD_VARIABLES = (
     "BLIS_NUM_THREADS",
     "LOKY_MAX_CPU_COUNT",
 )
+
+# Seconds between memory samples: 25 ms bounds the overshoot of a tree growing at 200 MB/s to
+# about 5 MB.
+SAMPLE_SECONDS = 0.025
 
 
 @dataclass(frozen=True)
@@ -66,15 +71,6 @@ class WorkerSpec:
         return self.staging / "evidence"
 
 
-@dataclass(frozen=True)
-class Tick:
-    """A live look at a running short, for status displays."""
-
-    elapsed: float
-    rss: int
-    n_procs: int
-
-
 @dataclass
 class Observation:
     """How the run ended and the evidence behind it."""
@@ -92,9 +88,7 @@ class Observation:
     leftovers_killed: int = 0
     tree_dead_after_deadline: float | None = None
     output_log: Path | None = None
-    traceback: Path | None = None
     breach: dict[str, Any] | None = None  # the cap that stopped it: key, unit, limit, used
-    events: dict[str, Any] = field(default_factory=dict)
 
     @property
     def usage(self) -> Usage:
@@ -115,7 +109,6 @@ class Observation:
             "leftover_processes_killed": self.leftovers_killed,
             "tree_dead_seconds_after_deadline": self.tree_dead_after_deadline,
             "error": self.error,
-            **self.events,
         }
 
 
@@ -128,8 +121,6 @@ class Supervisor:
         on_output: called with each chunk of the worker tree's stdout/stderr.
         on_tick: called after each resource sample.
         on_record: called with every other event of the short (folds, dataset, harvest).
-        sample_interval: seconds between memory samples; 25 ms bounds the overshoot of a tree
-            growing at 200 MB/s to about 5 MB.
     """
 
     def __init__(
@@ -137,16 +128,14 @@ class Supervisor:
         spec: WorkerSpec,
         on_metric: Callable[[dict[str, Any]], None] | None = None,
         on_output: Callable[[bytes], None] | None = None,
-        on_tick: Callable[[Tick], None] | None = None,
+        on_tick: Callable[[Usage], None] | None = None,
         on_record: Callable[[dict[str, Any]], None] | None = None,
-        sample_interval: float = 0.025,
     ) -> None:
         self.spec = spec
         self.on_metric = on_metric
         self.on_output = on_output
         self.on_tick = on_tick
         self.on_record = on_record
-        self.sample_interval = sample_interval
         self._interrupts = 0
         self._pipes_closed = False  # after wait(): the wake pipe's descriptor may be reused
         self._wake_r, self._wake_w = os.pipe()
@@ -191,7 +180,12 @@ class Supervisor:
             "out_fd": out_w,
             "pass_fds": [event_w],
             "argv": [sys.executable, "-m", "shorts.runner.worker", str(spec_path)],
-            "env": self._worker_env(),
+            "env": {
+                **os.environ,
+                **dict.fromkeys(THREAD_VARIABLES, str(spec.caps.cpus)),
+                "PYTHONUNBUFFERED": "1",
+                "SHORTS_ROOT": str(spec.project_root),
+            },
             "cpus": self._cores.acquire(),
         }
         self._guardian = subprocess.Popen(
@@ -204,25 +198,14 @@ class Supervisor:
             os.close(fd)
         self.tree = ProcessTree(self._guardian.pid)
 
-    def _worker_env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        for name in THREAD_VARIABLES:
-            env[name] = str(self.spec.caps.cpus)
-        env["PYTHONUNBUFFERED"] = "1"
-        env["SHORTS_ROOT"] = str(self.spec.project_root)
-        return env
-
     # -- interrupts ----------------------------------------------------------------------------
 
     def request_interrupt(self) -> None:
         """Ask the loop to stop the short (safe to call from a signal handler)."""
         self._interrupts += 1
-        if self._pipes_closed:
-            return
-        try:
-            os.write(self._wake_w, b"!")
-        except OSError:
-            pass
+        if not self._pipes_closed:
+            with contextlib.suppress(OSError):
+                os.write(self._wake_w, b"!")
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -236,8 +219,7 @@ class Supervisor:
             os.set_blocking(fd, False)
             selector.register(fd, selectors.EVENT_READ)
         open_fds = {self._event_r, self._out_r, self._status_r}
-        event_buffer = b""
-        status_buffer = b""
+        buffers = {self._event_r: b"", self._status_r: b""}  # the pipes of JSON lines
         limits = caps.limits
         kill_at: float | None = None
         next_sample = self._t0
@@ -256,11 +238,12 @@ class Supervisor:
         tree_dead_at: float | None = None
         handled_interrupts = 0
 
-        def begin_stop(outcome: Outcome, detail: str, now: float) -> None:
+        def begin_stop(outcome: Outcome, detail: str, now: float, at_once: bool = False) -> None:
+            """SIGTERM the tree and SIGKILL it after the grace period, or ``at_once``."""
             nonlocal fired, fired_detail, kill_at
             fired, fired_detail = outcome, detail
-            self.tree.signal_all(signal.SIGTERM)
-            kill_at = now + caps.grace
+            self.tree.signal_all(signal.SIGKILL if at_once else signal.SIGTERM)
+            kill_at = now if at_once else now + caps.grace
 
         while True:
             now = time.monotonic()
@@ -270,11 +253,8 @@ class Supervisor:
             timeout = max(0.0, min(wake_times) - now)
             for key, _ in selector.select(timeout):
                 fd = key.fd
-                if fd == self._wake_r:
-                    _drain(fd)
-                    continue
                 chunk = _read(fd)
-                if chunk is None:
+                if chunk is None or fd == self._wake_r:
                     continue
                 if not chunk:
                     selector.unregister(fd)
@@ -284,31 +264,24 @@ class Supervisor:
                     log.feed(chunk)
                     if self.on_output:
                         self.on_output(chunk)
-                elif fd == self._event_r:
-                    event_buffer += chunk
-                    *lines, event_buffer = event_buffer.split(b"\n")
-                    for line in lines:
-                        event = _parse(line)
-                        if event is None:
-                            continue
-                        kind = event.get("t")
-                        if kind == "metric" and self.on_metric:
-                            self.on_metric(event)
-                        elif kind in ("result", "bad_result", "pruned"):
-                            result_event, result_at = event, time.monotonic()
-                        elif kind == "error":
-                            error_event = event
-                        elif self.on_record:
-                            self.on_record(event)
-                elif fd == self._status_r:
-                    status_buffer += chunk
-                    *lines, status_buffer = status_buffer.split(b"\n")
-                    for line in lines:
-                        message = _parse(line)
-                        if message and message.get("event") == "started":
-                            self.tree.worker_pgid = int(message["pid"])
-                        elif message and message.get("event") == "exit":
-                            worker_exit, worker_exited_at = message, time.monotonic()
+                    continue
+                buffers[fd] += chunk
+                *lines, buffers[fd] = buffers[fd].split(b"\n")
+                for event in filter(None, map(_parse, lines)):
+                    kind = event.get("t")
+                    if fd == self._status_r:  # the guardian's word on the worker
+                        if event.get("event") == "started":
+                            self.tree.worker_pgid = int(event["pid"])
+                        elif event.get("event") == "exit":
+                            worker_exit, worker_exited_at = event, time.monotonic()
+                    elif kind == "metric" and self.on_metric:
+                        self.on_metric(event)
+                    elif kind in ("result", "bad_result", "pruned"):
+                        result_event, result_at = event, time.monotonic()
+                    elif kind == "error":
+                        error_event = event
+                    elif self.on_record:
+                        self.on_record(event)
 
             now = time.monotonic()
             if self._interrupts > handled_interrupts:
@@ -321,9 +294,9 @@ class Supervisor:
             due_passed = fired is None and worker_exit is None and any(now >= d for d in dues)
             if now >= next_sample or due_passed:
                 sample = self.tree.sample()
-                if self.on_tick:
-                    self.on_tick(Tick(now - self._t0, sample.rss, len(sample.pids)))
                 usage = Usage(now - self._t0, self.tree.cpu_seconds, sample.rss, len(sample.pids))
+                if self.on_tick:
+                    self.on_tick(usage)
                 for cap in limits:
                     # A cap that kills at once still acts during another's grace period; the
                     # others only while nothing has fired and the worker is still running.
@@ -335,15 +308,10 @@ class Supervisor:
                     if cap.breached(usage):
                         breach, breach_usage = cap, usage
                         breach_due = min(cap.due(self._t0) or now, now)
-                        if cap.immediate:
-                            fired, fired_detail = cap.outcome, cap.reason(usage)
-                            self.tree.kill_all()
-                            kill_at = now
-                        else:
-                            begin_stop(cap.outcome, cap.reason(usage), now)
+                        begin_stop(cap.outcome, cap.reason(usage), now, at_once=cap.immediate)
                         break
                 terminating = fired is not None or worker_exit is not None
-                next_sample = now + (0.002 if terminating else self.sample_interval)
+                next_sample = now + (0.002 if terminating else SAMPLE_SECONDS)
                 if worker_exit is not None and sample.pids:
                     if fired is None:
                         leftover_pids.update(sample.pids)
@@ -367,59 +335,57 @@ class Supervisor:
 
         selector.close()
         self._close_guardian()
+        output_log = self.spec.evidence_dir / "output.log"
+        log.write(output_log)
         end = tree_dead_at if tree_dead_at is not None else time.monotonic()
-        wall = (worker_exited_at or end) - self._t0
-        cpu = self.tree.cpu_seconds
-        peak = self.tree.peak_rss
-        if worker_exit:
-            cpu = max(cpu, float(worker_exit.get("utime", 0)) + float(worker_exit.get("stime", 0)))
-            peak = max(peak, int(worker_exit.get("maxrss_kb", 0)) * 1024)
+        exited = worker_exit or {}
+        cpu = max(self.tree.cpu_seconds, exited.get("utime", 0.0) + exited.get("stime", 0.0))
+        peak = max(self.tree.peak_rss, int(exited.get("maxrss_kb", 0)) * 1024)
         if breach_usage is not None:
             peak = max(peak, breach_usage.rss)
             cpu = max(cpu, breach_usage.cpu_seconds)
-        output_log = self.spec.evidence_dir / "output.log"
-        log.write(output_log)
-        traceback_path = self.spec.evidence_dir / "traceback.txt"
-        observation = Observation(
-            outcome=Outcome.CRASHED,
-            reason="",
-            started_at=self.started_at,
-            wall_seconds=wall,
-            cpu_seconds=cpu,
-            peak_rss=peak,
-            exit_code=worker_exit.get("code") if worker_exit else None,
-            exit_signal=worker_exit.get("signal") if worker_exit else None,
-            error=error_event,
-            leftovers_killed=len(leftover_pids),
-            output_log=output_log,
-            traceback=traceback_path if traceback_path.exists() else None,
-        )
-        stopping = breach is not None and fired is breach.outcome and not breach.immediate
-        if stopping and tree_dead_at is not None:
-            # Only a cap that sends SIGTERM has a stop deadline to measure from; for a memout or
-            # an interrupt the figure would compare with a deadline that never came.
-            observation.tree_dead_after_deadline = round(
-                tree_dead_at - (breach_due + caps.grace), 4
-            )
+        stopped_by = breach if breach is not None and fired is breach.outcome else None
+        # Only a cap that sends SIGTERM has a stop deadline to measure from; for a memout or an
+        # interrupt the figure would compare with a deadline that never came.
+        stopping = stopped_by is not None and not stopped_by.immediate
         # A short that returned its result before the cap was due finished within its caps.
         finished_in_time = stopping and result_at is not None and result_at <= breach_due
-        if breach is not None and breach_usage is not None and fired is breach.outcome:
-            observation.breach = breach.evidence(breach_usage)
-        observation.outcome, observation.reason = _decide(
-            fired if not finished_in_time else None,
+        outcome, reason = _decide(
+            None if finished_in_time else fired,
             fired_detail,
             worker_exit,
             result_event,
             error_event,
-            immediate=breach is not None and breach.immediate and fired is breach.outcome,
+            immediate=stopped_by is not None and stopped_by.immediate,
         )
-        if result_event and result_event.get("t") == "result":
-            observation.result = result_event["metrics"]
         if leftover_pids:
-            observation.reason += (
-                f"; {len(leftover_pids)} leftover process(es) of the short were killed"
-            )
-        return observation
+            reason += f"; {len(leftover_pids)} leftover process(es) of the short were killed"
+        return Observation(
+            outcome=outcome,
+            reason=reason,
+            started_at=self.started_at,
+            wall_seconds=(worker_exited_at or end) - self._t0,
+            cpu_seconds=cpu,
+            peak_rss=peak,
+            exit_code=exited.get("code"),
+            exit_signal=exited.get("signal"),
+            result=result_event["metrics"]
+            if result_event and result_event["t"] == "result"
+            else None,
+            error=error_event,
+            leftovers_killed=len(leftover_pids),
+            tree_dead_after_deadline=(
+                round(tree_dead_at - (breach_due + caps.grace), 4)
+                if stopping and tree_dead_at is not None
+                else None
+            ),
+            output_log=output_log,
+            breach=(
+                stopped_by.evidence(breach_usage)
+                if stopped_by is not None and breach_usage is not None
+                else None
+            ),
+        )
 
     def _close_guardian(self) -> None:
         self._cores.release()
@@ -432,10 +398,8 @@ class Supervisor:
             self._guardian.wait()
         self._pipes_closed = True
         for fd in (self._event_r, self._out_r, self._status_r, self._wake_r, self._wake_w):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 def _decide(
@@ -463,13 +427,12 @@ def _decide(
         return Outcome.CRASHED, "the guardian process vanished before reporting the worker's exit"
     sig = worker_exit.get("signal")
     if sig is not None:
-        name = _signal_name(sig)
         if sig == signal.SIGKILL:
             return Outcome.CRASHED, (
                 "the worker was killed by SIGKILL from outside shorts (the kernel's OOM killer "
                 "does this when the machine runs out of memory)"
             )
-        return Outcome.CRASHED, f"the worker was killed by {name}"
+        return Outcome.CRASHED, f"the worker was killed by {_signal_name(sig)}"
     code = worker_exit.get("code")
     if error is not None:
         where = f" at {error['where']}" if error.get("where") else ""
@@ -519,14 +482,6 @@ def _read(fd: int) -> bytes | None:
         return None
     except OSError:
         return b""
-
-
-def _drain(fd: int) -> None:
-    try:
-        while os.read(fd, 4096):
-            pass
-    except OSError:
-        pass
 
 
 def _parse(line: bytes) -> dict[str, Any] | None:

@@ -10,13 +10,13 @@ whole tree (a conservative sum: shared pages count once per process), never virt
 
 from __future__ import annotations
 
-import os
+import contextlib
 import signal
 from dataclasses import dataclass, field
 
 import psutil
 
-from shorts.runner._guardian import descendants
+from shorts.runner import _guardian
 
 _GONE = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)  # exited, awaiting (or past) the reap
 
@@ -42,7 +42,7 @@ class ProcessTree:
     def _members(self) -> list[psutil.Process]:
         """The guardian's descendants, as psutil processes kept from one sample to the next."""
         found = {}
-        for pid in descendants(self.guardian_pid):
+        for pid in _guardian.descendants(self.guardian_pid):
             process = self._processes.get(pid)
             if process is None:
                 try:
@@ -57,11 +57,9 @@ class ProcessTree:
         """Descendants that have not exited (zombies awaiting the guardian's reap excluded)."""
         live = []
         for process in self._members():
-            try:
+            with contextlib.suppress(psutil.Error):
                 if process.status() not in _GONE:
                     live.append(process.pid)
-            except psutil.Error:
-                pass
         return live
 
     def sample(self) -> TreeSample:
@@ -90,21 +88,10 @@ class ProcessTree:
         """User + system CPU seconds of every process seen so far, at its last sample."""
         return sum(self.cpu_by_pid.values())
 
-    def signal_all(self, signum: int) -> int:
+    def signal_all(self, signum: int) -> None:
         """Send ``signum`` to the worker's process group and to every live descendant."""
-        if self.worker_pgid is not None:
-            try:
-                os.killpg(self.worker_pgid, signum)
-            except OSError:
-                pass
-        pids = self.live_pids()
-        for pid in pids:
-            try:
-                os.kill(pid, signum)
-            except OSError:
-                pass
-        return len(pids)
+        _guardian.signal_all(self.worker_pgid, self.live_pids(), signum)
 
-    def kill_all(self) -> int:
-        """SIGKILL the whole tree; returns how many processes were signalled."""
-        return self.signal_all(signal.SIGKILL)
+    def kill_all(self) -> None:
+        """SIGKILL the whole tree."""
+        self.signal_all(signal.SIGKILL)

@@ -42,21 +42,15 @@ LIBRARY_FOLDERS = frozenset({"site-packages", "dist-packages"})
 def innermost_own_frame(tb: TracebackType | None, own_root: Path) -> str | None:
     """``path:line in function`` of the deepest frame in the project's own code."""
     where = None
-    while tb is not None:
-        filename = Path(tb.tb_frame.f_code.co_filename)
-        try:
-            relative = filename.resolve().relative_to(own_root)
-        except ValueError:
-            relative = None
+    for frame, line in traceback.walk_tb(tb):
+        path = Path(frame.f_code.co_filename).resolve()
+        if not path.is_relative_to(own_root):
+            continue
+        relative = path.relative_to(own_root)
         # The project's own code: not the framework, and not a virtualenv kept inside the
         # project (.venv/lib/python3.11/site-packages/sklearn/... is a library's frame).
-        if (
-            relative is not None
-            and relative.parts[:1] != ("shorts",)
-            and not LIBRARY_FOLDERS.intersection(relative.parts)
-        ):
-            where = f"{relative}:{tb.tb_lineno} in {tb.tb_frame.f_code.co_name}"
-        tb = tb.tb_next
+        if relative.parts[:1] != ("shorts",) and not LIBRARY_FOLDERS.intersection(relative.parts):
+            where = f"{relative}:{line} in {frame.f_code.co_name}"
     return where
 
 

@@ -10,6 +10,7 @@ outage keeps its id.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from shorts import record
 from shorts.files import write_atomic
-from shorts.tracking.journal import read_journal
+from shorts.tracking.journal import opening, read_journal
 from shorts.tracking.store import experiment_id, import_mlflow, open_client
 
 if TYPE_CHECKING:
@@ -61,10 +62,6 @@ class Delivery:
         self._client: MlflowClient | None = None
         self._last_heartbeat = 0.0
 
-    @property
-    def done(self) -> bool:
-        return self.state.closed
-
     def run(self) -> bool:
         """Deliver every whole event not delivered yet; True once the outcome is in MLflow.
 
@@ -74,34 +71,24 @@ class Delivery:
         if self.state.closed:
             return True
         import_mlflow()
-        reading = read_journal(self.journal, self.state.offset)
-        events = reading.events
-        i = 0
-        while i < len(events):
-            end, event = events[i]
-            kind = event["t"]
-            if kind == "metric":
-                j = i
-                while (
-                    j < len(events) and events[j][1]["t"] == "metric" and j - i < METRICS_PER_BATCH
-                ):
-                    j += 1
-                self._metrics([e for _, e in events[i:j]])
-                end = events[j - 1][0]
-                i = j
-            else:
-                self._apply(event)
-                i += 1
-            self.state.offset = end
-            self._save()
+        events = read_journal(self.journal, self.state.offset).events
+        # Metric points go in batches of consecutive points; every other event alone.
+        for metrics, run in itertools.groupby(events, lambda item: item[1]["t"] == "metric"):
+            items = list(run)
+            size = METRICS_PER_BATCH if metrics else 1
+            for batch in (items[i : i + size] for i in range(0, len(items), size)):
+                if metrics:
+                    self._metrics([event for _, event in batch])
+                else:
+                    self._apply(batch[0][1])
+                self.state.offset = batch[-1][0]
+                self._save()
         return self.state.closed
 
     def heartbeat(self, every: float) -> None:
         """Tell other machines' ``shorts repair`` the supervisor is alive (not journaled)."""
-        if self.state.run_id is None or self.state.closed:
-            return
         now = time.time()
-        if now - self._last_heartbeat < every:
+        if self.state.run_id is None or self.state.closed or now - self._last_heartbeat < every:
             return
         self._client_for().set_tag(self.state.run_id, record.HEARTBEAT, f"{now:.0f}")
         self._last_heartbeat = now
@@ -122,9 +109,8 @@ class Delivery:
 
     def _client_for(self, event: dict[str, Any] | None = None) -> MlflowClient:
         if self._client is None:
-            if event is None:
-                opened = read_journal(self.journal).events
-                event = next(e for _, e in opened if e["t"] == "open")
+            event = event or opening(read_journal(self.journal))
+            assert event is not None, f"{self.journal} holds no opening"
             # urllib3 logs every retry of a store that is away; the journal keeps the record
             # and the supervisor says once that it is pending.
             logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)

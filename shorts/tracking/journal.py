@@ -1,13 +1,9 @@
 """A run's record written locally first: an append-only journal that MLflow is fed from.
 
-Every fact of a run (its creation, params, tags, metric points, data sets, artifacts, outcome) is
-one JSON line appended to ``journal.jsonl`` in the run's own folder as it happens. The journal is
-the source of truth; ``shorts.tracking.delivery`` replays it into MLflow, from where it last
-stopped, as often as it takes. A tracking store that stops answering therefore delays the record
-and never loses it, and never touches the short.
-
-A writer killed mid-line (SIGKILL, power loss) leaves a partial last line: reading keeps every
-whole line before it and says what was cut.
+Every fact of a run is one JSON line appended to ``journal.jsonl`` in the run's folder as it
+happens; ``shorts.tracking.delivery`` replays it into MLflow as often as it takes, so a store
+that stops answering delays the record and never loses it. A writer killed mid-line leaves a
+partial last line: reading keeps every whole line before it and says what was cut.
 """
 
 from __future__ import annotations
@@ -75,22 +71,20 @@ def read_journal(path: Path, offset: int = 0) -> Reading:
         handle.seek(offset)
         data = handle.read()
     reading = Reading(end=offset)
-    position = offset
     for raw in data.splitlines(keepends=True):
         if not raw.endswith(b"\n"):
-            reading.cut.append(f"a partial last line of {len(raw)} bytes at byte {position}")
+            reading.cut.append(f"a partial last line of {len(raw)} bytes at byte {reading.end}")
             break
-        position += len(raw)
-        reading.end = position
+        reading.end += len(raw)
         try:
             event = json.loads(raw)
         except ValueError:
             reading.cut.append(
-                f"an unreadable line of {len(raw)} bytes at byte {position - len(raw)}"
+                f"an unreadable line of {len(raw)} bytes at byte {reading.end - len(raw)}"
             )
             continue
         if isinstance(event, dict) and "t" in event:
-            reading.events.append((position, event))
+            reading.events.append((reading.end, event))
     return reading
 
 

@@ -23,14 +23,14 @@ if TYPE_CHECKING:
 STALE_HEARTBEAT_SECONDS = 8 * HEARTBEAT_SECONDS
 
 
-def close_lost(client: MlflowClient, run_id: str, why: str, end_time_ms: int | None = None) -> bool:
-    """Close a RUNNING run as ``lost`` (status KILLED); False if it was already closed."""
+def close_lost(client: MlflowClient, run_id: str, why: str) -> bool:
+    """Close a RUNNING run as ``lost`` (status KILLED), ended at its last heartbeat; False if it
+    was already closed."""
     run = client.get_run(run_id)
     if run.info.status != "RUNNING":
         return False
     heartbeat = run.data.tags.get(record.HEARTBEAT)
-    if end_time_ms is None:
-        end_time_ms = int(float(heartbeat) * 1000) if heartbeat else int(time.time() * 1000)
+    end_time_ms = int(float(heartbeat) * 1000) if heartbeat else int(time.time() * 1000)
     client.set_tag(run_id, record.OUTCOME, Outcome.LOST.value)
     client.set_tag(run_id, record.REASON, why)
     client.set_terminated(run_id, status=Outcome.LOST.mlflow_status, end_time=end_time_ms)
@@ -38,17 +38,15 @@ def close_lost(client: MlflowClient, run_id: str, why: str, end_time_ms: int | N
 
 
 def repair_heartbeats(
-    client: MlflowClient,
-    max_age: float = STALE_HEARTBEAT_SECONDS,
-    journaled_here: frozenset[str] = frozenset(),
+    client: MlflowClient, journaled_here: frozenset[str] = frozenset()
 ) -> list[str]:
-    """Close RUNNING shorts runs whose heartbeat stopped more than ``max_age`` seconds ago,
-    except those whose journal is still pending on this machine (``journaled_here``: journal
-    ids): their journal, not a silent heartbeat, says how they ended."""
+    """Close RUNNING shorts runs whose heartbeat stopped ``STALE_HEARTBEAT_SECONDS`` ago, except
+    those whose journal is still pending on this machine (``journaled_here``: journal ids):
+    their journal, not a silent heartbeat, says how they ended."""
     from mlflow.entities import ViewType
 
     closed: list[str] = []
-    cutoff = time.time() - max_age
+    cutoff = time.time() - STALE_HEARTBEAT_SECONDS
     experiments = client.search_experiments(view_type=ViewType.ACTIVE_ONLY)
     ids = [e.experiment_id for e in experiments]
     if not ids:
@@ -62,7 +60,7 @@ def repair_heartbeats(
             continue
         why = (
             f"no heartbeat from the supervisor on {run.data.tags.get(record.SUPERVISOR_HOST)} "
-            f"for over {max_age:.0f}s; closed as lost"
+            f"for over {STALE_HEARTBEAT_SECONDS:.0f}s; closed as lost"
         )
         if close_lost(client, run.info.run_id, why):
             closed.append(run.info.run_id)

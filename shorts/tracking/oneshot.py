@@ -44,10 +44,9 @@ def log_finished_run(
             shutil.copytree(path, shipped, dirs_exist_ok=True)
         else:
             shutil.copy2(path, shipped / path.name)
-    started = time.time()
     recorder = RunRecorder(project, folder, uri, experiment)
     recorder.open(
-        run_name, {k: str(v) for k, v in (params or {}).items()}, dict(tags or {}), started
+        run_name, {k: str(v) for k, v in (params or {}).items()}, dict(tags or {}), time.time()
     )
     closing = RunClosing(
         outcome="finished",

@@ -50,20 +50,16 @@ class Registration:
         # lock): a reader never finds a registration it could take for a dead one. Hence not
         # ``shorts.files.write_atomic``, which closes its file before the rename.
         draft = folder / f".{journal_id}.draft"
-        self._handle: IO[str] | None = open(draft, "w")  # noqa: SIM115 - held while alive
+        self._handle: IO[str] = open(draft, "w")  # noqa: SIM115 - held while alive
         fcntl.flock(self._handle, fcntl.LOCK_EX)
         self._handle.write(json.dumps(record))
         self._handle.flush()
         os.replace(draft, self.path)
 
-    def release(self, delivered: bool) -> None:
-        """Drop the claim; the registration goes too if the journal is wholly delivered."""
-        if self._handle is None:
-            return
-        if delivered:
-            self.path.unlink(missing_ok=True)
+    def release(self) -> None:
+        """Drop the claim and the registration, once the journal is wholly delivered."""
+        self.path.unlink(missing_ok=True)
         self._handle.close()
-        self._handle = None
 
 
 @dataclass
@@ -82,7 +78,7 @@ def settle(project: Project, budget: float | None = SETTLE_SECONDS) -> Settled:
     seconds (None: no bound) and leaves the rest for the next command."""
     settled = Settled()
     folder = pending_folder(project)
-    if not folder.is_dir() or not any(folder.glob("*.json")):
+    if not any(folder.glob("*.json")):
         return settled
     worker = threading.Thread(target=_settle_all, args=(folder, settled), daemon=True)
     worker.start()
@@ -139,16 +135,14 @@ def _settle_one(path: Path, journal: Path, record: dict[str, object], settled: S
     except Exception as exc:
         settled.waiting.append((journal, complaint(exc)))
         return
-    run_id = str(delivery.state.run_id)
-    (settled.lost if lost else settled.delivered).append(run_id)
+    (settled.lost if lost else settled.delivered).append(str(delivery.state.run_id))
     path.unlink(missing_ok=True)
 
 
 def pending_journals(project: Project) -> list[Path]:
     """Every registered journal not yet wholly delivered, live or not."""
-    folder = pending_folder(project)
     found = []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+    for path in sorted(pending_folder(project).glob("*.json")):
         try:
             found.append(Path(json.loads(path.read_text())["journal"]))
         except (OSError, ValueError, KeyError):

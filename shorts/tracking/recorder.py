@@ -1,12 +1,9 @@
 """The supervisor's side of the record: journal every fact at once, deliver it in the background.
 
-The short's events go to the run's journal as they happen (``shorts.tracking.journal``), which
-costs a write to a local file and nothing else; a background thread replays the journal into
-MLflow (``shorts.tracking.delivery``) every half second. If the store stops answering, that
-thread retries with backoff while the short goes on untouched: its caps, its speed and its
-outcome never depend on the store. At the end the supervisor waits a bounded time for the record
-to arrive; if it does not, the journal stays registered as pending (``shorts.tracking.pending``)
-and ``shorts sync`` or the next command that reaches the store delivers it.
+A journal write costs a local file write; a background thread replays the journal into MLflow
+every half second and retries with backoff while the store does not answer, so the short's caps,
+speed and outcome never depend on the store. At the end the supervisor waits a bounded time; a
+record that has not arrived stays pending (``shorts.tracking.pending``) for ``shorts sync``.
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ from typing import Any
 from shorts import record
 from shorts.project import Project
 from shorts.tracking.delivery import Delivery, complaint
-from shorts.tracking.journal import Journal
+from shorts.tracking.journal import JOURNAL_NAME, Journal
 from shorts.tracking.pending import Registration
 
 HEARTBEAT_SECONDS = 15.0
@@ -66,11 +63,8 @@ class Recorded:
 class RunRecorder:
     """Journals one run and delivers the journal to MLflow on a background thread.
 
-    Args:
-        project: where pending journals are registered.
-        folder: the run's own folder; the journal is ``folder/journal.jsonl``.
-        uri: tracking URI.
-        experiment_name: MLflow experiment (the short's name).
+    ``folder`` is the run's own folder (its journal is ``folder/journal.jsonl``),
+    ``experiment_name`` the MLflow experiment (the short's name).
     """
 
     def __init__(self, project: Project, folder: Path, uri: str, experiment_name: str) -> None:
@@ -98,10 +92,6 @@ class RunRecorder:
     @property
     def experiment_id(self) -> str | None:
         return self._delivery.state.experiment_id if self._delivery else None
-
-    @property
-    def journal_path(self) -> Path | None:
-        return self._journal.path if self._journal else None
 
     def open(
         self,
@@ -165,13 +155,11 @@ class RunRecorder:
             self._append({"t": "tags", "at": time.time(), "tags": tag})
 
     def _append(self, event: dict[str, Any]) -> None:
-        journal = self._journal
-        if journal is None:
-            with self._early_lock:
-                if self._journal is None:
-                    self._early.append(event)
-                    return
-                journal = self._journal
+        with self._early_lock:
+            if self._journal is None:
+                self._early.append(event)
+                return
+            journal = self._journal
         journal.append(event)
 
     def close(self, closing: RunClosing, wait: float = DELIVER_WAIT_SECONDS) -> Recorded:
@@ -195,7 +183,7 @@ class RunRecorder:
         self._closing = True
         self._wake.set()
         self._done.wait(wait)
-        done = self._delivery.done
+        done = self._delivery.state.closed
         return Recorded(
             journal=self._journal.path,
             run_id=self._delivery.state.run_id,
@@ -231,7 +219,7 @@ class RunRecorder:
             self._wake.clear()
         assert self._journal is not None
         self._journal.close()
-        self._registration.release(delivered=True)
+        self._registration.release()
         self._done.set()
 
 
@@ -251,8 +239,7 @@ class ParentRecord:
 
     @property
     def journal(self) -> Path:
-        assert self.recorder.journal_path is not None
-        return self.recorder.journal_path
+        return self.recorder.folder / JOURNAL_NAME
 
     def open(
         self,
@@ -272,9 +259,8 @@ class ParentRecord:
         metrics: dict[str, float],
         tags: dict[str, str],
         artifacts: dict[str, Path] | None = None,
-        wait: float = DELIVER_WAIT_SECONDS,
     ) -> Recorded:
-        """Journal the closing and wait up to ``wait`` seconds for MLflow to have it."""
+        """Journal the closing and wait a bounded time for MLflow to have it."""
         return self.recorder.close(
             RunClosing(
                 outcome=status.lower(),
@@ -284,6 +270,5 @@ class ParentRecord:
                 tags=tags,
                 artifact_dirs=artifacts or {},
                 end_time=time.time(),
-            ),
-            wait=wait,
+            )
         )

@@ -35,28 +35,22 @@ def check_port(host: str, port: int) -> None:
     """Refuse, in one line, a port that is not a port or that something already listens on."""
     if not 0 < port < 65536:
         raise UsageError(f"--port {port} is not a port; use 1-65535.")
-    try:
-        free = port_free(host, port)
+    try:  # IPv4 or IPv6, whichever ``host`` is
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM
+        )[0]
     except socket.gaierror:
         raise UsageError(
             f"--host {host} is not an address of this machine; use 127.0.0.1, 0.0.0.0 or one "
             "of its interfaces' addresses."
         ) from None
-    if not free:
-        raise UsageError(f"port {port} on {host} is in use; pass --port with a free one.")
-
-
-def port_free(host: str, port: int) -> bool:
-    """True when ``host:port`` can be bound now (IPv4 or IPv6, whichever ``host`` is)."""
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host or None, port, type=socket.SOCK_STREAM
-    )[0]
     with socket.socket(family, kind, proto) as probe:
         try:
             probe.bind(address)
         except OSError:
-            return False
-    return True
+            raise UsageError(
+                f"port {port} on {host} is in use; pass --port with a free one."
+            ) from None
 
 
 def local_url(host: str, port: int) -> str:
@@ -77,14 +71,9 @@ def server_command(*options: str, host: str, port: int, workers: int = 1) -> lis
 def serve_until_stopped(
     command: list[str], url: str, banner: str, env: Mapping[str, str] | None = None
 ) -> int:
-    """Start ``command`` (an ``mlflow server``), print ``banner`` once ``url`` is healthy, and
-    serve until it exits or ``shorts`` is asked to stop; the server's tree is stopped either way.
-
-    Args:
-        command: the ``mlflow server`` command line (no secrets: ``ps`` shows it to everyone).
-        url: where it answers from this machine.
-        banner: what to print once it answers.
-        env: variables for the server on top of this process's environment.
+    """Start ``command`` (an ``mlflow server``: no secrets, ``ps`` shows it to everyone), print
+    ``banner`` once ``url`` is healthy, and serve until it exits or ``shorts`` is asked to stop;
+    the server's tree is stopped either way. ``env`` adds variables for the server.
 
     Returns:
         The server's exit status, 0 when stopped by a signal, 1 when it never became healthy.
@@ -95,7 +84,7 @@ def serve_until_stopped(
     child_env.setdefault(JOBS_ENV, "false")
     child_env.update(env or {})
     server: subprocess.Popen[bytes] | None = None
-    previous = {sig: signal.signal(sig, _interrupt) for sig in STOP_SIGNALS}
+    previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in STOP_SIGNALS}
     try:
         server = subprocess.Popen(command, start_new_session=True, env=child_env)
         if not wait_healthy(url, server):
@@ -112,10 +101,6 @@ def serve_until_stopped(
             stop(server)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def wait_healthy(url: str, server: subprocess.Popen[bytes], timeout: float = 120) -> bool:
@@ -139,7 +124,10 @@ def stop(server: subprocess.Popen[bytes], grace: float = 10) -> None:
     and so are descendants that left the group for a session of their own.
     """
     group = server.pid
-    escapees = _descendants(server.pid)
+    try:
+        escapees = psutil.Process(group).children(recursive=True)
+    except psutil.Error:
+        escapees = []
 
     def hurry(signum: int, frame: FrameType | None) -> None:
         _killpg(group, signal.SIGKILL)
@@ -166,13 +154,6 @@ def stop(server: subprocess.Popen[bytes], grace: float = 10) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _descendants(pid: int) -> list[psutil.Process]:
-    try:
-        return list(psutil.Process(pid).children(recursive=True))
-    except psutil.Error:
-        return []
 
 
 def _killpg(group: int, sig: int) -> bool:

@@ -97,12 +97,9 @@ def store_lock(uri: str) -> Iterator[None]:
     if path is None:
         yield
         return
-    with open(f"{path}.lock", "a+") as handle:
+    with open(f"{path}.lock", "a+") as handle:  # closing it drops the lock
         fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
 
 
 _MLFLOW_IMPORT = threading.Lock()
