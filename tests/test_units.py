@@ -374,12 +374,10 @@ def test_outcome_families_partition_the_outcomes_and_decide_status_and_exit() ->
 
 
 def test_the_retrospective_counts_as_failed_the_outcomes_with_no_result() -> None:
-    from shorts.outcome import CAPPED, NO_RESULT
-    from shorts.retro.cap_lessons import CAPPED_OUTCOMES
+    from shorts.outcome import NO_RESULT
     from shorts.retro.model import FAILED_OUTCOMES
 
     assert set(FAILED_OUTCOMES) == NO_RESULT and len(FAILED_OUTCOMES) == len(NO_RESULT)
-    assert CAPPED_OUTCOMES == CAPPED
 
 
 def test_the_record_keeps_the_names_runs_in_stores_already_use() -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from shorts import record
 from shorts.caps import kind_of
 from shorts.outcome import CAPPED, Outcome
-from shorts.retro.cap_lessons import CAPPED_OUTCOMES, cap_lessons, history_ids
+from shorts.retro.cap_lessons import cap_lessons, history_ids
 from shorts.retro.claims import DEFAULT_LEVEL, Claims, select_claims, settling_folds
 from shorts.retro.lessons import hybrid_command, lessons
 from shorts.retro.load import load_histories, load_tracebacks
@@ -313,7 +313,7 @@ def _ledger(records: list[RunRecord]) -> list[LedgerRow]:
                 row.misses.append(r.run_id)
             elif r.outcome == "completed" and r.verdict == "inconclusive":
                 row.inconclusive.append(r.run_id)
-            elif r.outcome in CAPPED_OUTCOMES:
+            elif r.outcome in CAPPED:
                 row.capped.append(r.run_id)
             elif r.outcome == "crashed":
                 row.crashed.append(r.run_id)
@@ -410,7 +410,7 @@ def _near_misses(records: list[RunRecord], histories: HistoryIn, claims: Claims)
     noise.sort(key=lambda m: -m.last_values[0])
     capped = []
     for r in records:
-        if r.outcome not in CAPPED_OUTCOMES:
+        if r.outcome not in CAPPED:
             continue
         found = _still_improving(histories.get(r.run_id) or {})
         if found is None:

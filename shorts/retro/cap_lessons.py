@@ -29,14 +29,12 @@ from shorts.retro.records import (
 from shorts.retro.wording import mib, pct, seconds, times
 
 __all__ = [
-    "CAPPED_OUTCOMES",
     "cap_lessons",
     "configuration_differences",
     "history_ids",
     "memory_floor",
 ]
 
-CAPPED_OUTCOMES = CAPPED  # ``shorts.outcome.CAPPED``: a cap stopped the run
 # A timeout that logged no progress needed more than it ran, by an unknown amount: the advice is
 # then a guess of at least this many times what it ran (or the headroom, if larger).
 GUESS_FACTOR = 2.0
@@ -76,7 +74,7 @@ def _int(value: Any) -> int | None:
 
 def history_ids(records: list[RunRecord]) -> list[str]:
     """The runs whose metric histories a lesson reads: those a cap stopped (how far they got)."""
-    return [r.run_id for r in records if r.outcome in CAPPED_OUTCOMES or _cut_short(r)]
+    return [r.run_id for r in records if r.outcome in CAPPED or _cut_short(r)]
 
 
 def _planned_folds(r: RunRecord) -> int | None:
@@ -218,7 +216,7 @@ def cap_lessons(records: list[RunRecord], histories: HistoryIn, headroom: float)
         key: members
         for key, members in sorted(groups.items())
         if any(finite(r.caps_wall_seconds) or finite(r.caps_memory_mib) for r in members)
-        or any(r.outcome in CAPPED_OUTCOMES for r in members)
+        or any(r.outcome in CAPPED for r in members)
     }
     configurations: dict[tuple[str, str], list[str]] = defaultdict(list)
     for short, dataset, config in kept:
