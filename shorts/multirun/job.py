@@ -9,6 +9,8 @@ folder; the files they exchange there are defined here, with the job that writes
   short (recorded ``interrupted``), jobs that start later do not start;
 * ``shorts-jobs/NUM.json``, one per job: its outcome, or why it did not run, which the launching
   process reads at the end to close the parents and choose the exit status.
+
+``PlannedJob`` is a job as the launching process composed it, which a launcher is fitted to.
 """
 
 from __future__ import annotations
@@ -38,6 +40,22 @@ WATCH_SECONDS = 0.2  # how often a running job looks for the interrupt file
 REFUSED = "refused"  # the job's config was refused (a usage error): no run
 ERROR = "error"  # shorts itself failed in the job (e.g. the store could not record it)
 NOT_STARTED = "not started"  # the multirun was interrupted before the job began
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    """A job as the launching process composed and checked it."""
+
+    num: int
+    overrides: list[str]
+    short: str
+    uri: str
+    cpus: int
+    memory: int
+    wall_time: float
+    dataset: str = ""  # the data set choice: with the short, what the headroom warning looks up
+    headroom: float = 1.5
+    configuration: str = ""  # the job's params but seeds and caps (``retro.records``)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from shorts.errors import UsageError
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
-    from shorts.multirun.launching import PlannedJob
+    from shorts.multirun.job import PlannedJob
 
 # Launchers whose jobs may land on another machine: the launching process cannot judge that
 # machine's free memory and cores, so the job's own checks (on the node) do.

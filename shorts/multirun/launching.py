@@ -34,6 +34,7 @@ from shorts.multirun.job import (
     NOT_STARTED,
     REFUSED,
     JobRecord,
+    PlannedJob,
     read_records,
     shown,
     write_json,
@@ -59,22 +60,6 @@ class ParentRun:
     run_id: str | None  # None while the store has not taken the parent yet
     experiment_id: str | None
     journal: str  # its record, journaled like any run's: children link to it if no id yet
-
-
-@dataclass(frozen=True)
-class PlannedJob:
-    """A job as the launching process composed and checked it."""
-
-    num: int
-    overrides: list[str]
-    short: str
-    uri: str
-    cpus: int
-    memory: int
-    wall_time: float
-    dataset: str = ""  # the data set choice: with the short, what the headroom warning looks up
-    headroom: float = 1.5
-    configuration: str = ""  # the job's params but seeds and caps (``retro.records``)
 
 
 @dataclass

@@ -14,8 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from shorts.datasets import Dataset
-    from shorts.inspect.command import Setting
-    from shorts.inspect.findings import ChecklistItem, Inspection, Remedies
+    from shorts.inspect.findings import ChecklistItem, Inspection, Remedies, Setting
     from shorts.inspect.fitting import Fitted
     from shorts.reports.document import Block
 
