@@ -34,7 +34,7 @@ from shorts.errors import UsageError
 from shorts.estimators import check_estimators
 from shorts.headroom.retry import MemoutRetry, plan_memout_retry
 from shorts.interrupts import interrupts_to
-from shorts.outcome import Outcome
+from shorts.outcome import Outcome, RunResult
 from shorts.project import Project
 from shorts.requirements import check_requirements
 from shorts.runner import Observation, Supervisor, WorkerSpec
@@ -72,19 +72,6 @@ class RunOptions:
     on_start: Callable[[Supervisor], None] | None = None  # e.g. so a sweep can interrupt it
     note: str | None = None  # one more line for the summary, e.g. which run this one retries
     warn_about_headroom: bool = False  # the memory-headroom line, while the worker starts
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """How a run ended, as recorded."""
-
-    outcome: Outcome
-    reason: str
-    run_id: str | None  # None while the record waits for the store to create the run
-    metrics: dict[str, float]
-    verdict: str | None
-    wall_seconds: float
-    pending: Path | None = None  # the journal, while MLflow does not hold the whole record
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Outcomes: how a run ended, their families, and the MLflow status and exit status of each.
+"""Outcomes: how a run ended, their families, the MLflow status and exit status of each, and
+the ``RunResult`` a run hands back to whoever launched it (a command, a multirun job, a trial).
 
 Everything said about an outcome is said once, here (``DESCRIPTIONS``), so a new outcome (a new
 cap's) is one member and one description. The record's names live in ``shorts.record``.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 
 class Outcome(StrEnum):
@@ -139,3 +141,16 @@ OF_MLFLOW_STATUS = {
 """The outcome a run without ``shorts.outcome`` (another tool's) is counted as, by its status."""
 
 EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended, as recorded."""
+
+    outcome: Outcome
+    reason: str
+    run_id: str | None  # None while the record waits for the store to create the run
+    metrics: dict[str, float]
+    verdict: str | None
+    wall_seconds: float
+    pending: Path | None = None  # the journal, while MLflow does not hold the whole record

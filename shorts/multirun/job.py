@@ -26,11 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from shorts.errors import UsageError
 from shorts.files import write_atomic
-from shorts.outcome import Outcome
+from shorts.outcome import Outcome, RunResult
 from shorts.tracking.store import TRACKING_ENV
 
 if TYPE_CHECKING:
-    from shorts.launch import RunResult
     from shorts.runner import Supervisor
 
 MULTIRUN_FILE = "shorts-multirun.json"

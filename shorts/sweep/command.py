@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
 
     from shorts.config import RunRequest
-    from shorts.launch import RunResult
+    from shorts.outcome import RunResult
     from shorts.runner import Supervisor
 
 USAGE = (
