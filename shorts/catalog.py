@@ -58,7 +58,13 @@ def catalog(project: Project) -> list[CatalogEntry]:
 
 
 def print_catalog(project: Project) -> int:
-    """A table of the catalog; returns the exit status (2 when a short's config is broken)."""
+    """A table of the catalog; returns the exit status (2 when a short's config is broken).
+
+    On the way it delivers the records of dead supervisors (a directory listing when none died).
+    """
+    from shorts.tracking.pending import settle
+
+    settle(project)
     console = Console()
     table = Table(title=f"shorts in {project.root}", title_justify="left", expand=False)
     table.add_column("short", style="bold", no_wrap=True)

@@ -107,10 +107,6 @@ def _command(args: list[str]) -> int:
             module, function, kind = _COMMANDS[command]
             if kind == "bare" and _no_arguments(command, rest):
                 return 0
-            if command == "list":  # close runs of dead supervisors: a directory listing if none
-                from shorts.tracking.pending import settle
-
-                settle(project)
             run = getattr(importlib.import_module(module), function)
             if kind == "bare":
                 return int(run(project))

@@ -88,8 +88,11 @@ def inspect_command(project: Project, args: list[str]) -> int:
     if sample < MIN_SAMPLE:
         raise UsageError(f"sample={sample} is too few rows to fit models on; {OWN_KEYS['sample']}.")
     out = _out_folder(arguments.own.get("out"))
-    _check_keys(project, arguments.overrides)
-    cfg = compose_config(project, arguments.overrides)
+    try:
+        cfg = compose_config(project, arguments.overrides)
+    except UsageError:
+        _check_keys(project, arguments.overrides)  # Hydra's line on an unknown key is less clear
+        raise
 
     from shorts.tracking.store import check_reachable, resolve_tracking_uri
 
@@ -298,7 +301,8 @@ def _default_folder(project: Project, found: Inspection) -> Path:
 
 
 def _check_keys(project: Project, overrides: list[str]) -> None:
-    """A key that is neither one of ours nor in the config gets a line naming both kinds."""
+    """A key that is neither one of ours nor in the config gets a line naming both kinds
+    (asked only when the composition failed, so a short's own keys stay overridable)."""
     try:
         primary = compose(project, []).cfg
     except UsageError:  # the config's own errors are compose_config's to report
